@@ -1,0 +1,163 @@
+/* ctrace recording API: start and stop a capture, and annotate the program
+ * with tasks (logical operations that may cross threads), regions (nested
+ * spans of time on one thread) and logs. See README.md and docs/. */
+#ifndef CTRACE_H
+#define CTRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CT_VERSION_STRING "0.1.0"
+
+/* A task id; 0 means "no task". Ids are unique within a process. */
+typedef uint64_t ct_task;
+/* An interned string (region name, task type, log category); 0 = none. */
+typedef uint32_t ct_name;
+
+/* Error codes are negative errno values plus these. */
+#define CT_EALREADY (-114) /* -EALREADY: a capture is already running */
+#define CT_ENOTRUNNING (-3000) /* no capture is running */
+#define CT_EFORMAT (-3001)     /* trace data is malformed */
+#define CT_ETRUNCATED (-3002)  /* trace data ends early */
+#define CT_EVERSION (-3003)    /* trace format version not supported */
+#define CT_ECONFIG (-3004)     /* a configuration value is invalid */
+
+/* Which event kinds capture a stack (ct_config.stack_events). */
+#define CT_STACK_TASK 0x1u   /* task begin/end/enter/leave */
+#define CT_STACK_REGION 0x2u /* region begin/end */
+#define CT_STACK_LOG 0x4u    /* logs */
+#define CT_STACK_ALL 0x7u
+
+enum ct_clock_choice { CT_CLOCK_CHOICE_AUTO = 0, CT_CLOCK_CHOICE_TSC = 1, CT_CLOCK_CHOICE_MONOTONIC = 2 };
+
+/* A sink callback: write len bytes, return 0 or a negative errno. Called from
+ * ctrace's writer thread only, never from an application thread. */
+typedef int (*ct_write_fn)(void *arg, const void *buf, size_t len);
+
+struct ct_config {
+	/* Exactly one sink: a path (created/truncated, mode 0600), an fd
+	 * (not closed by ctrace), or a callback. */
+	const char *path;
+	int fd; /* -1 when unused */
+	ct_write_fn write;
+	void *write_arg;
+
+	uint64_t generation_ns;     /* generation period; default 1 s */
+	size_t generation_max_bytes; /* a generation is cut early at this size; default 4 MiB */
+	size_t buffer_bytes;        /* total event buffer memory; default 64 MiB */
+	size_t chunk_bytes;         /* unit handed to a thread; default 64 KiB */
+	unsigned stack_events;      /* CT_STACK_* mask; default 0 */
+	unsigned stack_depth;       /* frames per stack, max 64; default 32 */
+	int compress;               /* 0 none, 1 zstd; default 1 */
+	int compress_level;         /* zstd level; default 1 */
+	int clock;                  /* enum ct_clock_choice; default auto */
+	uint64_t flush_ns;          /* how often the writer drains threads; default 20 ms */
+};
+
+/* Fills c with the defaults. */
+void ct_config_init(struct ct_config *c);
+
+/* Applies CTRACE_* environment variables on top of c (see README). Returns 0,
+ * or CT_ECONFIG with a message available from ct_last_error(). */
+int ct_config_from_env(struct ct_config *c);
+
+/* Starts a capture. Returns 0 or a negative error code. */
+int ct_start(const struct ct_config *c);
+
+/* Stops the capture: drains every thread, writes the last generation, closes
+ * a path sink. Returns 0 or the first error the writer met. */
+int ct_stop(void);
+
+/* 1 while a capture is running. */
+int ct_active(void);
+
+/* A description of an error code, and the detail of the last failed
+ * configuration or start call on this thread. */
+const char *ct_strerror(int err);
+const char *ct_last_error(void);
+
+struct ct_stats {
+	uint64_t events;      /* events written to the sink */
+	uint64_t lost;        /* events dropped (all recorded in the trace) */
+	uint64_t bytes;       /* bytes handed to the sink */
+	uint64_t generations; /* generations written */
+	uint64_t threads;     /* threads registered */
+};
+/* Counters of the running (or last) capture. */
+void ct_get_stats(struct ct_stats *s);
+
+/* ---- names ---- */
+
+/* Interns s (any storage, copied) and returns its id; 0 for NULL or when
+ * the process-wide table (65536 names) is full. Lock-free. */
+ct_name ct_intern(const char *s);
+
+/* ---- tasks ---- */
+
+/* Begins a task of the given type with an optional parent (0) and makes it
+ * the calling thread's current task. Returns its id (0 when not tracing). */
+ct_task ct_task_begin(const char *type, ct_task parent);
+ct_task ct_task_begin_n(ct_name type, ct_task parent);
+/* Ends a task, on any thread. If it is this thread's current task, the
+ * thread returns to the task it was working for before (or none). */
+void ct_task_end(ct_task t);
+/* Continues task t on this thread (a thread pool worker picking up a
+ * request): t becomes current until ct_task_leave(t). */
+void ct_task_enter(ct_task t);
+void ct_task_leave(ct_task t);
+/* The calling thread's current task, or 0. */
+ct_task ct_task_current(void);
+
+/* ---- regions ---- */
+
+void ct_region_begin(const char *name); /* interns by content on every call */
+void ct_region_begin_n(ct_name name);
+/* Ends the innermost open region of this thread. */
+void ct_region_end(void);
+
+/* ---- logs ---- */
+
+/* Messages longer than CT_LOG_MAX bytes are cut and end with "...". */
+#define CT_LOG_MAX 512
+void ct_log(const char *category, const char *message);
+void ct_log_n(ct_name category, const char *message, size_t len);
+void ct_logf(const char *category, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- fast forms for string literals ----
+ * The literal's id is interned once and cached in a static; these are the
+ * forms to use on hot paths. The "" concatenation rejects non-literals. */
+#define CT_NAME(lit)                                                                               \
+	__extension__({                                                                            \
+		static ct_name ct_cached_name_;                                                    \
+		ct_name ct_n_ = __atomic_load_n(&ct_cached_name_, __ATOMIC_RELAXED);               \
+		if (__builtin_expect(ct_n_ == 0, 0)) {                                             \
+			ct_n_ = ct_intern("" lit "");                                              \
+			__atomic_store_n(&ct_cached_name_, ct_n_, __ATOMIC_RELAXED);               \
+		}                                                                                  \
+		ct_n_;                                                                             \
+	})
+#define CT_REGION_BEGIN(lit) ct_region_begin_n(CT_NAME(lit))
+#define CT_REGION_END() ct_region_end()
+#define CT_TASK_BEGIN(lit, parent) ct_task_begin_n(CT_NAME(lit), (parent))
+#define CT_LOG(lit_cat, msg) ct_log_n(CT_NAME(lit_cat), (msg), __builtin_strlen(msg))
+
+/* A region that ends when the enclosing scope exits (any return path). */
+static inline void ct_region_scope_end_(int *unused)
+{
+	(void)unused;
+	ct_region_end();
+}
+#define CT_CONCAT2_(a, b) a##b
+#define CT_CONCAT_(a, b) CT_CONCAT2_(a, b)
+#define CT_REGION(lit)                                                                             \
+	__attribute__((cleanup(ct_region_scope_end_))) int CT_CONCAT_(ct_region_scope_, __LINE__) = \
+		(ct_region_begin_n(CT_NAME(lit)), 0)
+
+#ifdef __cplusplus
+}
+#endif
+#endif
