@@ -1,0 +1,680 @@
+/* Pass 1 of the report analysis and its results: trace summary, threads,
+ * loss, task latency histograms per type, the N slowest tasks, and region
+ * totals. Per-event work is a switch and a few array updates; strings are
+ * mapped to ids through a per-generation pointer cache (table.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/report_int.h"
+
+struct report *report_new(const struct report_options *o)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->opt = *o;
+	if (r->opt.top_tasks > REPORT_MAX_TOP)
+		r->opt.top_tasks = REPORT_MAX_TOP;
+	r->res.first_ns = UINT64_MAX;
+	r->ticks_per_sec = 1000000000ull;
+	r->heap = calloc(r->opt.top_tasks + 1, sizeof(*r->heap));
+	r->res.loss.ranges = calloc(REPORT_MAX_LOSS_RANGES, sizeof(*r->res.loss.ranges));
+	if (!r->heap || !r->res.loss.ranges || strtab_init(&r->names, "", NAMES_MAX, "(other)") < 0 ||
+	    ptrcache_init(&r->pc) < 0 || u64map_init(&r->thread_slot) < 0 ||
+	    taskmap_init(&r->open) < 0) {
+		report_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	report_detail_free(r);
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		free(r->threads[i].pub.name);
+		free(r->threads[i].regions);
+		free(r->threads[i].dregions);
+	}
+	free(r->threads);
+	for (uint32_t i = 0; i < r->ntypes; i++)
+		hist_free(&r->types[i].h);
+	free(r->types);
+	free(r->name_type);
+	free(r->heap);
+	free(r->rstats);
+	free(r->gens);
+	free(r->gen_slots);
+	free(r->res.loss.ranges);
+	free(r->res.threads);
+	free(r->res.types);
+	free(r->res.top_regions);
+	strtab_free(&r->names);
+	ptrcache_free(&r->pc);
+	u64map_free(&r->thread_slot);
+	taskmap_free(&r->open);
+	free(r);
+}
+
+/* ---- threads ---- */
+
+static uint32_t slot_of_index(struct report *r, uint32_t index, const struct ct_thread_info *ti)
+{
+	int created;
+	uint64_t *v = u64map_put(&r->thread_slot, (uint64_t)index + 1, &created);
+	if (v && !created)
+		return (uint32_t)*v;
+	if (r->nthreads == r->cap_threads) {
+		uint32_t ncap = r->cap_threads ? r->cap_threads * 2 : 16;
+		struct rthread *t = realloc(r->threads, ncap * sizeof(*t));
+		if (!t)
+			abort(); /* a few bytes per thread: nothing sensible to do */
+		r->threads = t;
+		r->cap_threads = ncap;
+	}
+	uint32_t slot = r->nthreads++;
+	struct rthread *t = &r->threads[slot];
+	memset(t, 0, sizeof(*t));
+	t->pub.index = index;
+	if (ti) {
+		t->pub.tid = ti->tid;
+		t->pub.name = strdup(ti->name ? ti->name : "");
+	}
+	if (v)
+		*v = slot;
+	return slot;
+}
+
+/* Slot of ti: from the generation's table when ti points into it (the
+ * common case), else by index. */
+static uint32_t slot_of(struct report *r, const struct ct_thread_info *ti)
+{
+	if (ti == NULL)
+		return slot_of_index(r, 0, NULL);
+	const struct ct_generation *g = r->gen;
+	if (g && (uintptr_t)ti >= (uintptr_t)g->threads &&
+	    (uintptr_t)ti < (uintptr_t)(g->threads + g->nthreads))
+		return r->gen_slots[ti - g->threads];
+	return slot_of_index(r, ti->index, ti);
+}
+
+struct rthread *report_thread_of(struct report *r, const struct ct_thread_info *ti)
+{
+	if (ti != r->last_ti || r->last_ti == NULL) {
+		r->last_slot = slot_of(r, ti);
+		r->last_ti = ti;
+	}
+	return &r->threads[r->last_slot];
+}
+
+static void update_thread(struct rthread *t, const struct ct_thread_info *ti)
+{
+	t->pub.tid = ti->tid;
+	const char *name = ti->name ? ti->name : "";
+	/* Keep the latest non-empty name: threads are named after they start. */
+	if (*name && (!t->pub.name || strcmp(t->pub.name, name) != 0)) {
+		char *copy = strdup(name);
+		if (copy) {
+			free(t->pub.name);
+			t->pub.name = copy;
+		}
+	}
+	if (ti->exited)
+		t->pub.exited = 1;
+}
+
+/* ---- loss ---- */
+
+static void add_loss(struct report *r, struct rthread *t, uint64_t count, uint64_t start,
+		     uint64_t end, uint32_t reason, int in_band)
+{
+	struct report_loss *l = &r->res.loss;
+	l->events += count;
+	if (in_band) {
+		l->in_band_records++;
+		l->in_band_events += count;
+	} else {
+		l->section_records++;
+		l->section_events += count;
+	}
+	if (reason < 4)
+		l->by_reason[reason] += count;
+	else
+		l->other_reason += count;
+	if (t) {
+		t->pub.lost_events += count;
+		t->pub.loss_records++;
+	}
+	if (l->nranges < REPORT_MAX_LOSS_RANGES)
+		l->ranges[l->nranges++] = (struct report_loss_range){
+			.thread = t ? t->pub.index : 0,
+			.reason = reason,
+			.events = count,
+			.start_ns = start,
+			.end_ns = end < start ? start : end,
+			.in_band = in_band,
+		};
+	else
+		l->ranges_omitted++;
+}
+
+static uint64_t ticks_to_ns(const struct report *r, uint64_t ticks)
+{
+	if (r->ticks_per_sec == 1000000000ull)
+		return ticks;
+	unsigned __int128 ns = (unsigned __int128)ticks * 1000000000ull / r->ticks_per_sec;
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* ---- generations ---- */
+
+void report_generation(struct report *r, const struct ct_generation *g)
+{
+	struct report_result *res = &r->res;
+	ptrcache_reset(&r->pc);
+	r->last_ti = NULL;
+	r->gen = NULL;
+	if (res->generations == 0) {
+		res->first_seq = g->seq;
+		res->clock_kind = g->clock_kind;
+		res->realtime_offset_ns = g->realtime_offset_ns;
+	} else if (g->seq > res->last_seq + 1) {
+		res->missing_generations += g->seq - res->last_seq - 1;
+	}
+	res->generations++;
+	res->last_seq = g->seq;
+	res->generation_bytes += g->size;
+	r->ticks_per_sec = g->ticks_per_sec ? g->ticks_per_sec : 1000000000ull;
+
+	if (r->ngens == r->cap_gens) {
+		uint64_t ncap = r->cap_gens ? r->cap_gens * 2 : 64;
+		struct gen_range *n = realloc(r->gens, ncap * sizeof(*n));
+		if (n) {
+			r->gens = n;
+			r->cap_gens = ncap;
+		}
+	}
+	if (r->ngens < r->cap_gens)
+		r->gens[r->ngens++] = (struct gen_range){g->min_ts, g->max_ts};
+	else
+		r->ngens = UINT64_MAX; /* out of memory: pass 2 reads everything */
+
+	if (g->nthreads > r->cap_gen_slots) {
+		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));
+		if (!s)
+			abort();
+		r->gen_slots = s;
+		r->cap_gen_slots = g->nthreads;
+	}
+	for (uint32_t i = 0; i < g->nthreads; i++) {
+		uint32_t slot = slot_of_index(r, g->threads[i].index, &g->threads[i]);
+		update_thread(&r->threads[slot], &g->threads[i]);
+		r->gen_slots[i] = slot;
+	}
+	r->gen = g;
+	for (uint32_t i = 0; i < g->nloss; i++) {
+		const struct ct_loss *l = &g->loss[i];
+		struct rthread *t = l->thread ? report_thread_of(r, l->thread) : NULL;
+		add_loss(r, t, l->count, l->first_ts, l->last_ts, l->reason, 0);
+	}
+}
+
+/* ---- tasks ---- */
+
+static uint32_t type_of(struct report *r, uint32_t name)
+{
+	if (name >= r->cap_name_type) {
+		uint32_t ncap = r->cap_name_type ? r->cap_name_type : 64;
+		while (ncap <= name)
+			ncap *= 2;
+		uint32_t *n = realloc(r->name_type, ncap * sizeof(*n));
+		if (!n)
+			abort();
+		memset(n + r->cap_name_type, 0, (ncap - r->cap_name_type) * sizeof(*n));
+		r->name_type = n;
+		r->cap_name_type = ncap;
+	}
+	if (r->name_type[name])
+		return r->name_type[name] - 1;
+	if (r->ntypes == r->cap_types) {
+		uint32_t ncap = r->cap_types ? r->cap_types * 2 : 16;
+		struct rtype *t = realloc(r->types, ncap * sizeof(*t));
+		if (!t)
+			abort();
+		r->types = t;
+		r->cap_types = ncap;
+	}
+	struct rtype *t = &r->types[r->ntypes];
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	hist_init(&t->h);
+	r->name_type[name] = ++r->ntypes;
+	return r->ntypes - 1;
+}
+
+/* The heap keeps the N slowest; its root is the fastest of them. Equal
+ * latencies rank the lower task id as slower, so results are stable. */
+static inline int slower(const struct slow_ent *a, const struct slow_ent *b)
+{
+	return a->latency > b->latency || (a->latency == b->latency && a->id < b->id);
+}
+
+static void heap_down(struct slow_ent *h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t m = i, l = 2 * i + 1, rr = l + 1;
+		if (l < n && slower(&h[m], &h[l]))
+			m = l;
+		if (rr < n && slower(&h[m], &h[rr]))
+			m = rr;
+		if (m == i)
+			return;
+		struct slow_ent tmp = h[i];
+		h[i] = h[m];
+		h[m] = tmp;
+		i = m;
+	}
+}
+
+static void heap_offer(struct report *r, const struct slow_ent *e)
+{
+	uint32_t n = r->opt.top_tasks;
+	if (n == 0)
+		return;
+	struct slow_ent *h = r->heap;
+	if (r->nheap < n) {
+		uint32_t i = r->nheap++;
+		h[i] = *e;
+		while (i > 0 && slower(&h[(i - 1) / 2], &h[i])) {
+			struct slow_ent tmp = h[i];
+			h[i] = h[(i - 1) / 2];
+			h[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (!slower(e, &h[0]))
+		return;
+	h[0] = *e;
+	heap_down(h, n, 0);
+}
+
+static void task_done(struct report *r, const struct open_task *t, uint64_t begin, uint64_t end)
+{
+	uint64_t lat = end > begin ? end - begin : 0;
+	r->res.tasks_finished++;
+	hist_add(&r->types[t->type].h, lat);
+	struct slow_ent e = {lat, t->id, begin, end, t->parent, t->type};
+	heap_offer(r, &e);
+}
+
+static void task_begin(struct report *r, uint64_t id, const char *type, uint64_t parent,
+		       uint64_t ts)
+{
+	if (id == 0)
+		return;
+	r->res.tasks_begun++;
+	uint32_t ty = type_of(r, ptrcache_id(&r->pc, &r->names, type));
+	int created;
+	struct open_task *t = taskmap_put(&r->open, id, &created);
+	if (!t)
+		return;
+	if (!created && t->state == OPEN_ENDED) {
+		/* Its end was read first (another thread, read in thread order). */
+		t->type = ty;
+		t->parent = parent;
+		task_done(r, t, ts, t->end);
+		taskmap_del(&r->open, t);
+		return;
+	}
+	if (!created) {
+		/* A second begin of an open id: the first one never ended. */
+		r->types[t->type].unfinished++;
+		if (r->types[t->type].oldest_unfinished == 0 || t->begin < r->types[t->type].oldest_unfinished)
+			r->types[t->type].oldest_unfinished = t->begin;
+	}
+	t->state = OPEN_BEGUN;
+	t->begin = ts;
+	t->type = ty;
+	t->parent = parent;
+}
+
+static void task_end(struct report *r, uint64_t id, uint64_t ts)
+{
+	if (id == 0)
+		return;
+	int created;
+	struct open_task *t = taskmap_put(&r->open, id, &created);
+	if (!t)
+		return;
+	if (created) {
+		/* Began before the trace, or its begin is on a thread read later. */
+		t->state = OPEN_ENDED;
+		t->end = ts;
+		return;
+	}
+	if (t->state == OPEN_BEGUN) {
+		task_done(r, t, t->begin, ts);
+		taskmap_del(&r->open, t);
+	}
+}
+
+/* ---- regions ---- */
+
+static struct rstat *rstat_of(struct report *r, uint32_t name)
+{
+	if (name >= r->cap_rstats) {
+		uint32_t ncap = r->cap_rstats ? r->cap_rstats : 64;
+		while (ncap <= name)
+			ncap *= 2;
+		struct rstat *n = realloc(r->rstats, ncap * sizeof(*n));
+		if (!n)
+			abort();
+		memset(n + r->cap_rstats, 0, (ncap - r->cap_rstats) * sizeof(*n));
+		r->rstats = n;
+		r->cap_rstats = ncap;
+	}
+	return &r->rstats[name];
+}
+
+static void region_begin(struct report *r, struct rthread *t, const char *name, uint64_t ts)
+{
+	if (t->overflow || t->nregions == REGION_DEPTH_MAX) {
+		t->overflow++;
+		return;
+	}
+	if (t->nregions == t->cap) {
+		uint32_t ncap = t->cap ? t->cap * 2 : 16;
+		struct open_region *n = realloc(t->regions, ncap * sizeof(*n));
+		if (!n) {
+			t->overflow++;
+			return;
+		}
+		t->regions = n;
+		t->cap = ncap;
+	}
+	t->regions[t->nregions++] = (struct open_region){ts, 0, ptrcache_id(&r->pc, &r->names, name)};
+}
+
+static void region_end(struct report *r, struct rthread *t, uint64_t ts)
+{
+	if (t->overflow) {
+		t->overflow--;
+		return;
+	}
+	if (t->nregions == 0) {
+		r->res.regions_unmatched++;
+		return;
+	}
+	struct open_region *o = &t->regions[--t->nregions];
+	uint64_t dur = ts > o->begin ? ts - o->begin : 0;
+	uint64_t self = dur > o->child_ns ? dur - o->child_ns : 0;
+	struct rstat *s = rstat_of(r, o->name);
+	s->count++;
+	s->total += dur;
+	s->self += self;
+	if (dur > s->max)
+		s->max = dur;
+	if (t->nregions)
+		t->regions[t->nregions - 1].child_ns += dur;
+	r->res.regions_total++;
+}
+
+/* ---- events ---- */
+
+static inline uint64_t arg(const struct ct_event *ev, uint32_t i)
+{
+	return i < ev->nargs ? ev->args[i] : 0;
+}
+
+static inline const char *sarg(const struct ct_event *ev, uint32_t i)
+{
+	return i < ev->nargs ? ev->strs[i] : NULL;
+}
+
+void report_event(struct report *r, const struct ct_event *ev)
+{
+	struct rthread *t = report_thread_of(r, ev->thread);
+	struct report_result *res = &r->res;
+	uint64_t ts = ev->ts;
+	res->events++;
+	t->pub.events++;
+	if (ts < res->first_ns)
+		res->first_ns = ts;
+	if (ts > res->last_ns)
+		res->last_ns = ts;
+	res->events_by_kind[ev->type & 127]++;
+
+	switch (ev->type & 127) {
+	case CT_EV_TASK_BEGIN:
+		task_begin(r, arg(ev, 0), sarg(ev, 1), arg(ev, 2), ts);
+		break;
+	case CT_EV_TASK_END:
+		task_end(r, arg(ev, 0), ts);
+		break;
+	case CT_EV_REGION_BEGIN:
+		region_begin(r, t, sarg(ev, 0), ts);
+		break;
+	case CT_EV_REGION_END:
+		region_end(r, t, ts);
+		break;
+	case CT_EV_LOSS: {
+		uint64_t span = ticks_to_ns(r, arg(ev, 1));
+		add_loss(r, t, arg(ev, 0), ts, ts + span < ts ? UINT64_MAX : ts + span,
+			 (uint32_t)arg(ev, 2), 1);
+		break;
+	}
+	case CT_EV_THREAD_END:
+		t->pub.exited = 1;
+		res->regions_unclosed += t->nregions + t->overflow;
+		t->nregions = t->overflow = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- end of pass 1 ---- */
+
+static int cmp_slow(const void *a, const void *b)
+{
+	return slower(a, b) ? -1 : slower(b, a) ? 1 : 0;
+}
+
+unsigned report_pass1_done(struct report *r)
+{
+	if (r->slow || r->finished)
+		return r->nslow;
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		struct rthread *t = &r->threads[i];
+		r->res.regions_unclosed += t->nregions + t->overflow;
+		free(t->regions);
+		t->regions = NULL;
+		t->nregions = t->overflow = t->cap = 0;
+	}
+	qsort(r->heap, r->nheap, sizeof(*r->heap), cmp_slow);
+	r->nslow = r->nheap;
+	r->slow = calloc(r->nslow ? r->nslow : 1, sizeof(*r->slow));
+	r->slow_ids = calloc(r->nslow ? r->nslow : 1, sizeof(*r->slow_ids));
+	r->slow_idx = calloc(r->nslow ? r->nslow : 1, sizeof(*r->slow_idx));
+	if (!r->slow || !r->slow_ids || !r->slow_idx)
+		abort();
+	for (uint32_t i = 0; i < r->nslow; i++) {
+		const struct slow_ent *e = &r->heap[i];
+		struct report_task *p = &r->slow[i].pub;
+		p->id = e->id;
+		p->parent = e->parent;
+		p->type = r->names.strs[r->types[e->type].name];
+		p->begin_ns = e->begin;
+		p->end_ns = e->end;
+		p->latency_ns = e->latency;
+		r->slow[i].first_root = -1;
+		/* Insertion sort by id: N is small. */
+		uint32_t j = i;
+		while (j > 0 && r->slow_ids[j - 1] > e->id) {
+			r->slow_ids[j] = r->slow_ids[j - 1];
+			r->slow_idx[j] = r->slow_idx[j - 1];
+			j--;
+		}
+		r->slow_ids[j] = e->id;
+		r->slow_idx[j] = (int32_t)i;
+	}
+	/* Pass 2 can stop after the last generation that overlaps a slow task. */
+	r->last_wanted = 0;
+	if (r->ngens == UINT64_MAX) {
+		r->last_wanted = UINT64_MAX;
+	} else {
+		for (uint64_t g = 0; g < r->ngens; g++)
+			for (uint32_t i = 0; i < r->nslow; i++)
+				if (r->gens[g].max >= r->slow[i].pub.begin_ns &&
+				    r->gens[g].min <= r->slow[i].pub.end_ns) {
+					r->last_wanted = g + 1;
+					break;
+				}
+	}
+	return r->nslow;
+}
+
+int report_detail_wanted(struct report *r, const struct ct_generation *g)
+{
+	uint64_t i = r->detail_gen++;
+	if (i >= r->last_wanted)
+		return -1;
+	uint64_t lo = g->min_ts, hi = g->max_ts;
+	if (r->ngens != UINT64_MAX && i < r->ngens) {
+		lo = r->gens[i].min;
+		hi = r->gens[i].max;
+	}
+	if (g->nevents == 0 && lo == 0 && hi == 0)
+		return 0;
+	for (uint32_t s = 0; s < r->nslow; s++)
+		if (hi >= r->slow[s].pub.begin_ns && lo <= r->slow[s].pub.end_ns)
+			return 1;
+	return 0;
+}
+
+/* ---- results ---- */
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct report_thread *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	const struct report_type *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->unfinished != y->unfinished)
+		return x->unfinished > y->unfinished ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+	const struct report_region_stat *x = a, *y = b;
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void finish_threads(struct report *r)
+{
+	struct report_result *res = &r->res;
+	res->threads = calloc(r->nthreads ? r->nthreads : 1, sizeof(*res->threads));
+	if (!res->threads)
+		abort();
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		const struct report_thread *t = &r->threads[i].pub;
+		/* Index 0 only collects what no thread could be named for. */
+		if (t->index == 0 && t->events == 0 && t->lost_events == 0)
+			continue;
+		res->threads[res->nthreads] = *t;
+		if (!res->threads[res->nthreads].name)
+			res->threads[res->nthreads].name = r->threads[i].pub.name = strdup("");
+		res->nthreads++;
+	}
+	qsort(res->threads, res->nthreads, sizeof(*res->threads), cmp_thread);
+}
+
+static void finish_tasks(struct report *r)
+{
+	struct report_result *res = &r->res;
+	for (uint32_t i = 0; i <= r->open.mask; i++) {
+		const struct open_task *t = &r->open.slots[i];
+		if (t->id == 0)
+			continue;
+		if (t->state == OPEN_ENDED) {
+			res->tasks_before_trace++;
+			continue;
+		}
+		struct rtype *ty = &r->types[t->type];
+		ty->unfinished++;
+		if (ty->oldest_unfinished == 0 || t->begin < ty->oldest_unfinished)
+			ty->oldest_unfinished = t->begin;
+	}
+	res->types = calloc(r->ntypes ? r->ntypes : 1, sizeof(*res->types));
+	if (!res->types)
+		abort();
+	for (uint32_t i = 0; i < r->ntypes; i++) {
+		const struct rtype *ty = &r->types[i];
+		const struct hist *h = &ty->h;
+		struct report_type *o = &res->types[res->ntypes++];
+		o->name = r->names.strs[ty->name];
+		o->count = h->count;
+		o->unfinished = ty->unfinished;
+		o->oldest_unfinished_begin_ns = ty->oldest_unfinished;
+		res->tasks_unfinished += ty->unfinished;
+		if (h->count == 0)
+			continue;
+		o->min_ns = h->min;
+		o->max_ns = h->max;
+		o->total_ns = h->total;
+		o->p50_ns = hist_quantile(h, 5000);
+		o->p90_ns = hist_quantile(h, 9000);
+		o->p99_ns = hist_quantile(h, 9900);
+		o->p999_ns = hist_quantile(h, 9990);
+	}
+	qsort(res->types, res->ntypes, sizeof(*res->types), cmp_type);
+}
+
+static void finish_regions(struct report *r)
+{
+	struct report_result *res = &r->res;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->cap_rstats; i++)
+		n += r->rstats[i].count > 0;
+	res->nregion_names = n;
+	res->top_regions = calloc(n ? n : 1, sizeof(*res->top_regions));
+	if (!res->top_regions)
+		abort();
+	n = 0;
+	for (uint32_t i = 0; i < r->cap_rstats; i++) {
+		const struct rstat *s = &r->rstats[i];
+		if (s->count == 0)
+			continue;
+		res->top_regions[n++] = (struct report_region_stat){
+			r->names.strs[i], s->count, s->total, s->self, s->max};
+	}
+	qsort(res->top_regions, n, sizeof(*res->top_regions), cmp_region);
+	res->ntop_regions = n < r->opt.top_regions ? n : r->opt.top_regions;
+}
+
+const struct report_result *report_finish(struct report *r)
+{
+	if (r->finished)
+		return &r->res;
+	report_pass1_done(r);
+	report_detail_close(r);
+	r->finished = 1;
+	struct report_result *res = &r->res;
+	if (res->events == 0)
+		res->first_ns = res->last_ns = 0;
+	finish_threads(r);
+	finish_tasks(r);
+	finish_regions(r);
+	return res;
+}

@@ -1,0 +1,164 @@
+/* The analysis behind `ctrace report`: trace summary, threads, loss, task
+ * latency percentiles per type, the slowest tasks with their regions and
+ * logs, and the top regions. Fed events directly, so it can be tested
+ * without a file; report_run() (report_run.c) drives it over a trace file.
+ *
+ * Two passes keep memory bounded whatever the trace size. Pass 1 sees every
+ * event: aggregates, a histogram per task type, and a bounded heap of the N
+ * slowest task ids. Pass 2 sees only the generations that overlap those N
+ * tasks and collects their regions and logs. */
+#ifndef CT_ANALYSIS_REPORT_H
+#define CT_ANALYSIS_REPORT_H
+
+#include <stdint.h>
+
+#include "ctrace_reader.h"
+
+#define REPORT_DEFAULT_TOP 10
+#define REPORT_DEFAULT_TOP_REGIONS 20
+#define REPORT_MAX_TOP 1000
+#define REPORT_MAX_TASK_THREADS 16  /* threads listed per slow task */
+#define REPORT_MAX_TASK_REGIONS 256 /* region tree nodes per slow task */
+#define REPORT_MAX_TASK_LOGS 64     /* logs kept per slow task */
+#define REPORT_MAX_LOSS_RANGES 256  /* loss records listed one by one */
+/* Percentiles come from a log-linear histogram: within this relative error. */
+#define REPORT_PERCENTILE_ERROR 0.01
+
+struct report_options {
+	unsigned top_tasks;   /* slowest tasks to detail; 0 = none */
+	unsigned top_regions; /* regions listed by total time */
+};
+
+struct report_thread {
+	uint32_t index, tid;
+	char *name;
+	uint64_t events;
+	uint64_t lost_events, loss_records; /* in-band and loss-section */
+	int exited;
+};
+
+struct report_loss_range {
+	uint32_t thread; /* index, 0 = not attributable */
+	uint32_t reason; /* enum ct_loss_reason */
+	uint64_t events;
+	uint64_t start_ns, end_ns;
+	int in_band; /* 1: a loss event in the thread's stream; 0: a loss section entry */
+};
+
+struct report_loss {
+	uint64_t events;                  /* all lost events */
+	uint64_t in_band_records, in_band_events;
+	uint64_t section_records, section_events;
+	uint64_t by_reason[4];            /* events, by enum ct_loss_reason */
+	uint64_t other_reason;            /* events with a reason this version does not know */
+	uint32_t nranges;
+	struct report_loss_range *ranges; /* in reading order, at most REPORT_MAX_LOSS_RANGES */
+	uint64_t ranges_omitted;          /* records beyond that */
+};
+
+struct report_type {
+	const char *name;
+	uint64_t count;      /* finished tasks: both begin and end in the trace */
+	uint64_t unfinished; /* began in the trace, never ended */
+	uint64_t oldest_unfinished_begin_ns;
+	uint64_t min_ns, max_ns, total_ns; /* exact */
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns; /* within REPORT_PERCENTILE_ERROR */
+};
+
+/* A node of a slow task's region tree: the same name under the same parent
+ * is one node. Nodes are in pre-order; parent < own index. */
+struct report_region_node {
+	const char *name;
+	int32_t parent; /* -1 at the top */
+	uint32_t depth;
+	uint64_t count;
+	uint64_t total_ns; /* wall time inside the region, clipped to the task */
+	uint64_t self_ns;  /* total minus time in child regions of the same task */
+};
+
+struct report_log {
+	uint64_t offset_ns; /* from the task's begin */
+	uint32_t thread;
+	const char *category;
+	char *message;
+};
+
+struct report_task {
+	uint64_t id, parent;
+	const char *type;
+	uint64_t begin_ns, end_ns, latency_ns;
+	uint32_t nthreads;
+	uint32_t threads[REPORT_MAX_TASK_THREADS]; /* indexes, ascending */
+	uint32_t more_threads; /* 1 when it ran on more threads than listed */
+	/* Time some thread had this task current: in regions (the tree's self
+	 * times) plus outside_ns. latency - on_thread is time no thread worked
+	 * for it (queued, or not annotated); on_thread can exceed latency when
+	 * threads worked for it in parallel. */
+	uint64_t on_thread_ns, outside_ns;
+	uint32_t nregions;
+	struct report_region_node *regions;
+	uint32_t nlogs;
+	struct report_log *logs; /* in thread order, then time; see report_finish */
+	uint64_t logs_omitted;
+};
+
+struct report_region_stat {
+	const char *name;
+	uint64_t count, total_ns, self_ns, max_ns;
+};
+
+struct report_result {
+	uint64_t events, first_ns, last_ns;
+	uint64_t events_by_kind[128];
+	uint64_t generations, first_seq, last_seq, missing_generations;
+	uint32_t clock_kind;
+	int64_t realtime_offset_ns; /* of the first generation */
+	uint64_t generation_bytes;   /* sum of generation sizes in the file */
+
+	uint32_t nthreads;
+	struct report_thread *threads; /* by index */
+
+	struct report_loss loss;
+
+	uint64_t tasks_begun, tasks_finished, tasks_unfinished;
+	uint64_t tasks_before_trace; /* ended in the trace, began before it */
+	uint32_t ntypes;
+	struct report_type *types; /* by finished count, descending */
+
+	uint32_t nslow;
+	struct report_task *slow; /* slowest first */
+	int detail_done;          /* pass 2 ran: regions/logs of slow tasks are filled */
+
+	uint64_t regions_total;     /* closed regions seen */
+	uint64_t regions_unmatched; /* region.end with no open region (capture edge) */
+	uint64_t regions_unclosed;  /* still open at the end of the trace or thread */
+	uint32_t nregion_names;
+	struct report_region_stat *top_regions; /* by total time, descending */
+	uint32_t ntop_regions;
+};
+
+struct report;
+
+struct report *report_new(const struct report_options *o);
+void report_free(struct report *r);
+
+/* Pass 1: every generation, then its events (any order per thread is fine:
+ * CT_ORDER_THREAD is enough). A generation is optional in tests; without
+ * one, durations in loss events are taken as nanoseconds. */
+void report_generation(struct report *r, const struct ct_generation *g);
+void report_event(struct report *r, const struct ct_event *ev);
+/* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
+unsigned report_pass1_done(struct report *r);
+
+/* Pass 2: the same generations in the same order. Call report_detail_wanted
+ * for each; feed the events of those it accepts (after
+ * report_detail_generation), skip the others. Returns 1 to feed, 0 to
+ * skip, -1 when no later generation is wanted either (stop reading). */
+int report_detail_wanted(struct report *r, const struct ct_generation *g);
+void report_detail_generation(struct report *r, const struct ct_generation *g);
+void report_detail_event(struct report *r, const struct ct_event *ev);
+
+/* Computes the results. Call once, after pass 1 (pass 2 optional). */
+const struct report_result *report_finish(struct report *r);
+
+#endif

@@ -1,0 +1,554 @@
+/* Unit tests of the report analysis (src/analysis/report.c), fed synthetic
+ * events directly: expected latencies, self times and attributions are known
+ * by construction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis/hist.h"
+#include "analysis/report.h"
+
+static struct ct_thread_info thr[4] = {
+	{0, 0, "", 0},
+	{1, 101, "main", 0},
+	{2, 102, "worker", 0},
+	{3, 103, "pool", 0},
+};
+
+/* ---- event constructors ---- */
+
+static struct ct_event ev0(uint8_t type, uint32_t th, uint64_t ts)
+{
+	struct ct_event e;
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.ts = ts;
+	e.thread = &thr[th];
+	return e;
+}
+
+static struct ct_event tbegin(uint32_t th, uint64_t ts, uint64_t id, const char *type)
+{
+	struct ct_event e = ev0(CT_EV_TASK_BEGIN, th, ts);
+	e.nargs = 3;
+	e.args[0] = id;
+	e.strs[1] = type;
+	return e;
+}
+
+static struct ct_event tid_ev(uint8_t type, uint32_t th, uint64_t ts, uint64_t id)
+{
+	struct ct_event e = ev0(type, th, ts);
+	e.nargs = 1;
+	e.args[0] = id;
+	return e;
+}
+
+#define tend(th, ts, id) tid_ev(CT_EV_TASK_END, th, ts, id)
+#define tenter(th, ts, id) tid_ev(CT_EV_TASK_ENTER, th, ts, id)
+#define tleave(th, ts, id) tid_ev(CT_EV_TASK_LEAVE, th, ts, id)
+
+static struct ct_event rbegin(uint32_t th, uint64_t ts, const char *name)
+{
+	struct ct_event e = ev0(CT_EV_REGION_BEGIN, th, ts);
+	e.nargs = 1;
+	e.strs[0] = name;
+	return e;
+}
+
+#define rend(th, ts) ev0(CT_EV_REGION_END, th, ts)
+
+static struct ct_event logev(uint32_t th, uint64_t ts, const char *cat, const char *msg)
+{
+	struct ct_event e = ev0(CT_EV_LOG, th, ts);
+	e.nargs = 1;
+	e.strs[0] = cat;
+	e.bytes = msg;
+	e.nbytes = strlen(msg);
+	return e;
+}
+
+static struct ct_event lossev(uint32_t th, uint64_t ts, uint64_t count, uint64_t span,
+			      uint32_t reason)
+{
+	struct ct_event e = ev0(CT_EV_LOSS, th, ts);
+	e.nargs = 3;
+	e.args[0] = count;
+	e.args[1] = span;
+	e.args[2] = reason;
+	return e;
+}
+
+/* Both passes over the same events, in the given (thread) order. */
+static struct report *run(const struct ct_event *evs, size_t n, unsigned top)
+{
+	struct report_options o = {top, REPORT_DEFAULT_TOP_REGIONS};
+	struct report *r = report_new(&o);
+	assert_non_null(r);
+	for (size_t i = 0; i < n; i++)
+		report_event(r, &evs[i]);
+	report_pass1_done(r);
+	for (size_t i = 0; i < n; i++)
+		report_detail_event(r, &evs[i]);
+	report_finish(r);
+	return r;
+}
+
+static const struct report_type *type_named(const struct report_result *res, const char *name)
+{
+	for (uint32_t i = 0; i < res->ntypes; i++)
+		if (strcmp(res->types[i].name, name) == 0)
+			return &res->types[i];
+	fail_msg("no task type %s", name);
+	return NULL;
+}
+
+static const struct report_region_node *node_named(const struct report_task *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->nregions; i++)
+		if (strcmp(t->regions[i].name, name) == 0)
+			return &t->regions[i];
+	fail_msg("task %llu has no region %s", (unsigned long long)t->id, name);
+	return NULL;
+}
+
+static const struct report_region_stat *stat_named(const struct report_result *res,
+						   const char *name)
+{
+	for (uint32_t i = 0; i < res->ntop_regions; i++)
+		if (strcmp(res->top_regions[i].name, name) == 0)
+			return &res->top_regions[i];
+	fail_msg("no region %s", name);
+	return NULL;
+}
+
+static void assert_within_1pct(uint64_t got, uint64_t want)
+{
+	double err = got > want ? (double)(got - want) : (double)(want - got);
+	if (err > 0.01 * (double)want)
+		fail_msg("got %llu, want %llu within 1%%", (unsigned long long)got,
+			 (unsigned long long)want);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Exact percentile by the definition the report uses: rank ceil(q*n). */
+static uint64_t exact_pct(const uint64_t *sorted, size_t n, unsigned per10k)
+{
+	size_t rank = (n * per10k + 9999) / 10000;
+	return sorted[rank ? rank - 1 : 0];
+}
+
+/* ---- tests ---- */
+
+static void test_hist_error_bound(void **state)
+{
+	(void)state;
+	struct hist h;
+	hist_init(&h);
+	enum { N = 20000 };
+	uint64_t *v = malloc(N * sizeof(*v));
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		v[i] = (x % 1000000007ull) >> (x % 24); /* spans many decades */
+		hist_add(&h, v[i]);
+	}
+	qsort(v, N, sizeof(*v), cmp_u64);
+	for (unsigned q = 100; q <= 10000; q += 100)
+		assert_within_1pct(hist_quantile(&h, q), exact_pct(v, N, q));
+	assert_int_equal(hist_quantile(&h, 10000), v[N - 1]);
+	assert_int_equal(h.min, v[0]);
+	free(v);
+	hist_free(&h);
+}
+
+static void test_latency_percentiles(void **state)
+{
+	(void)state;
+	enum { N = 10000 };
+	struct ct_event *evs = calloc(4 * N, sizeof(*evs));
+	uint64_t *sq = malloc(N * sizeof(*sq));
+	size_t n = 0;
+	for (uint64_t i = 1; i <= N; i++) {
+		uint64_t t0 = i * 100000000ull;
+		evs[n++] = tbegin(1, t0, i, "req");
+		evs[n++] = tend(1, t0 + i * 1000, i); /* 1 µs .. 10 ms */
+		sq[i - 1] = 50 + i * i * 7;           /* skewed: 57 ns .. 700 ms */
+		evs[n++] = tbegin(2, t0, N + i, "skewed");
+		evs[n++] = tend(2, t0 + sq[i - 1], N + i);
+	}
+	struct report *r = run(evs, n, 5);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->tasks_finished, 2 * N);
+	assert_int_equal(res->tasks_unfinished, 0);
+	const struct report_type *t = type_named(res, "req");
+	assert_int_equal(t->count, N);
+	assert_within_1pct(t->p50_ns, 5000 * 1000);
+	assert_within_1pct(t->p90_ns, 9000 * 1000);
+	assert_within_1pct(t->p99_ns, 9900 * 1000);
+	assert_int_equal(t->max_ns, 10000 * 1000);
+	assert_int_equal(t->min_ns, 1000);
+	assert_int_equal(t->total_ns, 1000ull * N * (N + 1) / 2);
+
+	const struct report_type *s = type_named(res, "skewed");
+	assert_within_1pct(s->p50_ns, exact_pct(sq, N, 5000));
+	assert_within_1pct(s->p90_ns, exact_pct(sq, N, 9000));
+	assert_within_1pct(s->p99_ns, exact_pct(sq, N, 9900));
+	assert_within_1pct(s->p999_ns, exact_pct(sq, N, 9990));
+	assert_int_equal(s->max_ns, sq[N - 1]);
+
+	/* The 5 slowest overall are the last 5 skewed tasks, slowest first. */
+	assert_int_equal(res->nslow, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(res->slow[i].id, 2 * N - i);
+		assert_int_equal(res->slow[i].latency_ns, sq[N - 1 - i]);
+		assert_string_equal(res->slow[i].type, "skewed");
+	}
+	report_free(r);
+	free(evs);
+	free(sq);
+}
+
+static void test_nested_self_time(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		tbegin(1, 1000, 1, "job"),
+		rbegin(1, 1010, "A"),
+		rbegin(1, 1020, "B"),
+		rbegin(1, 1030, "C"),
+		rend(1, 1040),
+		rend(1, 1050),
+		rbegin(1, 1060, "B"),
+		rend(1, 1070),
+		rend(1, 1100),
+		tend(1, 1200, 1),
+	};
+	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->nslow, 1);
+	const struct report_task *t = &res->slow[0];
+	assert_int_equal(t->latency_ns, 200);
+	assert_int_equal(t->nregions, 3);
+	/* Pre-order: A, B under A, C under B. */
+	assert_string_equal(t->regions[0].name, "A");
+	assert_int_equal(t->regions[0].parent, -1);
+	assert_string_equal(t->regions[1].name, "B");
+	assert_int_equal(t->regions[1].parent, 0);
+	assert_int_equal(t->regions[1].depth, 1);
+	assert_string_equal(t->regions[2].name, "C");
+	assert_int_equal(t->regions[2].parent, 1);
+	assert_int_equal(t->regions[2].depth, 2);
+
+	const struct report_region_node *a = node_named(t, "A"), *b = node_named(t, "B"),
+					 *c = node_named(t, "C");
+	assert_int_equal(a->count, 1);
+	assert_int_equal(a->total_ns, 90);
+	assert_int_equal(a->self_ns, 50);
+	assert_int_equal(b->count, 2);
+	assert_int_equal(b->total_ns, 40);
+	assert_int_equal(b->self_ns, 30);
+	assert_int_equal(c->total_ns, 10);
+	assert_int_equal(c->self_ns, 10);
+	assert_int_equal(t->outside_ns, 110);
+	assert_int_equal(t->on_thread_ns, 200);
+	assert_int_equal(t->nthreads, 1);
+	assert_int_equal(t->threads[0], 1);
+
+	/* Whole-trace region totals agree. */
+	assert_int_equal(res->regions_total, 4);
+	assert_string_equal(res->top_regions[0].name, "A");
+	const struct report_region_stat *sb = stat_named(res, "B");
+	assert_int_equal(sb->count, 2);
+	assert_int_equal(sb->total_ns, 40);
+	assert_int_equal(sb->self_ns, 30);
+	assert_int_equal(sb->max_ns, 30);
+	assert_int_equal(stat_named(res, "A")->self_ns, 50);
+	report_free(r);
+}
+
+/* Task 7 begins on thread 1, continues on thread 2 and ends there. Thread 2
+ * is read first, as CT_ORDER_THREAD may do: the end precedes the begin. */
+static void test_task_hops_threads(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		tenter(2, 300, 7),
+		rbegin(2, 310, "db"),
+		logev(2, 350, "db", "slow query"),
+		rend(2, 400),
+		tend(2, 500, 7),
+		rbegin(2, 510, "idle"), /* after the task: not its region */
+		rend(2, 520),
+		tbegin(1, 100, 7, "request"),
+		rbegin(1, 110, "parse"),
+		logev(1, 120, "http", "GET /"),
+		rend(1, 150),
+		tleave(1, 160, 7),
+		rbegin(1, 170, "next"),
+		rend(1, 180),
+	};
+	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->tasks_finished, 1);
+	assert_int_equal(res->tasks_before_trace, 0);
+	assert_int_equal(res->nslow, 1);
+	const struct report_task *t = &res->slow[0];
+	assert_int_equal(t->id, 7);
+	assert_string_equal(t->type, "request");
+	assert_int_equal(t->begin_ns, 100);
+	assert_int_equal(t->latency_ns, 400);
+	assert_int_equal(t->nthreads, 2);
+	assert_int_equal(t->threads[0], 1);
+	assert_int_equal(t->threads[1], 2);
+	assert_int_equal(t->nregions, 2);
+	assert_int_equal(node_named(t, "parse")->total_ns, 40);
+	assert_int_equal(node_named(t, "db")->total_ns, 90);
+	assert_int_equal(node_named(t, "db")->depth, 0);
+	/* Outside regions: [100,110)+[150,160) on 1, [300,310)+[400,500) on 2. */
+	assert_int_equal(t->outside_ns, 130);
+	assert_int_equal(t->on_thread_ns, 60 + 200);
+	assert_int_equal(t->nlogs, 2);
+	assert_int_equal(t->logs[0].offset_ns, 20);
+	assert_int_equal(t->logs[0].thread, 1);
+	assert_string_equal(t->logs[0].category, "http");
+	assert_string_equal(t->logs[0].message, "GET /");
+	assert_int_equal(t->logs[1].offset_ns, 250);
+	assert_int_equal(t->logs[1].thread, 2);
+	assert_string_equal(t->logs[1].message, "slow query");
+	report_free(r);
+}
+
+/* Logs and regions belong to the thread's current task: the top of its
+ * task stack, which enter/leave and end change. */
+static void test_logs_follow_current_task(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		logev(1, 5, "x", "before any task"),
+		tbegin(1, 10, 1, "outer"),
+		logev(1, 20, "a", "outer-1"),
+		tenter(1, 30, 2), /* task 2 began on thread 2, works here now */
+		logev(1, 40, "b", "inner-1"),
+		rbegin(1, 45, "inner.work"),
+		rend(1, 55),
+		tleave(1, 60, 2),
+		logev(1, 70, "a", "outer-2"),
+		tend(1, 1000, 1),
+		logev(1, 1010, "a", "after end"),
+		tbegin(2, 25, 2, "inner"),
+		tleave(2, 26, 2),
+		logev(2, 40, "c", "thread 2 has no task"),
+		tend(2, 100, 2),
+	};
+	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->nslow, 2);
+	const struct report_task *outer = &res->slow[0], *inner = &res->slow[1];
+	assert_int_equal(outer->id, 1);
+	assert_int_equal(inner->id, 2);
+	assert_int_equal(outer->nlogs, 2);
+	assert_string_equal(outer->logs[0].message, "outer-1");
+	assert_int_equal(outer->logs[0].offset_ns, 10);
+	assert_string_equal(outer->logs[1].message, "outer-2");
+	assert_int_equal(outer->nregions, 0);
+	assert_int_equal(inner->nlogs, 1);
+	assert_string_equal(inner->logs[0].message, "inner-1");
+	assert_string_equal(inner->logs[0].category, "b");
+	assert_int_equal(inner->logs[0].offset_ns, 15);
+	assert_int_equal(inner->nregions, 1);
+	assert_int_equal(node_named(inner, "inner.work")->total_ns, 10);
+	assert_int_equal(inner->nthreads, 2);
+	/* outer was current on thread 1 for [10,30) and [60,1000). */
+	assert_int_equal(outer->on_thread_ns, 20 + 940);
+	report_free(r);
+}
+
+static void test_unfinished_tasks(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		tend(1, 50, 99), /* began before the trace */
+		tbegin(1, 100, 1, "req"),
+		tend(1, 200, 1),
+		tbegin(1, 300, 2, "req"), /* never ends */
+		tbegin(2, 250, 3, "req"), /* never ends, older */
+		tbegin(2, 400, 4, "batch"), /* never ends */
+		tleave(2, 410, 12345),      /* unknown task: a capture edge */
+	};
+	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->tasks_begun, 4);
+	assert_int_equal(res->tasks_finished, 1);
+	assert_int_equal(res->tasks_unfinished, 3);
+	assert_int_equal(res->tasks_before_trace, 1);
+	const struct report_type *req = type_named(res, "req");
+	assert_int_equal(req->count, 1);
+	assert_int_equal(req->unfinished, 2);
+	assert_int_equal(req->oldest_unfinished_begin_ns, 250);
+	assert_int_equal(req->max_ns, 100);
+	const struct report_type *batch = type_named(res, "batch");
+	assert_int_equal(batch->count, 0);
+	assert_int_equal(batch->unfinished, 1);
+	assert_int_equal(batch->p99_ns, 0);
+	assert_int_equal(res->nslow, 1); /* only finished tasks have a latency */
+	assert_int_equal(res->slow[0].id, 1);
+	report_free(r);
+}
+
+static void test_loss_counted(void **state)
+{
+	(void)state;
+	struct ct_loss sec[] = {
+		{&thr[3], 7, 1000, 2000, CT_LOSS_NO_BUFFER},
+		{NULL, 100, 5000, 6000, CT_LOSS_SINK},
+	};
+	struct ct_thread_info gthreads[] = {thr[1], thr[2], thr[3]};
+	struct ct_generation g = {
+		.seq = 1, .size = 4096, .min_ts = 0, .max_ts = 10000, .nevents = 3,
+		.clock_kind = CT_CLOCK_TSC, .ticks_per_sec = 2000000000ull,
+		.nthreads = 3, .threads = gthreads, .nloss = 2, .loss = sec,
+	};
+	sec[0].thread = &gthreads[2];
+	struct report_options o = {10, 10};
+	struct report *r = report_new(&o);
+	report_generation(r, &g);
+	struct ct_event evs[] = {
+		lossev(1, 100, 40, 600, CT_LOSS_BUFFER_FULL), /* 600 ticks = 300 ns */
+		lossev(1, 900, 2, 0, CT_LOSS_BUFFER_FULL),
+		lossev(2, 500, 3, 20, CT_LOSS_BUFFER_FULL),
+	};
+	evs[0].thread = evs[1].thread = &gthreads[0];
+	evs[2].thread = &gthreads[1];
+	for (size_t i = 0; i < 3; i++)
+		report_event(r, &evs[i]);
+	const struct report_result *res = report_finish(r);
+	const struct report_loss *l = &res->loss;
+	assert_int_equal(l->events, 40 + 2 + 3 + 7 + 100);
+	assert_int_equal(l->in_band_records, 3);
+	assert_int_equal(l->in_band_events, 45);
+	assert_int_equal(l->section_records, 2);
+	assert_int_equal(l->section_events, 107);
+	assert_int_equal(l->by_reason[CT_LOSS_BUFFER_FULL], 45);
+	assert_int_equal(l->by_reason[CT_LOSS_NO_BUFFER], 7);
+	assert_int_equal(l->by_reason[CT_LOSS_SINK], 100);
+	assert_int_equal(l->nranges, 5);
+	/* Section entries come with the generation, before its events. */
+	assert_int_equal(l->ranges[0].thread, 3);
+	assert_int_equal(l->ranges[1].thread, 0);
+	assert_int_equal(l->ranges[2].start_ns, 100);
+	assert_int_equal(l->ranges[2].end_ns, 400);
+	assert_int_equal(l->ranges[2].in_band, 1);
+	assert_int_equal(res->nthreads, 3);
+	assert_int_equal(res->threads[0].index, 1);
+	assert_int_equal(res->threads[0].lost_events, 42);
+	assert_int_equal(res->threads[0].loss_records, 2);
+	assert_int_equal(res->threads[1].lost_events, 3);
+	assert_int_equal(res->threads[2].lost_events, 7);
+	assert_string_equal(res->threads[2].name, "pool");
+	assert_int_equal(res->events, 3);
+	assert_int_equal(res->generations, 1);
+	report_free(r);
+}
+
+static void test_region_edges(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		rend(1, 10),           /* opened before the trace */
+		rbegin(1, 20, "open"), /* never closed */
+		rbegin(1, 30, "x"),
+		rend(1, 40),
+		rbegin(2, 50, "dies"),
+		ev0(CT_EV_THREAD_END, 2, 60),
+	};
+	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->regions_unmatched, 1);
+	assert_int_equal(res->regions_unclosed, 2);
+	assert_int_equal(res->regions_total, 1);
+	assert_int_equal(res->ntop_regions, 1);
+	assert_int_equal(res->first_ns, 10);
+	assert_int_equal(res->last_ns, 60);
+	assert_int_equal(res->threads[1].exited, 1);
+	report_free(r);
+}
+
+/* Pass 2 reads only generations overlapping a slow task, and stops after
+ * the last one. */
+static void test_generation_skipping(void **state)
+{
+	(void)state;
+	struct ct_generation g[4];
+	memset(g, 0, sizeof(g));
+	uint64_t ranges[4][2] = {{1, 100}, {101, 200}, {201, 300}, {301, 400}};
+	for (int i = 0; i < 4; i++) {
+		g[i].seq = (uint64_t)i + 1;
+		g[i].min_ts = ranges[i][0];
+		g[i].max_ts = ranges[i][1];
+		g[i].nevents = 1;
+		g[i].threads = &thr[1];
+		g[i].nthreads = 1;
+	}
+	g[3].seq = 6; /* two generations missing */
+	struct report_options o = {1, 10};
+	struct report *r = report_new(&o);
+	struct ct_event b = tbegin(1, 150, 1, "t"), e = tend(1, 210, 1), f = tbegin(1, 1, 2, "t");
+	report_generation(r, &g[0]);
+	report_event(r, &f);
+	report_generation(r, &g[1]);
+	report_event(r, &b);
+	report_generation(r, &g[2]);
+	report_event(r, &e);
+	report_generation(r, &g[3]);
+	assert_int_equal(report_pass1_done(r), 1);
+	assert_int_equal(report_detail_wanted(r, &g[0]), 0);
+	assert_int_equal(report_detail_wanted(r, &g[1]), 1);
+	assert_int_equal(report_detail_wanted(r, &g[2]), 1);
+	assert_int_equal(report_detail_wanted(r, &g[3]), -1);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->generations, 4);
+	assert_int_equal(res->missing_generations, 2);
+	assert_int_equal(res->tasks_unfinished, 1);
+	report_free(r);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	struct report *r = run(NULL, 0, 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->events, 0);
+	assert_int_equal(res->first_ns, 0);
+	assert_int_equal(res->nslow, 0);
+	assert_int_equal(res->ntypes, 0);
+	assert_int_equal(res->nthreads, 0);
+	report_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_error_bound),
+		cmocka_unit_test(test_latency_percentiles),
+		cmocka_unit_test(test_nested_self_time),
+		cmocka_unit_test(test_task_hops_threads),
+		cmocka_unit_test(test_logs_follow_current_task),
+		cmocka_unit_test(test_unfinished_tasks),
+		cmocka_unit_test(test_loss_counted),
+		cmocka_unit_test(test_region_edges),
+		cmocka_unit_test(test_generation_skipping),
+		cmocka_unit_test(test_empty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
