@@ -72,6 +72,10 @@ int ct_start(const struct ct_config *c);
  * a path sink. Returns 0 or the first error the writer met. */
 int ct_stop(void);
 
+/* Drains every thread's events and writes them as a generation now; returns
+ * once written. Events a thread committed before the call are included. */
+int ct_flush(void);
+
 /* 1 while a capture is running. */
 int ct_active(void);
 

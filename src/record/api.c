@@ -1,0 +1,267 @@
+/* The annotation API: tasks, regions and logs. Each function is one hot path:
+ * check the capture, take a timestamp, append a few varints to the thread's
+ * chunk, publish. No lock, no syscall, no allocation. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "record/intern.h"
+#include "record/rec.h"
+#include "record/stacks.h"
+
+#define API __attribute__((visibility("default")))
+/* Frame 0 of a stack is the caller of the API function, so these keep a
+ * frame of their own. */
+#define NOINLINE __attribute__((noinline))
+
+ct_name API ct_intern(const char *s)
+{
+	return intern(s);
+}
+
+/* Captures the caller's stack; the id goes after the event's arguments and
+ * bit 7 of its type byte says it is there. Out of line, so that the
+ * stackless hot paths keep a small frame. */
+static __attribute__((noinline, cold)) uint8_t *stack_slow(struct tls *t, uint8_t *type_byte,
+							    uint8_t *p, void *frame)
+{
+	uint64_t pcs[STACK_MAX_DEPTH];
+	struct trec *r = t->rec;
+	int n = stack_walk(frame, r->stack_lo, r->stack_hi, pcs, t->stack_depth);
+	if (n == 0)
+		return p;
+	/* A 64-bit hash match is taken as the same stack (the shared table
+	 * compares frames; a false match here has odds of 2^-64 per pair). */
+	uint64_t h = stack_hash(pcs, n);
+	unsigned slot = (unsigned)(h >> 58);
+	uint32_t id;
+	if (r->stack_cache[slot].hash == h) {
+		id = r->stack_cache[slot].id;
+	} else {
+		id = stack_id(pcs, n, h);
+		if (!id)
+			return p;
+		r->stack_cache[slot].hash = h;
+		r->stack_cache[slot].id = id;
+	}
+	*type_byte |= CT_TYPE_STACK_BIT;
+	return ct_put_uvarint(p, id);
+}
+
+static inline __attribute__((always_inline)) uint8_t *put_stack(struct tls *t, unsigned kind,
+								 uint8_t *type_byte, uint8_t *p,
+								 void *frame)
+{
+	if (likely(!(t->stack_mask & kind)))
+		return p;
+	return stack_slow(t, type_byte, p, frame);
+}
+
+/* ---- tasks ---- */
+
+static ct_task next_task_id(struct tls *t)
+{
+	static _Atomic uint64_t blocks;
+	if (unlikely(t->task_next == t->task_end)) {
+		uint64_t b = atomic_fetch_add_explicit(&blocks, 1, memory_order_relaxed);
+		t->task_next = b * 256 + 1;
+		t->task_end = t->task_next + 256;
+	}
+	return t->task_next++;
+}
+
+static void push_task(struct tls *t, ct_task id)
+{
+	if (t->ntasks < sizeof t->tasks / sizeof t->tasks[0])
+		t->tasks[t->ntasks++] = id;
+	else /* deeper than anyone nests: keep the newest on top */
+		t->tasks[t->ntasks - 1] = id;
+}
+
+static void remove_task(struct tls *t, ct_task id)
+{
+	for (uint32_t i = t->ntasks; i-- > 0;) {
+		if (t->tasks[i] == id) {
+			memmove(&t->tasks[i], &t->tasks[i + 1], (t->ntasks - i - 1) * sizeof(ct_task));
+			t->ntasks--;
+			return;
+		}
+	}
+}
+
+static inline void emit_task(uint8_t type, ct_task id, ct_name tname, ct_task parent, void *frame)
+{
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, type, 0, &tb);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, id);
+	if (type == CT_EV_TASK_BEGIN) {
+		p = ct_put_uvarint(p, tname);
+		p = ct_put_uvarint(p, parent);
+	}
+	p = put_stack(t, CT_STACK_TASK, tb, p, frame);
+	ev_commit(t, p);
+}
+
+NOINLINE ct_task API ct_task_begin_n(ct_name type, ct_task parent)
+{
+	struct tls *t = &ct_tls;
+	ct_task id = next_task_id(t);
+	push_task(t, id);
+	emit_task(CT_EV_TASK_BEGIN, id, type, parent, __builtin_frame_address(0));
+	return id;
+}
+
+NOINLINE ct_task API ct_task_begin(const char *type, ct_task parent)
+{
+	struct tls *t = &ct_tls;
+	ct_task id = next_task_id(t);
+	push_task(t, id);
+	emit_task(CT_EV_TASK_BEGIN, id, intern(type), parent, __builtin_frame_address(0));
+	return id;
+}
+
+NOINLINE void API ct_task_end(ct_task id)
+{
+	if (!id)
+		return;
+	remove_task(&ct_tls, id);
+	emit_task(CT_EV_TASK_END, id, 0, 0, __builtin_frame_address(0));
+}
+
+NOINLINE void API ct_task_enter(ct_task id)
+{
+	if (!id)
+		return;
+	push_task(&ct_tls, id);
+	emit_task(CT_EV_TASK_ENTER, id, 0, 0, __builtin_frame_address(0));
+}
+
+NOINLINE void API ct_task_leave(ct_task id)
+{
+	if (!id)
+		return;
+	remove_task(&ct_tls, id);
+	emit_task(CT_EV_TASK_LEAVE, id, 0, 0, __builtin_frame_address(0));
+}
+
+ct_task API ct_task_current(void)
+{
+	struct tls *t = &ct_tls;
+	return t->ntasks ? t->tasks[t->ntasks - 1] : 0;
+}
+
+/* ---- regions ---- */
+
+NOINLINE void API ct_region_begin_n(ct_name name)
+{
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, CT_EV_REGION_BEGIN, 0, &tb);
+	if (!p)
+		return;
+	if (likely(name < 128)) {
+		*p++ = (uint8_t)name;
+	} else {
+		p = ct_put_uvarint(p, name);
+	}
+	if (unlikely(t->stack_mask & CT_STACK_REGION)) {
+		p = put_stack(t, CT_STACK_REGION, tb, p, __builtin_frame_address(0));
+	}
+	ev_commit(t, p);
+}
+
+NOINLINE void API ct_region_begin(const char *name)
+{
+	/* Not a tail call into ct_region_begin_n: the stack must start here. */
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	ct_name n = intern(name);
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, CT_EV_REGION_BEGIN, 0, &tb);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, n);
+	p = put_stack(t, CT_STACK_REGION, tb, p, __builtin_frame_address(0));
+	ev_commit(t, p);
+}
+
+NOINLINE void API ct_region_end(void)
+{
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, CT_EV_REGION_END, 0, &tb);
+	if (!p)
+		return;
+	if (unlikely(t->stack_mask & CT_STACK_REGION)) {
+		p = put_stack(t, CT_STACK_REGION, tb, p, __builtin_frame_address(0));
+	}
+	ev_commit(t, p);
+}
+
+/* ---- logs ---- */
+
+static inline void emit_log(ct_name cat, const char *msg, size_t len, void *frame)
+{
+	static const char marker[] = "...";
+	int cut = len > CT_LOG_MAX;
+	size_t keep = cut ? CT_LOG_MAX - (sizeof marker - 1) : len;
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, CT_EV_LOG, CT_LOG_MAX + 4, &tb);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, cat);
+	p = put_stack(t, CT_STACK_LOG, tb, p, frame);
+	p = ct_put_uvarint(p, keep + (cut ? sizeof marker - 1 : 0));
+	memcpy(p, msg, keep);
+	p += keep;
+	if (cut) {
+		memcpy(p, marker, sizeof marker - 1);
+		p += sizeof marker - 1;
+	}
+	ev_commit(t, p);
+}
+
+NOINLINE void API ct_log_n(ct_name category, const char *message, size_t len)
+{
+	emit_log(category, message ? message : "", message ? len : 0, __builtin_frame_address(0));
+}
+
+NOINLINE void API ct_log(const char *category, const char *message)
+{
+	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
+		return;
+	if (!message)
+		message = "";
+	emit_log(intern(category), message, strnlen(message, CT_LOG_MAX + 1),
+		 __builtin_frame_address(0));
+}
+
+NOINLINE void API ct_logf(const char *category, const char *fmt, ...)
+{
+	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
+		return;
+	char buf[CT_LOG_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* n > CT_LOG_MAX means vsnprintf cut it: emit_log adds the marker. */
+	size_t len = (size_t)n;
+	emit_log(intern(category), buf, len > CT_LOG_MAX ? CT_LOG_MAX + 1 : len,
+		 __builtin_frame_address(0));
+}

@@ -1,0 +1,348 @@
+/* Starting and stopping a capture: configuration (defaults, CTRACE_*
+ * environment variables), the capture epoch, error strings, and the
+ * automatic capture of programs started with CTRACE_OUTPUT set. */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "record/rec.h"
+#include "record/stacks.h"
+#include "record/writer.h"
+
+#define API __attribute__((visibility("default")))
+
+static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
+static uint32_t last_epoch;
+static __thread char last_err[256];
+
+static int set_err(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_err, sizeof last_err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char API *ct_last_error(void)
+{
+	return last_err[0] ? last_err : NULL;
+}
+
+const char API *ct_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case CT_EALREADY:
+		return "a capture is already running";
+	case CT_ENOTRUNNING:
+		return "no capture is running";
+	case CT_EFORMAT:
+		return "malformed trace data";
+	case CT_ETRUNCATED:
+		return "trace data ends early";
+	case CT_EVERSION:
+		return "unsupported trace format version";
+	case CT_ECONFIG:
+		return "invalid configuration";
+	default:
+		return err < 0 ? strerror(-err) : "unknown error";
+	}
+}
+
+void API ct_config_init(struct ct_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	c->generation_ns = 1000000000u;
+	c->generation_max_bytes = 4u << 20;
+	c->buffer_bytes = 64u << 20;
+	c->chunk_bytes = 64u << 10;
+	c->stack_events = 0;
+	c->stack_depth = 32;
+	c->compress = 1;
+	c->compress_level = 1;
+	c->clock = CT_CLOCK_CHOICE_AUTO;
+	c->flush_ns = 20000000u;
+}
+
+/* "250ms", "1s", "500us", "100000ns"; a bare number is nanoseconds. */
+static int parse_duration(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	double mul = 1;
+	if (!strcmp(end, "") || !strcmp(end, "ns"))
+		mul = 1;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
+	else if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "s"))
+		mul = 1e9;
+	else if (!strcmp(end, "m"))
+		mul = 60e9;
+	else
+		return -1;
+	if (v * mul > 1e18)
+		return -1;
+	*out = (uint64_t)(v * mul);
+	return 0;
+}
+
+/* "64M", "512K", "1G", "4096" (bytes). */
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	unsigned long long mul = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K':
+		mul = 1ull << 10;
+		end++;
+		break;
+	case 'M':
+		mul = 1ull << 20;
+		end++;
+		break;
+	case 'G':
+		mul = 1ull << 30;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' ? (end[1] == 'B' ? 2 : 1) : 1;
+	if (*end || v > (1ull << 40) / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > 1000000)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_stacks(const char *s, unsigned *mask)
+{
+	*mask = 0;
+	if (!strcmp(s, "none") || !strcmp(s, "0") || !*s)
+		return 0;
+	if (!strcmp(s, "all") || !strcmp(s, "1")) {
+		*mask = CT_STACK_ALL;
+		return 0;
+	}
+	char tmp[128];
+	snprintf(tmp, sizeof tmp, "%s", s);
+	for (char *save, *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "task") || !strcmp(tok, "tasks"))
+			*mask |= CT_STACK_TASK;
+		else if (!strcmp(tok, "region") || !strcmp(tok, "regions"))
+			*mask |= CT_STACK_REGION;
+		else if (!strcmp(tok, "log") || !strcmp(tok, "logs"))
+			*mask |= CT_STACK_LOG;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int API ct_config_from_env(struct ct_config *c)
+{
+	const char *v;
+	if ((v = getenv("CTRACE_OUTPUT")) && *v)
+		c->path = v;
+	if ((v = getenv("CTRACE_GENERATION")) && parse_duration(v, &c->generation_ns))
+		return set_err(CT_ECONFIG, "CTRACE_GENERATION: bad duration '%s' (e.g. 1s, 250ms)", v);
+	if ((v = getenv("CTRACE_FLUSH")) && parse_duration(v, &c->flush_ns))
+		return set_err(CT_ECONFIG, "CTRACE_FLUSH: bad duration '%s' (e.g. 20ms)", v);
+	if ((v = getenv("CTRACE_BUFFER")) && parse_size(v, &c->buffer_bytes))
+		return set_err(CT_ECONFIG, "CTRACE_BUFFER: bad size '%s' (e.g. 64M)", v);
+	if ((v = getenv("CTRACE_CHUNK")) && parse_size(v, &c->chunk_bytes))
+		return set_err(CT_ECONFIG, "CTRACE_CHUNK: bad size '%s' (e.g. 64K)", v);
+	if ((v = getenv("CTRACE_GENERATION_MAX")) && parse_size(v, &c->generation_max_bytes))
+		return set_err(CT_ECONFIG, "CTRACE_GENERATION_MAX: bad size '%s' (e.g. 4M)", v);
+	if ((v = getenv("CTRACE_STACKS")) && parse_stacks(v, &c->stack_events))
+		return set_err(CT_ECONFIG,
+			       "CTRACE_STACKS: bad value '%s' (none, all, or a list of task,region,log)", v);
+	if ((v = getenv("CTRACE_STACK_DEPTH")) && parse_uint(v, &c->stack_depth))
+		return set_err(CT_ECONFIG, "CTRACE_STACK_DEPTH: bad number '%s'", v);
+	if ((v = getenv("CTRACE_COMPRESS"))) {
+		if (!strcmp(v, "0") || !strcmp(v, "none"))
+			c->compress = 0;
+		else if (!strcmp(v, "1") || !strcmp(v, "zstd"))
+			c->compress = 1;
+		else
+			return set_err(CT_ECONFIG, "CTRACE_COMPRESS: bad value '%s' (zstd or none)", v);
+	}
+	if ((v = getenv("CTRACE_COMPRESS_LEVEL"))) {
+		unsigned l;
+		if (parse_uint(v, &l) || l < 1 || l > 19)
+			return set_err(CT_ECONFIG, "CTRACE_COMPRESS_LEVEL: bad level '%s' (1-19)", v);
+		c->compress_level = (int)l;
+	}
+	if ((v = getenv("CTRACE_CLOCK"))) {
+		if (!strcmp(v, "auto"))
+			c->clock = CT_CLOCK_CHOICE_AUTO;
+		else if (!strcmp(v, "tsc"))
+			c->clock = CT_CLOCK_CHOICE_TSC;
+		else if (!strcmp(v, "monotonic"))
+			c->clock = CT_CLOCK_CHOICE_MONOTONIC;
+		else
+			return set_err(CT_ECONFIG, "CTRACE_CLOCK: bad value '%s' (auto, tsc, monotonic)", v);
+	}
+	return 0;
+}
+
+static int check_config(const struct ct_config *c)
+{
+	int sinks = (c->path != NULL) + (c->fd >= 0) + (c->write != NULL);
+	if (sinks != 1)
+		return set_err(CT_ECONFIG, "exactly one sink is needed (path, fd or callback), got %d",
+			       sinks);
+	if (c->generation_ns < 1000000 || c->generation_ns > 600000000000ull)
+		return set_err(CT_ECONFIG, "generation period must be between 1 ms and 10 min");
+	if (c->flush_ns < 100000 || c->flush_ns > c->generation_ns)
+		return set_err(CT_ECONFIG, "flush period must be between 100 us and the generation period");
+	if (c->chunk_bytes < 4096 || c->chunk_bytes > (1u << 20))
+		return set_err(CT_ECONFIG, "chunk size must be between 4 KiB and 1 MiB");
+	if (c->buffer_bytes < 2 * c->chunk_bytes || c->buffer_bytes > (64ull << 30))
+		return set_err(CT_ECONFIG, "buffer size must hold at least two chunks and be at most 64 GiB");
+	if (c->generation_max_bytes < 64 * 1024 || c->generation_max_bytes > CT_GEN_MAX_RAW / 2)
+		return set_err(CT_ECONFIG, "generation size must be between 64 KiB and 32 MiB");
+	if (c->stack_depth < 1 || c->stack_depth > STACK_MAX_DEPTH)
+		return set_err(CT_ECONFIG, "stack depth must be between 1 and %d", STACK_MAX_DEPTH);
+	if (c->stack_events & ~CT_STACK_ALL)
+		return set_err(CT_ECONFIG, "unknown stack event bits 0x%x", c->stack_events);
+	return 0;
+}
+
+int API ct_start(const struct ct_config *cin)
+{
+	struct ct_config c = *cin;
+	last_err[0] = 0;
+	int rc = check_config(&c);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ctl_mu);
+	if (atomic_load(&g_epoch) != EPOCH_INACTIVE) {
+		pthread_mutex_unlock(&ctl_mu);
+		return set_err(CT_EALREADY, "a capture is already running");
+	}
+	const char *why;
+	int kind = clock_setup(c.clock, &why);
+	rc = pool_create(c.buffer_bytes, c.chunk_bytes);
+	if (rc) {
+		pthread_mutex_unlock(&ctl_mu);
+		return set_err(rc, "cannot reserve %zu bytes of buffers: %s", c.buffer_bytes,
+			       strerror(-rc));
+	}
+	threads_begin_capture();
+	g_params.chunk_bytes = c.chunk_bytes;
+	g_params.stack_mask = c.stack_events;
+	g_params.stack_depth = (int)c.stack_depth;
+	uint32_t epoch = ++last_epoch;
+	if (epoch >= EPOCH_DEAD)
+		epoch = last_epoch = 1;
+	rc = writer_start(&c, epoch, kind);
+	if (rc) {
+		pool_destroy();
+		pthread_mutex_unlock(&ctl_mu);
+		return set_err(rc, "cannot start the capture: %s",
+			       c.path ? strerror(-rc) : ct_strerror(rc));
+	}
+	atomic_store(&g_epoch, epoch);
+	pthread_mutex_unlock(&ctl_mu);
+	return 0;
+}
+
+int API ct_stop(void)
+{
+	pthread_mutex_lock(&ctl_mu);
+	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
+		pthread_mutex_unlock(&ctl_mu);
+		return CT_ENOTRUNNING;
+	}
+	atomic_store(&g_epoch, EPOCH_INACTIVE);
+	threads_quiesce();
+	int rc = writer_stop();
+	threads_release_all();
+	pool_destroy();
+	pthread_mutex_unlock(&ctl_mu);
+	return rc;
+}
+
+int API ct_flush(void)
+{
+	/* Not under ctl_mu: a flush must not wait behind a stop's final drain
+	 * while holding up other controls; the writer serializes it. */
+	if (!ct_active())
+		return CT_ENOTRUNNING;
+	return writer_flush();
+}
+
+int API ct_active(void)
+{
+	return atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE;
+}
+
+void API ct_get_stats(struct ct_stats *s)
+{
+	writer_stats(s);
+}
+
+/* ---- automatic capture: CTRACE_OUTPUT=FILE ./prog ---- */
+
+static void stop_at_exit(void)
+{
+	if (ct_active())
+		ct_stop();
+}
+
+static void child_after_fork(void)
+{
+	/* The child has no writer thread: it is not traced by the parent's
+	 * capture, and must not touch the parent's buffers. */
+	atomic_store(&g_epoch, EPOCH_INACTIVE);
+}
+
+__attribute__((constructor)) static void auto_start(void)
+{
+	pthread_atfork(NULL, NULL, child_after_fork);
+	const char *out = getenv("CTRACE_OUTPUT");
+	if (!out || !*out)
+		return;
+	struct ct_config c;
+	ct_config_init(&c);
+	int rc = ct_config_from_env(&c);
+	if (rc == 0)
+		rc = ct_start(&c);
+	if (rc) {
+		const char *msg = ct_last_error();
+		fprintf(stderr, "ctrace: not tracing: %s\n", msg ? msg : ct_strerror(rc));
+		return;
+	}
+	atexit(stop_at_exit);
+}

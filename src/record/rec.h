@@ -1,0 +1,196 @@
+/* Recorder internals shared by the hot path (api.c), thread and buffer
+ * management (threads.c) and the writer (writer.c).
+ *
+ * Memory model. Each thread appends events to a chain of chunks it owns; a
+ * chunk's `pos` is published with a release store after every event, and
+ * `next` is set once, after the final `pos`, when the thread moves on. The
+ * writer thread reads any thread's chain concurrently up to the published
+ * `pos`, so idle threads are drained without their help, and gives finished
+ * chunks back to a lock-free pool. An application thread never waits: with
+ * no free chunk it drops events and counts them, and writes a loss event as
+ * soon as it gets memory again. */
+#ifndef CT_RECORD_REC_H
+#define CT_RECORD_REC_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctrace.h"
+#include "format/spec.h"
+#include "format/varint.h"
+#include "record/clock.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Room an event may need besides its byte string; the hot path checks it
+ * once per event against `lim`. */
+#define EVENT_RESERVE 96
+
+struct chunk {
+	_Atomic uint32_t pos;           /* bytes written; release-stored per event */
+	uint32_t cap;                   /* bytes of data[] */
+	_Atomic(struct chunk *) next;   /* set once, after the final pos */
+	struct chunk *free_next;        /* pool link */
+	uint32_t index;                 /* position in the pool */
+	uint8_t pad[64 - 28];
+	uint8_t data[];
+};
+
+enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
+
+/* One per registered thread, in a process-wide table so that its memory
+ * outlives the thread (the writer may still be draining it). */
+struct trec {
+	/* written by the owning thread */
+	_Atomic uint32_t busy;          /* inside an event: see threads.c, stop */
+	_Atomic uint32_t state;         /* enum rec_state */
+	_Atomic(struct chunk *) first;  /* first chunk of this capture */
+	_Atomic uint32_t epoch;         /* capture this registration belongs to */
+	uint32_t index;                 /* thread index in the trace */
+	pid_t tid;
+	char name[16];
+	uint64_t base_ticks;            /* delta base of the first event */
+	uintptr_t stack_lo, stack_hi;   /* bounds for frame-pointer walks */
+	_Atomic uint64_t nobuf_lost;    /* events dropped before the first chunk */
+	_Atomic uint64_t nobuf_first, nobuf_last;
+	/* recently seen stacks of this thread: hash -> id, so that a repeated
+	 * stack costs a walk and a hash, not a probe of the shared table */
+	struct {
+		uint64_t hash;
+		uint32_t id;
+	} stack_cache[64];
+
+	/* owned by the writer */
+	struct chunk *rd;
+	uint32_t rd_off;
+	uint64_t w_last;                /* last timestamp decoded */
+	uint64_t w_events;
+	uint32_t w_gen_seen;            /* generation in which it last had events */
+	uint64_t w_nobuf_reported;
+	uint32_t w_done;                /* exited and fully drained */
+	uint32_t w_active;              /* listed in the current generation */
+};
+
+/* Per-thread hot state, initial-exec TLS: no allocation, no __tls_get_addr. */
+struct tls {
+	uint8_t *p;          /* write cursor in ck */
+	uint8_t *lim;        /* ck->data + cap - EVENT_RESERVE */
+	uint64_t last;       /* timestamp of the last written event */
+	struct chunk *ck;
+	struct trec *rec;
+	uint32_t epoch;      /* == g_epoch when registered in the running capture */
+	uint32_t dead;       /* the thread has exited: ignore its events */
+	/* loss accounting while no chunk is available */
+	uint64_t lost, lost_first, lost_last;
+	/* task ids are handed out in blocks to avoid a shared counter */
+	uint64_t task_next, task_end;
+	/* the thread's task stack (FORMAT.md "current task") */
+	uint32_t ntasks;
+	ct_task tasks[16];
+	unsigned stack_mask; /* copy of the capture's stack_events */
+	int stack_depth;
+};
+
+#define EPOCH_INACTIVE 0xffffffffu
+#define EPOCH_DEAD 0xfffffffeu
+
+extern __thread struct tls ct_tls __attribute__((tls_model("initial-exec")));
+extern _Atomic uint32_t g_epoch;
+
+/* Slow paths (threads.c). */
+/* Registers the calling thread in the running capture; 0 when it may emit. */
+int thread_register(struct tls *t);
+/* Moves to a new chunk (or counts a loss); returns the new cursor or NULL. */
+uint8_t *thread_refill(struct tls *t, uint64_t now);
+/* Called when an event needs more room than fits in the current chunk. */
+
+/* Starts an event: returns the TLS with busy set, or NULL when not tracing. */
+static inline struct tls *ev_begin(void)
+{
+	struct tls *t = &ct_tls;
+	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
+	if (unlikely(t->epoch != e)) {
+		if (e == EPOCH_INACTIVE || thread_register(t) != 0)
+			return NULL;
+	}
+	struct trec *r = t->rec;
+	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	/* Re-check after announcing busy: ct_stop() flips g_epoch, forces a
+	 * barrier on every thread (membarrier) and then waits for busy == 0. */
+	if (unlikely(t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed))) {
+		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
+		return NULL;
+	}
+	return t;
+}
+
+/* Reserves room for an event of `extra` bytes beyond EVENT_RESERVE and
+ * writes its type and timestamp delta (*type_at, if asked, points at the
+ * type byte). Returns NULL when no memory is available: the event is
+ * counted as lost and the busy section is already left. */
+static inline uint8_t *ev_head(struct tls *t, uint8_t type, size_t extra, uint8_t **type_at)
+{
+	uint64_t now = clock_ticks();
+	uint8_t *p = t->p;
+	if (unlikely(p + extra > t->lim)) {
+		p = thread_refill(t, now);
+		if (!p)
+			return NULL;
+	}
+	uint64_t d = now - t->last;
+	if (unlikely((int64_t)d < 0)) { /* never let a thread's time go back */
+		d = 0;
+		now = t->last;
+	}
+	t->last = now;
+	if (type_at)
+		*type_at = p;
+	*p++ = type;
+	if (likely(d < 128)) {
+		*p++ = (uint8_t)d;
+		return p;
+	}
+	return ct_put_uvarint(p, d);
+}
+
+/* Publishes the event ending at p and leaves the busy section. */
+static inline void ev_commit(struct tls *t, uint8_t *p)
+{
+	t->p = p;
+	atomic_store_explicit(&t->ck->pos, (uint32_t)(p - t->ck->data), memory_order_release);
+	atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
+}
+
+static inline void ev_abort(struct tls *t)
+{
+	atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
+}
+
+/* Capture-wide state (threads.c / writer.c). */
+struct capture_params {
+	size_t chunk_bytes;
+	unsigned stack_mask;
+	int stack_depth;
+};
+extern struct capture_params g_params;
+
+/* Buffer pool and thread table (threads.c). */
+int pool_create(size_t total, size_t chunk_bytes);
+void pool_destroy(void);
+void pool_put(struct chunk *c);
+size_t pool_free_chunks(void);
+#define REC_MAX 16384
+extern struct trec g_recs[REC_MAX];
+extern _Atomic uint32_t g_recs_high; /* records [0, high) may be in use */
+extern _Atomic uint32_t g_next_index;
+extern _Atomic uint64_t g_unregistered_lost; /* events of threads with no record */
+void threads_begin_capture(void);
+/* Waits until no thread is inside an event of the finished capture. */
+void threads_quiesce(void);
+void threads_release_all(void);
+void rec_free(struct trec *r);
+
+#endif

@@ -1,0 +1,351 @@
+/* Threads and their buffers: the chunk pool, the thread table, registration
+ * on a thread's first event, moving to a new chunk, loss accounting, thread
+ * exit, and the quiescence that lets ct_stop() reclaim every buffer. */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "record/rec.h"
+
+__thread struct tls ct_tls __attribute__((tls_model("initial-exec")));
+_Atomic uint32_t g_epoch = EPOCH_INACTIVE;
+struct capture_params g_params;
+
+struct trec g_recs[REC_MAX];
+_Atomic uint32_t g_recs_high;
+_Atomic uint32_t g_next_index;
+_Atomic uint64_t g_unregistered_lost;
+
+/* ---- chunk pool: a Treiber stack of chunk indexes with an ABA tag ---- */
+
+static uint8_t *pool_mem;
+static size_t pool_len, pool_chunk, pool_n;
+static _Atomic uint64_t pool_head; /* tag << 32 | (index + 1), 0 = empty */
+static _Atomic size_t pool_nfree;
+
+static struct chunk *chunk_at(uint32_t i)
+{
+	return (struct chunk *)(pool_mem + (size_t)i * pool_chunk);
+}
+
+void pool_put(struct chunk *c)
+{
+	uint64_t old = atomic_load_explicit(&pool_head, memory_order_relaxed), nw;
+	do {
+		uint32_t top = (uint32_t)old;
+		c->free_next = top ? chunk_at(top - 1) : NULL;
+		nw = ((old >> 32) + 1) << 32 | (c->index + 1);
+	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_release,
+							memory_order_relaxed));
+	atomic_fetch_add_explicit(&pool_nfree, 1, memory_order_relaxed);
+}
+
+static struct chunk *pool_get(void)
+{
+	uint64_t old = atomic_load_explicit(&pool_head, memory_order_acquire), nw;
+	struct chunk *c;
+	do {
+		uint32_t top = (uint32_t)old;
+		if (!top)
+			return NULL;
+		c = chunk_at(top - 1);
+		/* free_next may be stale if another thread popped c meanwhile;
+		 * the tag makes the CAS fail in that case. */
+		struct chunk *n = c->free_next;
+		nw = ((old >> 32) + 1) << 32 | (n ? n->index + 1 : 0);
+	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_acquire,
+							memory_order_acquire));
+	atomic_fetch_sub_explicit(&pool_nfree, 1, memory_order_relaxed);
+	atomic_store_explicit(&c->pos, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
+	return c;
+}
+
+size_t pool_free_chunks(void)
+{
+	return atomic_load_explicit(&pool_nfree, memory_order_relaxed);
+}
+
+int pool_create(size_t total, size_t chunk_bytes)
+{
+	size_t n = total / chunk_bytes;
+	if (n < 2)
+		n = 2;
+	size_t len = n * chunk_bytes;
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	pool_mem = m;
+	pool_len = len;
+	pool_chunk = chunk_bytes;
+	pool_n = n;
+	atomic_store(&pool_head, 0);
+	atomic_store(&pool_nfree, 0);
+	for (size_t i = n; i-- > 0;) {
+		struct chunk *c = chunk_at((uint32_t)i);
+		c->index = (uint32_t)i;
+		c->cap = (uint32_t)(chunk_bytes - sizeof(struct chunk));
+		pool_put(c);
+	}
+	return 0;
+}
+
+void pool_destroy(void)
+{
+	if (pool_mem)
+		munmap(pool_mem, pool_len);
+	pool_mem = NULL;
+}
+
+/* ---- thread registration and exit ---- */
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static void on_thread_exit(void *arg);
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static uint8_t no_room[1]; /* cursor and limit of a thread without a chunk */
+
+static void set_chunk(struct tls *t, struct chunk *c)
+{
+	t->ck = c;
+	if (c) {
+		t->p = c->data;
+		t->lim = c->data + c->cap - EVENT_RESERVE;
+	} else {
+		t->p = t->lim = no_room;
+	}
+}
+
+static struct trec *rec_alloc(void)
+{
+	/* Scan for a free record; registration is once per thread and capture,
+	 * and the table is compact because freed records are reused first. */
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < REC_MAX; i++) {
+		struct trec *r = &g_recs[i];
+		uint32_t expect = REC_FREE;
+		if (i >= high) {
+			/* claim a never-used record */
+			uint32_t h = atomic_fetch_add(&g_recs_high, 1);
+			if (h >= REC_MAX) {
+				atomic_fetch_sub(&g_recs_high, 1);
+				return NULL;
+			}
+			r = &g_recs[h];
+			expect = REC_FREE;
+			if (atomic_compare_exchange_strong(&r->state, &expect, REC_LIVE))
+				return r;
+			continue;
+		}
+		if (atomic_load_explicit(&r->state, memory_order_relaxed) == REC_FREE &&
+		    atomic_compare_exchange_strong(&r->state, &expect, REC_LIVE))
+			return r;
+	}
+	return NULL;
+}
+
+void rec_free(struct trec *r)
+{
+	atomic_store_explicit(&r->state, REC_FREE, memory_order_release);
+}
+
+static void thread_bounds(struct trec *r)
+{
+	/* Frame-pointer walks stay inside this thread's stack. */
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+	r->stack_lo = r->stack_hi = 0;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		if (pthread_attr_getstack(&a, &addr, &size) == 0) {
+			r->stack_lo = (uintptr_t)addr;
+			r->stack_hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&a);
+	}
+	if (!r->stack_hi) {
+		uintptr_t here = (uintptr_t)&a;
+		r->stack_lo = here - 4096;
+		r->stack_hi = here + (8u << 20);
+	}
+}
+
+int thread_register(struct tls *t)
+{
+	uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
+	if (epoch == EPOCH_INACTIVE || t->dead)
+		return -1;
+	pthread_once(&exit_key_once, make_exit_key);
+
+	struct trec *r = t->rec;
+	if (!r || atomic_load(&r->state) != REC_LIVE) {
+		r = rec_alloc();
+		if (!r) {
+			atomic_fetch_add_explicit(&g_unregistered_lost, 1, memory_order_relaxed);
+			return -1;
+		}
+		r->tid = (pid_t)syscall(SYS_gettid);
+		thread_bounds(r);
+	}
+	/* A record kept from an earlier capture is reset here, by its owner: the
+	 * writer of that capture finished with it in ct_stop(). */
+	memset(r->name, 0, sizeof r->name);
+	prctl(PR_GET_NAME, r->name);
+	atomic_store(&r->busy, 0);
+	atomic_store(&r->nobuf_lost, 0);
+	atomic_store(&r->nobuf_first, 0);
+	atomic_store(&r->nobuf_last, 0);
+	r->rd = NULL;
+	r->rd_off = 0;
+	r->w_events = 0;
+	r->w_gen_seen = 0;
+	r->w_nobuf_reported = 0;
+	r->w_done = 0;
+	r->w_active = 0;
+	memset(r->stack_cache, 0, sizeof r->stack_cache);
+	r->index = atomic_fetch_add(&g_next_index, 1) + 1;
+	t->rec = r;
+	t->last = clock_ticks();
+	r->base_ticks = t->last;
+	r->w_last = t->last;
+	t->lost = 0;
+	t->ntasks = 0;
+	t->stack_mask = g_params.stack_mask;
+	t->stack_depth = g_params.stack_depth;
+	struct chunk *c = pool_get();
+	set_chunk(t, c);
+	atomic_store_explicit(&r->first, c, memory_order_relaxed);
+	pthread_setspecific(exit_key, r);
+	/* Publish: the writer lists records whose epoch matches (acquire) and
+	 * only then reads the fields above. */
+	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
+	t->epoch = epoch;
+	if (atomic_load(&g_epoch) != epoch) {
+		t->epoch = 0;
+		return -1;
+	}
+	return 0;
+}
+
+uint8_t *thread_refill(struct tls *t, uint64_t now)
+{
+	struct chunk *c = pool_get();
+	if (!c) {
+		/* Drop, count, remember when: the loss goes into the trace as soon
+		 * as memory comes back (or via the writer if it never does). */
+		if (t->lost++ == 0)
+			t->lost_first = now;
+		t->lost_last = now;
+		if (!t->ck) {
+			/* Never had a chunk: the writer reports this loss. */
+			struct trec *r = t->rec;
+			if (atomic_load_explicit(&r->nobuf_lost, memory_order_relaxed) == 0)
+				atomic_store_explicit(&r->nobuf_first, now, memory_order_relaxed);
+			atomic_store_explicit(&r->nobuf_last, now, memory_order_relaxed);
+			atomic_fetch_add_explicit(&r->nobuf_lost, 1, memory_order_release);
+		}
+		atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
+		return NULL;
+	}
+	struct chunk *old = t->ck;
+	set_chunk(t, c);
+	if (old)
+		atomic_store_explicit(&old->next, c, memory_order_release);
+	else
+		atomic_store_explicit(&t->rec->first, c, memory_order_release);
+	uint8_t *p = t->p;
+	if (t->lost && !old) {
+		t->lost = 0; /* already counted in rec->nobuf_lost */
+	} else if (t->lost) {
+		uint64_t first = t->lost_first < t->last ? t->last : t->lost_first;
+		uint64_t d = first - t->last;
+		*p++ = CT_EV_LOSS;
+		p = ct_put_uvarint(p, d);
+		p = ct_put_uvarint(p, t->lost);
+		p = ct_put_uvarint(p, t->lost_last > first ? t->lost_last - first : 0);
+		p = ct_put_uvarint(p, CT_LOSS_BUFFER_FULL);
+		t->last = first;
+		t->lost = 0;
+	}
+	return p;
+}
+
+static void on_thread_exit(void *arg)
+{
+	struct trec *r = arg;
+	struct tls *t = &ct_tls;
+	if (t->rec == r && t->epoch == atomic_load(&g_epoch)) {
+		struct tls *e = ev_begin();
+		if (e) {
+			uint8_t *p = ev_head(e, CT_EV_THREAD_END, 0, NULL);
+			if (p)
+				ev_commit(e, p);
+		}
+	}
+	/* Events from destructors that run after this one are ignored. */
+	t->dead = 1;
+	t->epoch = EPOCH_DEAD;
+	atomic_store_explicit(&r->state, REC_EXITED, memory_order_release);
+}
+
+/* ---- capture boundaries ---- */
+
+static int membarrier_ok;
+
+void threads_begin_capture(void)
+{
+	atomic_store(&g_next_index, 0);
+	atomic_store(&g_unregistered_lost, 0);
+	membarrier_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	/* Records of threads that exited while no capture ran are free again. */
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++)
+		if (atomic_load(&g_recs[i].state) == REC_EXITED)
+			rec_free(&g_recs[i]);
+}
+
+void threads_quiesce(void)
+{
+	/* g_epoch is already INACTIVE. A thread that read the old epoch before
+	 * its busy store became visible would slip through the re-check in
+	 * ev_begin(); membarrier orders every running thread's store before we
+	 * look (a thread not running has passed a context switch, a barrier). */
+	if (membarrier_ok)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	else
+		usleep(2000); /* store buffers drain in nanoseconds */
+	atomic_thread_fence(memory_order_seq_cst);
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		while (atomic_load_explicit(&r->busy, memory_order_acquire))
+			sched_yield();
+	}
+}
+
+void threads_release_all(void)
+{
+	/* After quiescence and the final drain: nothing references the pool.
+	 * Live threads re-register (and reset their record) in the next
+	 * capture; exited ones free their record. */
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		r->rd = NULL;
+		atomic_store(&r->first, NULL);
+		if (atomic_load(&r->state) == REC_EXITED)
+			rec_free(r);
+	}
+}

@@ -1,0 +1,959 @@
+/* The writer thread: drains every thread's chunks without stopping them,
+ * scans the events (timestamps, referenced names and stacks), and cuts the
+ * stream into self-contained generations (docs/FORMAT.md) that it
+ * compresses and hands to the sink. */
+#include "record/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "record/buf.h"
+#include "record/intern.h"
+#include "record/rec.h"
+#include "record/stacks.h"
+#include "record/symbolize.h"
+
+/* Symbol strings (function and file names) get ids above the interned
+ * names' range, so both share the generation's string table. */
+#define SYM_STR_BASE 0x100000u
+
+struct symstr {
+	const char *s; /* owned by the symbolizer */
+	uint32_t id;
+	uint32_t gen; /* last generation that listed it */
+};
+
+struct loc {
+	uint64_t pc;
+	uint32_t index; /* 1-based position in its generation's locations */
+	uint32_t gen;
+};
+
+struct writer {
+	struct ct_config cfg;
+	int fd, own_fd;
+	int sink_err; /* first sink error; nothing is written after it */
+	pthread_t thread;
+	pthread_mutex_t mu; /* only between ct_stop() and the writer thread */
+	pthread_cond_t cv;
+	int stopping;
+	uint64_t flush_req, flush_done; /* ct_flush() requests, under mu */
+	pthread_cond_t flushed;
+	uint32_t epoch;
+	int clock_kind;
+
+	struct clock_snapshot start;
+	uint32_t seq;          /* current generation */
+	uint64_t gen_start_ns; /* CLOCK_MONOTONIC at its start */
+	uint64_t gen_events, gen_lost;
+	uint64_t gen_min, gen_max;
+	struct buf batches; /* BATCH sections of the current generation */
+	struct buf tables, tmp;
+	uint8_t *zbuf;
+	size_t zcap;
+	ZSTD_CCtx *zc;
+
+	/* names and stacks referenced in the current generation */
+	uint8_t name_seen[(INTERN_MAX_NAMES + 8) / 8];
+	uint32_t names[INTERN_MAX_NAMES];
+	size_t nnames;
+	uint8_t *stack_seen; /* bitmap over stack ids */
+	uint32_t *stacks;
+	size_t nstacks, capstacks;
+
+	/* symbolization, cached for the whole capture */
+	struct symbolizer *sym;
+	struct symstr *syms; /* open addressing keyed by the string pointer */
+	size_t nsyms, capsyms;
+	uint32_t next_symstr;
+	const char **gen_syms; /* symbol strings listed in this generation */
+	size_t ngen_syms, capgen_syms;
+	struct loc *locs; /* open addressing keyed by pc */
+	size_t nlocs, caplocs;
+	uint64_t *gen_locs;
+	size_t ngen_locs, capgen_locs;
+
+	/* loss the writer reports itself (LOSS section) */
+	uint64_t unreg_reported;
+	uint64_t encoding_lost;
+
+	uint64_t events, lost, bytes, generations, threads;
+};
+
+static struct writer *W;
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ct_stats stats; /* updated once per generation */
+
+static void publish_stats(struct writer *w)
+{
+	pthread_mutex_lock(&stats_mu);
+	stats.events = w->events;
+	stats.lost = w->lost;
+	stats.bytes = w->bytes;
+	stats.generations = w->generations;
+	stats.threads = w->threads;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+void writer_stats(struct ct_stats *s)
+{
+	pthread_mutex_lock(&stats_mu);
+	*s = stats;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+/* ---- sink ---- */
+
+static void sink_write(struct writer *w, const void *p, size_t n)
+{
+	if (w->sink_err || n == 0)
+		return;
+	if (w->cfg.write) {
+		int rc = w->cfg.write(w->cfg.write_arg, p, n);
+		if (rc < 0)
+			w->sink_err = rc;
+	} else {
+		const uint8_t *b = p;
+		size_t left = n;
+		while (left > 0) {
+			ssize_t k = write(w->fd, b, left);
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				w->sink_err = -errno;
+				return;
+			}
+			b += k;
+			left -= (size_t)k;
+		}
+	}
+	if (!w->sink_err)
+		w->bytes += n;
+}
+
+/* ---- file header ---- */
+
+static void read_small_file(const char *path, char *out, size_t cap, int nul_to_space)
+{
+	out[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	out[n] = 0;
+	if (nul_to_space) {
+		for (ssize_t i = 0; i < n; i++)
+			if (out[i] == 0)
+				out[i] = ' ';
+		while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\n'))
+			out[--n] = 0;
+	}
+}
+
+static void meta(struct buf *b, const char *k, const char *v)
+{
+	buf_str(b, k, strlen(k));
+	buf_str(b, v, strlen(v));
+}
+
+static void write_header(struct writer *w)
+{
+	struct buf b = {0};
+	uint8_t fixed[16];
+	memcpy(fixed, CT_FORMAT_MAGIC, CT_FORMAT_MAGIC_LEN);
+	fixed[8] = CT_FORMAT_MAJOR;
+	fixed[9] = 0;
+	fixed[10] = CT_FORMAT_MINOR;
+	fixed[11] = 0;
+	buf_put(&b, fixed, 16); /* header_size patched below */
+	size_t need = ct_spec_encode(NULL, 0);
+	if (buf_reserve(&b, need) == 0)
+		b.len += ct_spec_encode(b.p + b.len, need);
+
+	char exe[4096], cmd[4096], host[256], num[32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = 0;
+	read_small_file("/proc/self/cmdline", cmd, sizeof cmd, 1);
+	if (gethostname(host, sizeof host) != 0)
+		host[0] = 0;
+	host[sizeof host - 1] = 0;
+	buf_uv(&b, 7);
+	meta(&b, "program", exe);
+	snprintf(num, sizeof num, "%d", (int)getpid());
+	meta(&b, "pid", num);
+	meta(&b, "ctrace.version", CT_VERSION_STRING);
+	meta(&b, "clock", w->clock_kind == CT_CLOCK_TSC ? "tsc" : "monotonic");
+	snprintf(num, sizeof num, "%llu", (unsigned long long)w->start.real_ns);
+	meta(&b, "start.realtime_ns", num);
+	meta(&b, "cmdline", cmd);
+	meta(&b, "hostname", host);
+	if (buf_reserve(&b, 4) == 0) {
+		ct_put_u32le(b.p + 12, (uint32_t)(b.len + 4));
+		uint32_t crc = (uint32_t)crc32(0, b.p, (uInt)b.len);
+		ct_put_u32le(b.p + b.len, crc);
+		b.len += 4;
+		sink_write(w, b.p, b.len);
+	} else {
+		w->sink_err = -ENOMEM;
+	}
+	buf_free(&b);
+}
+
+/* ---- scanning a thread's events ---- */
+
+static void mark_name(struct writer *w, uint64_t id)
+{
+	if (id == 0 || id > INTERN_MAX_NAMES)
+		return;
+	uint8_t bit = (uint8_t)(1u << (id & 7));
+	if (!(w->name_seen[id >> 3] & bit)) {
+		w->name_seen[id >> 3] |= bit;
+		w->names[w->nnames++] = (uint32_t)id;
+	}
+}
+
+static void mark_stack(struct writer *w, uint64_t id)
+{
+	if (id == 0 || id > STACK_MAX_IDS)
+		return;
+	uint8_t bit = (uint8_t)(1u << (id & 7));
+	if (w->stack_seen[id >> 3] & bit)
+		return;
+	if (w->nstacks == w->capstacks) {
+		size_t cap = w->capstacks ? w->capstacks * 2 : 1024;
+		uint32_t *s = realloc(w->stacks, cap * sizeof *s);
+		if (!s)
+			return; /* listed as unknown: the reader reports it */
+		w->stacks = s;
+		w->capstacks = cap;
+	}
+	w->stack_seen[id >> 3] |= bit;
+	w->stacks[w->nstacks++] = (uint32_t)id;
+}
+
+/* Decodes [p, end) (whole events of one thread), counting them, following
+ * the timestamps from *last and marking what the generation must list.
+ * Returns 0, or -1 if the bytes do not decode (a bug, never expected). */
+static int scan(struct writer *w, const uint8_t *p, const uint8_t *end, uint64_t *last,
+		uint64_t *nev, uint64_t *first_ts)
+{
+	uint64_t ts = *last, n = 0, v;
+	while (p < end) {
+		uint8_t tb = *p++;
+		unsigned type = tb & CT_TYPE_MASK;
+		if (type == 0 || type >= CT_EV_TYPE_COUNT || !ct_spec_table[type].name)
+			return -1;
+		const struct ct_spec *s = &ct_spec_table[type];
+		if (ct_get_uvarint(&p, end, &v))
+			return -1;
+		ts += v;
+		if (n == 0)
+			*first_ts = ts;
+		for (unsigned a = 0; a < s->argc; a++) {
+			if (ct_get_uvarint(&p, end, &v))
+				return -1;
+			if (s->args[a] == CT_ARG_STRING)
+				mark_name(w, v);
+			else if (type == CT_EV_LOSS && a == 0)
+				w->gen_lost += v;
+		}
+		if (tb & CT_TYPE_STACK_BIT) {
+			if (ct_get_uvarint(&p, end, &v))
+				return -1;
+			mark_stack(w, v);
+		}
+		if (s->flags & CT_SPEC_BYTES) {
+			if (ct_get_uvarint(&p, end, &v) || v > (uint64_t)(end - p))
+				return -1;
+			p += v;
+		}
+		n++;
+	}
+	*last = ts;
+	*nev = n;
+	return 0;
+}
+
+static void finish_gen(struct writer *w);
+
+static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t n)
+{
+	uint64_t base = r->w_last, last = base, nev = 0, first = 0;
+	if (scan(w, p, p + n, &last, &nev, &first) != 0) {
+		/* Cannot happen with this writer's own encoder; if it does, the
+		 * bytes are dropped and the trace says so. */
+		w->encoding_lost++;
+		return;
+	}
+	if (nev == 0)
+		return;
+	uint8_t head[4 * CT_VARINT_MAX], *h = head;
+	h = ct_put_uvarint(h, r->index);
+	h = ct_put_uvarint(h, base);
+	h = ct_put_uvarint(h, nev);
+	size_t hl = (size_t)(h - head);
+	buf_u8(&w->batches, CT_SEC_BATCH);
+	buf_uv(&w->batches, hl + n);
+	buf_put(&w->batches, head, hl);
+	buf_put(&w->batches, p, n);
+	r->w_last = last;
+	r->w_events += nev;
+	r->w_gen_seen = w->seq;
+	w->gen_events += nev;
+	if (!w->gen_min || first < w->gen_min)
+		w->gen_min = first;
+	if (last > w->gen_max)
+		w->gen_max = last;
+	if (w->batches.len >= w->cfg.generation_max_bytes)
+		finish_gen(w);
+}
+
+static void drain_thread(struct writer *w, struct trec *r)
+{
+	/* Read the state first: if the thread had exited by then, everything it
+	 * wrote is visible to the drain below. */
+	uint32_t state = atomic_load_explicit(&r->state, memory_order_acquire);
+	if (!r->rd) {
+		r->rd = atomic_load_explicit(&r->first, memory_order_acquire);
+		r->rd_off = 0;
+	}
+	while (r->rd) {
+		struct chunk *c = r->rd;
+		struct chunk *next = atomic_load_explicit(&c->next, memory_order_acquire);
+		uint32_t pos = atomic_load_explicit(&c->pos, memory_order_acquire);
+		if (pos > r->rd_off) {
+			add_piece(w, r, c->data + r->rd_off, pos - r->rd_off);
+			r->rd_off = pos;
+		}
+		if (!next)
+			break;
+		pool_put(c); /* the thread moved on and will not touch it again */
+		r->rd = next;
+		r->rd_off = 0;
+	}
+	if (state == REC_EXITED) {
+		if (r->rd)
+			pool_put(r->rd);
+		r->rd = NULL;
+		r->w_done = 1;
+		r->w_gen_seen = w->seq;
+	}
+}
+
+static void drain_all(struct writer *w)
+{
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (atomic_load_explicit(&r->epoch, memory_order_acquire) != w->epoch || r->w_done)
+			continue;
+		if (!r->w_active) {
+			r->w_active = 1;
+			w->threads++;
+		}
+		drain_thread(w, r);
+	}
+}
+
+/* ---- generation tables ---- */
+
+static struct symstr *symstr(struct writer *w, const char *s)
+{
+	if (!s || !*s)
+		return NULL;
+	if (w->nsyms * 2 >= w->capsyms) {
+		size_t cap = w->capsyms ? w->capsyms * 2 : 1024;
+		struct symstr *t = calloc(cap, sizeof *t);
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < w->capsyms; i++) {
+			if (!w->syms[i].s)
+				continue;
+			size_t j = ((uintptr_t)w->syms[i].s >> 3) & (cap - 1);
+			while (t[j].s)
+				j = (j + 1) & (cap - 1);
+			t[j] = w->syms[i];
+		}
+		free(w->syms);
+		w->syms = t;
+		w->capsyms = cap;
+	}
+	/* The symbolizer interns its strings, so the pointer is the key. */
+	size_t j = ((uintptr_t)s >> 3) & (w->capsyms - 1);
+	while (w->syms[j].s && w->syms[j].s != s)
+		j = (j + 1) & (w->capsyms - 1);
+	struct symstr *e = &w->syms[j];
+	if (!e->s) {
+		e->s = s;
+		e->id = SYM_STR_BASE + ++w->next_symstr;
+		w->nsyms++;
+	}
+	if (e->gen != w->seq) {
+		e->gen = w->seq;
+		if (w->ngen_syms == w->capgen_syms) {
+			size_t cap = w->capgen_syms ? w->capgen_syms * 2 : 256;
+			const char **g = realloc(w->gen_syms, cap * sizeof *g);
+			if (!g)
+				return NULL;
+			w->gen_syms = g;
+			w->capgen_syms = cap;
+		}
+		w->gen_syms[w->ngen_syms++] = s; /* the key: syms may move */
+	}
+	return e;
+}
+
+static uint32_t loc_index(struct writer *w, uint64_t pc)
+{
+	if (w->nlocs * 2 >= w->caplocs) {
+		size_t cap = w->caplocs ? w->caplocs * 2 : 1024;
+		struct loc *t = calloc(cap, sizeof *t);
+		if (!t)
+			return 0;
+		for (size_t i = 0; i < w->caplocs; i++) {
+			if (!w->locs[i].pc)
+				continue;
+			size_t j = (w->locs[i].pc * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
+			while (t[j].pc)
+				j = (j + 1) & (cap - 1);
+			t[j] = w->locs[i];
+		}
+		free(w->locs);
+		w->locs = t;
+		w->caplocs = cap;
+	}
+	size_t j = (pc * 0x9e3779b97f4a7c15ull >> 40) & (w->caplocs - 1);
+	while (w->locs[j].pc && w->locs[j].pc != pc)
+		j = (j + 1) & (w->caplocs - 1);
+	struct loc *l = &w->locs[j];
+	if (!l->pc) {
+		l->pc = pc;
+		w->nlocs++;
+	}
+	if (l->gen != w->seq) {
+		if (w->ngen_locs == w->capgen_locs) {
+			size_t cap = w->capgen_locs ? w->capgen_locs * 2 : 1024;
+			uint64_t *g = realloc(w->gen_locs, cap * sizeof *g);
+			if (!g)
+				return 0;
+			w->gen_locs = g;
+			w->capgen_locs = cap;
+		}
+		l->gen = w->seq;
+		w->gen_locs[w->ngen_locs++] = pc;
+		l->index = (uint32_t)w->ngen_locs;
+	}
+	return l->index;
+}
+
+static void put_clock(struct writer *w, const struct clock_snapshot *now)
+{
+	struct buf *b = &w->tmp;
+	b->len = 0;
+	buf_uv(b, (uint64_t)w->clock_kind);
+	buf_uv(b, clock_rate(&w->start, now));
+	buf_uv(b, now->ticks);
+	buf_uv(b, now->mono_ns);
+	buf_uv(b, now->real_ns);
+	buf_uv(b, w->gen_min);
+	buf_uv(b, w->gen_max);
+	buf_section(&w->tables, CT_SEC_CLOCK, b);
+}
+
+static void thread_name(struct trec *r)
+{
+	/* Names change after registration (pthread_setname_np): re-read. */
+	char path[64], name[32];
+	snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)r->tid);
+	read_small_file(path, name, sizeof name, 0);
+	size_t n = strcspn(name, "\n");
+	if (n > 0 && n < sizeof r->name) {
+		memcpy(r->name, name, n);
+		r->name[n] = 0;
+	}
+}
+
+static void put_threads(struct writer *w)
+{
+	struct buf *b = &w->tmp;
+	b->len = 0;
+	uint32_t high = atomic_load(&g_recs_high), n = 0;
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (r->w_active && r->w_gen_seen == w->seq)
+			n++;
+	}
+	buf_uv(b, n);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (!r->w_active || r->w_gen_seen != w->seq)
+			continue;
+		if (!r->w_done)
+			thread_name(r);
+		buf_uv(b, r->index);
+		buf_uv(b, (uint64_t)r->tid);
+		buf_str(b, r->name, strnlen(r->name, sizeof r->name));
+		buf_uv(b, r->w_done ? 1 : 0);
+	}
+	buf_section(&w->tables, CT_SEC_THREADS, b);
+}
+
+static void put_stacks(struct writer *w)
+{
+	if (!w->nstacks)
+		return;
+	struct buf *b = &w->tmp;
+	if (!w->sym)
+		w->sym = sym_open();
+	if (w->sym)
+		sym_refresh(w->sym);
+	/* STACKS first (into tables) while collecting locations... */
+	b->len = 0;
+	buf_uv(b, w->nstacks);
+	for (size_t i = 0; i < w->nstacks; i++) {
+		uint32_t depth = 0;
+		const uint64_t *pcs = stack_lookup(w->stacks[i], &depth);
+		buf_uv(b, w->stacks[i]);
+		buf_uv(b, pcs ? depth : 0);
+		for (uint32_t k = 0; pcs && k < depth; k++)
+			buf_uv(b, loc_index(w, pcs[k]));
+	}
+	struct buf stacks = *b;
+	w->tmp = (struct buf){0};
+
+	/* ...then LOCATIONS, which also decides the symbol strings. */
+	struct buf *lb = &w->tmp;
+	buf_uv(lb, w->ngen_locs);
+	for (size_t i = 0; i < w->ngen_locs; i++) {
+		struct sym_frame fr[SYM_MAX_FRAMES];
+		uint32_t mapping = 0;
+		int nf = w->sym ? sym_lookup(w->sym, w->gen_locs[i] - 1, fr, SYM_MAX_FRAMES, &mapping)
+				: 0;
+		buf_uv(lb, w->gen_locs[i]);
+		buf_uv(lb, mapping);
+		buf_uv(lb, (uint64_t)(nf > 0 ? nf : 0));
+		for (int k = 0; k < nf; k++) {
+			struct symstr *fn = symstr(w, fr[k].function);
+			struct symstr *fl = symstr(w, fr[k].file);
+			buf_uv(lb, fn ? fn->id : 0);
+			buf_uv(lb, fl ? fl->id : 0);
+			buf_uv(lb, fr[k].line);
+		}
+	}
+	buf_section(&w->tables, CT_SEC_LOCATIONS, lb);
+	buf_section(&w->tables, CT_SEC_STACKS, &stacks);
+	buf_free(&stacks);
+
+	if (w->sym) {
+		const struct sym_mapping *m;
+		size_t nm = sym_mappings(w->sym, &m);
+		lb->len = 0;
+		buf_uv(lb, nm);
+		for (size_t i = 0; i < nm; i++) {
+			buf_uv(lb, m[i].start);
+			buf_uv(lb, m[i].end);
+			buf_uv(lb, m[i].offset);
+			buf_str(lb, m[i].path, strlen(m[i].path));
+			buf_str(lb, (const char *)m[i].build_id, m[i].build_id_len);
+		}
+		buf_section(&w->tables, CT_SEC_MAPPINGS, lb);
+	}
+}
+
+static struct symstr *symstr_find(struct writer *w, const char *s)
+{
+	size_t j = ((uintptr_t)s >> 3) & (w->capsyms - 1);
+	while (w->syms[j].s && w->syms[j].s != s)
+		j = (j + 1) & (w->capsyms - 1);
+	return &w->syms[j];
+}
+
+static void put_strings(struct writer *w)
+{
+	struct buf *b = &w->tmp;
+	b->len = 0;
+	buf_uv(b, w->nnames + w->ngen_syms);
+	for (size_t i = 0; i < w->nnames; i++) {
+		size_t len = 0;
+		const char *s = intern_lookup(w->names[i], &len);
+		buf_uv(b, w->names[i]);
+		buf_str(b, s ? s : "", s ? len : 0);
+	}
+	for (size_t i = 0; i < w->ngen_syms; i++) {
+		const char *s = w->gen_syms[i];
+		buf_uv(b, symstr_find(w, s)->id);
+		buf_str(b, s, strlen(s));
+	}
+	buf_section(&w->tables, CT_SEC_STRINGS, b);
+}
+
+/* Loss the threads could not write in-band. Returns the events counted. */
+static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
+{
+	struct buf *b = &w->tmp;
+	struct buf entries = {0};
+	uint64_t n = 0, total = 0;
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (!r->w_active || atomic_load(&r->epoch) != w->epoch)
+			continue;
+		uint64_t lost = atomic_load_explicit(&r->nobuf_lost, memory_order_acquire);
+		if (lost > r->w_nobuf_reported) {
+			buf_uv(&entries, r->index);
+			buf_uv(&entries, lost - r->w_nobuf_reported);
+			buf_uv(&entries, atomic_load(&r->nobuf_first));
+			buf_uv(&entries, atomic_load(&r->nobuf_last));
+			buf_uv(&entries, CT_LOSS_NO_BUFFER);
+			total += lost - r->w_nobuf_reported;
+			r->w_nobuf_reported = lost;
+			r->w_gen_seen = w->seq; /* list the thread */
+			n++;
+		}
+	}
+	uint64_t unreg = atomic_load(&g_unregistered_lost);
+	if (unreg > w->unreg_reported) {
+		buf_uv(&entries, 0);
+		buf_uv(&entries, unreg - w->unreg_reported);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, CT_LOSS_NO_BUFFER);
+		total += unreg - w->unreg_reported;
+		w->unreg_reported = unreg;
+		n++;
+	}
+	if (w->encoding_lost) {
+		buf_uv(&entries, 0);
+		buf_uv(&entries, w->encoding_lost);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, CT_LOSS_ENCODING);
+		total += w->encoding_lost;
+		w->encoding_lost = 0;
+		n++;
+	}
+	if (n) {
+		b->len = 0;
+		buf_uv(b, n);
+		buf_put(b, entries.p, entries.len);
+		buf_section(&w->tables, CT_SEC_LOSS, b);
+	}
+	buf_free(&entries);
+	return total;
+}
+
+static void reset_gen(struct writer *w)
+{
+	for (size_t i = 0; i < w->nnames; i++)
+		w->name_seen[w->names[i] >> 3] = 0;
+	for (size_t i = 0; i < w->nstacks; i++)
+		w->stack_seen[w->stacks[i] >> 3] = 0;
+	w->nnames = w->nstacks = w->ngen_syms = w->ngen_locs = 0;
+	w->batches.len = 0;
+	w->gen_events = w->gen_lost = 0;
+	w->gen_min = w->gen_max = 0;
+	w->gen_start_ns = mono_ns();
+	w->seq++;
+}
+
+static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, uint64_t seq,
+		       const struct buf *a, const struct buf *b, uint32_t stored, uint32_t raw,
+		       uint32_t crc)
+{
+	uint8_t h[CT_GEN_HEADER_SIZE];
+	memcpy(h, magic, 4);
+	ct_put_u32le(h + 4, flags);
+	ct_put_u64le(h + 8, seq);
+	ct_put_u32le(h + 16, stored);
+	ct_put_u32le(h + 20, raw);
+	ct_put_u32le(h + 24, crc);
+	ct_put_u32le(h + 28, (uint32_t)crc32(0, h, 28));
+	sink_write(w, h, sizeof h);
+	if (a)
+		sink_write(w, a->p, a->len);
+	if (b)
+		sink_write(w, b->p, b->len);
+}
+
+static void finish_gen(struct writer *w)
+{
+	struct clock_snapshot now;
+	clock_snapshot(&now);
+	uint64_t writer_lost = put_loss(w, now.ticks);
+	if (w->gen_events == 0 && writer_lost == 0) {
+		/* nothing happened: no generation, but exited threads are done */
+		uint32_t high = atomic_load(&g_recs_high);
+		for (uint32_t i = 0; i < high; i++)
+			if (g_recs[i].w_done == 1 && atomic_load(&g_recs[i].epoch) == w->epoch) {
+				g_recs[i].w_done = 2;
+				atomic_store(&g_recs[i].epoch, 0);
+				rec_free(&g_recs[i]);
+			}
+		w->tables.len = 0;
+		w->batches.len = 0;
+		w->gen_start_ns = mono_ns();
+		return;
+	}
+	struct buf loss = w->tables; /* put_loss wrote into tables: keep it last */
+	w->tables = (struct buf){0};
+	put_clock(w, &now);
+	put_threads(w);
+	put_stacks(w); /* before strings: it decides the symbol strings */
+	put_strings(w);
+	buf_put(&w->tables, loss.p, loss.len);
+	buf_free(&loss);
+
+	if (w->tables.oom || w->batches.oom) {
+		/* Out of memory on the writer side: say so rather than write a
+		 * generation that lies. */
+		w->lost += w->gen_events;
+		w->tables.oom = w->batches.oom = 0;
+	} else {
+		size_t raw = w->tables.len + w->batches.len;
+		uint32_t flags = 0, crc;
+		struct buf zb = {0};
+		if (w->cfg.compress && w->zc) {
+			size_t bound = ZSTD_compressBound(raw);
+			if (bound > w->zcap) {
+				uint8_t *z = realloc(w->zbuf, bound);
+				if (z) {
+					w->zbuf = z;
+					w->zcap = bound;
+				}
+			}
+			if (w->zcap >= bound) {
+				ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only);
+				ZSTD_CCtx_setPledgedSrcSize(w->zc, raw);
+				ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+				ZSTD_inBuffer in1 = {w->tables.p, w->tables.len, 0};
+				ZSTD_inBuffer in2 = {w->batches.p, w->batches.len, 0};
+				size_t rc = 0;
+				while (in1.pos < in1.size && !ZSTD_isError(rc))
+					rc = ZSTD_compressStream2(w->zc, &out, &in1, ZSTD_e_continue);
+				do
+					rc = ZSTD_compressStream2(w->zc, &out, &in2, ZSTD_e_end);
+				while (rc != 0 && !ZSTD_isError(rc));
+				if (!ZSTD_isError(rc) && out.pos < raw) {
+					zb = (struct buf){w->zbuf, out.pos, w->zcap, 0};
+					flags = CT_GEN_FLAG_ZSTD;
+				}
+			}
+		}
+		if (flags) {
+			crc = (uint32_t)crc32(0, zb.p, (uInt)zb.len);
+			emit_frame(w, CT_GEN_MAGIC, flags, w->seq, &zb, NULL, (uint32_t)zb.len,
+				   (uint32_t)raw, crc);
+		} else {
+			crc = (uint32_t)crc32(0, w->tables.p, (uInt)w->tables.len);
+			crc = (uint32_t)crc32(crc, w->batches.p, (uInt)w->batches.len);
+			emit_frame(w, CT_GEN_MAGIC, 0, w->seq, &w->tables, &w->batches,
+				   (uint32_t)raw, (uint32_t)raw, crc);
+		}
+		if (w->sink_err) {
+			w->lost += w->gen_events;
+		} else {
+			w->events += w->gen_events;
+			w->generations++;
+		}
+	}
+	w->lost += w->gen_lost + writer_lost;
+	w->tables.len = 0;
+
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (r->w_done == 1 && atomic_load(&r->epoch) == w->epoch) {
+			r->w_done = 2;
+			atomic_store(&r->epoch, 0);
+			rec_free(r);
+		}
+	}
+	publish_stats(w);
+	reset_gen(w);
+}
+
+static void write_end(struct writer *w)
+{
+	struct buf b = {0};
+	buf_uv(&b, w->events);
+	buf_uv(&b, w->lost);
+	buf_uv(&b, w->generations);
+	emit_frame(w, "CTEN", 0, w->generations, &b, NULL, (uint32_t)b.len, (uint32_t)b.len,
+		   (uint32_t)crc32(0, b.p, (uInt)b.len));
+	buf_free(&b);
+}
+
+/* ---- the thread ---- */
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	/* The writer must never record itself. */
+	ct_tls.dead = 1;
+	ct_tls.epoch = EPOCH_DEAD;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopping) {
+		/* Drain sooner when the pool runs low, so threads do not drop. */
+		size_t nfree = pool_free_chunks();
+		uint64_t wait = w->cfg.flush_ns;
+		if (nfree < w->cfg.buffer_bytes / w->cfg.chunk_bytes / 2)
+			wait = 1000000;
+		if (nfree < w->cfg.buffer_bytes / w->cfg.chunk_bytes / 4)
+			wait = 0;
+		if (wait && w->flush_req == w->flush_done) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t t = (uint64_t)ts.tv_nsec + wait;
+			ts.tv_sec += (time_t)(t / 1000000000u);
+			ts.tv_nsec = (long)(t % 1000000000u);
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+			if (w->stopping)
+				break;
+		}
+		uint64_t req = w->flush_req;
+		pthread_mutex_unlock(&w->mu);
+		drain_all(w);
+		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
+			finish_gen(w);
+		pthread_mutex_lock(&w->mu);
+		if (req != w->flush_done) {
+			w->flush_done = req;
+			pthread_cond_broadcast(&w->flushed);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	/* ct_stop() quiesced every thread: this drain is the last. */
+	drain_all(w);
+	finish_gen(w);
+	write_end(w);
+	publish_stats(w);
+	return NULL;
+}
+
+int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
+{
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->cfg = *cfg;
+	w->epoch = epoch;
+	w->clock_kind = clock_kind;
+	w->fd = -1;
+	w->stack_seen = calloc((STACK_MAX_IDS + 8) / 8, 1);
+	if (!w->stack_seen) {
+		free(w);
+		return -ENOMEM;
+	}
+	if (cfg->write) {
+		/* callback sink */
+	} else if (cfg->path) {
+		w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (w->fd < 0) {
+			int e = -errno;
+			free(w->stack_seen);
+			free(w);
+			return e;
+		}
+		w->own_fd = 1;
+	} else {
+		w->fd = cfg->fd;
+	}
+	if (cfg->compress) {
+		w->zc = ZSTD_createCCtx();
+		if (w->zc)
+			ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, cfg->compress_level);
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_cond_init(&w->flushed, NULL);
+	pthread_condattr_destroy(&ca);
+	clock_snapshot(&w->start);
+	w->seq = 1;
+	w->gen_start_ns = mono_ns();
+	memset(&stats, 0, sizeof stats);
+	write_header(w);
+	int rc = w->sink_err;
+	if (rc == 0) {
+		/* The writer thread must not inherit the caller's signal mask
+		 * surprises: it blocks everything so signals go to the program. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = -pthread_create(&w->thread, NULL, writer_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rc) {
+		if (w->own_fd)
+			close(w->fd);
+		ZSTD_freeCCtx(w->zc);
+		free(w->stack_seen);
+		free(w);
+		return rc;
+	}
+	pthread_setname_np(w->thread, "ctrace-writer");
+	W = w;
+	return 0;
+}
+
+int writer_flush(void)
+{
+	struct writer *w = W;
+	if (!w)
+		return CT_ENOTRUNNING;
+	pthread_mutex_lock(&w->mu);
+	uint64_t mine = ++w->flush_req;
+	pthread_cond_signal(&w->cv);
+	while (w->flush_done < mine && !w->stopping)
+		pthread_cond_wait(&w->flushed, &w->mu);
+	int rc = w->sink_err;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int writer_stop(void)
+{
+	struct writer *w = W;
+	if (!w)
+		return CT_ENOTRUNNING;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	int rc = w->sink_err;
+	if (w->own_fd && close(w->fd) != 0 && !rc)
+		rc = -errno;
+	if (w->sym)
+		sym_close(w->sym);
+	ZSTD_freeCCtx(w->zc);
+	buf_free(&w->batches);
+	buf_free(&w->tables);
+	buf_free(&w->tmp);
+	free(w->zbuf);
+	free(w->stack_seen);
+	free(w->stacks);
+	free(w->syms);
+	free(w->gen_syms);
+	free(w->locs);
+	free(w->gen_locs);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->flushed);
+	W = NULL;
+	free(w);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* The writer thread of a capture (writer.c). */
+#ifndef CT_RECORD_WRITER_H
+#define CT_RECORD_WRITER_H
+
+#include <stdint.h>
+
+#include "ctrace.h"
+
+/* Opens the sink, writes the file header and starts the thread. */
+int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind);
+/* Final drain, last generation, end frame; joins the thread. Returns the
+ * first sink error or 0. The caller has already quiesced the threads. */
+int writer_stop(void);
+void writer_stats(struct ct_stats *s);
+/* Drains every thread and writes a generation now; returns when written. */
+int writer_flush(void);
+
+#endif
