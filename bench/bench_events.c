@@ -7,6 +7,7 @@
  *
  *   bench_events [-n EVENTS_PER_RUN] [-r RUNS]
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
  *
  *   pipeline [-o FILE] [-n REQUESTS] [-w WORKERS] [-q]
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -124,7 +124,9 @@ static void set_chunk(struct tls *t, struct chunk *c)
 		t->p = c->data;
 		t->lim = c->data + c->cap - EVENT_RESERVE;
 	} else {
-		t->p = t->lim = no_room;
+		/* cursor past the limit: every event goes to thread_refill() */
+		t->lim = no_room;
+		t->p = no_room + 1;
 	}
 }
 
