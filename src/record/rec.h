@@ -53,8 +53,10 @@ struct trec {
 	char name[16];
 	uint64_t base_ticks;            /* delta base of the first event */
 	uintptr_t stack_lo, stack_hi;   /* bounds for frame-pointer walks */
-	_Atomic uint64_t nobuf_lost;    /* events dropped before the first chunk */
-	_Atomic uint64_t nobuf_first, nobuf_last;
+	/* Events dropped for want of a chunk and not yet written as a loss
+	 * event: the thread writes one as soon as it gets a chunk; the writer
+	 * reports what is left when the thread exits or the capture stops. */
+	_Atomic uint64_t lost, lost_first, lost_last;
 	/* recently seen stacks of this thread: hash -> id, so that a repeated
 	 * stack costs a walk and a hash, not a probe of the shared table */
 	struct {
@@ -68,7 +70,6 @@ struct trec {
 	uint64_t w_last;                /* last timestamp decoded */
 	uint64_t w_events;
 	uint32_t w_gen_seen;            /* generation in which it last had events */
-	uint64_t w_nobuf_reported;
 	uint32_t w_done;                /* exited and fully drained */
 	uint32_t w_active;              /* listed in the current generation */
 };
@@ -82,8 +83,6 @@ struct tls {
 	struct trec *rec;
 	uint32_t epoch;      /* == g_epoch when registered in the running capture */
 	uint32_t dead;       /* the thread has exited: ignore its events */
-	/* loss accounting while no chunk is available */
-	uint64_t lost, lost_first, lost_last;
 	/* task ids are handed out in blocks to avoid a shared counter */
 	uint64_t task_next, task_end;
 	/* the thread's task stack (FORMAT.md "current task") */

@@ -206,14 +206,11 @@ int thread_register(struct tls *t)
 	memset(r->name, 0, sizeof r->name);
 	prctl(PR_GET_NAME, r->name);
 	atomic_store(&r->busy, 0);
-	atomic_store(&r->nobuf_lost, 0);
-	atomic_store(&r->nobuf_first, 0);
-	atomic_store(&r->nobuf_last, 0);
+	atomic_store(&r->lost, 0);
 	r->rd = NULL;
 	r->rd_off = 0;
 	r->w_events = 0;
 	r->w_gen_seen = 0;
-	r->w_nobuf_reported = 0;
 	r->w_done = 0;
 	r->w_active = 0;
 	memset(r->stack_cache, 0, sizeof r->stack_cache);
@@ -222,7 +219,6 @@ int thread_register(struct tls *t)
 	t->last = clock_ticks();
 	r->base_ticks = t->last;
 	r->w_last = t->last;
-	t->lost = 0;
 	t->ntasks = 0;
 	t->stack_mask = g_params.stack_mask;
 	t->stack_depth = g_params.stack_depth;
@@ -243,22 +239,17 @@ int thread_register(struct tls *t)
 
 uint8_t *thread_refill(struct tls *t, uint64_t now)
 {
+	struct trec *r = t->rec;
 	struct chunk *c = pool_get();
+	uint64_t lost = atomic_load_explicit(&r->lost, memory_order_relaxed);
 	if (!c) {
 		/* Drop, count, remember when: the loss goes into the trace as soon
-		 * as memory comes back (or via the writer if it never does). */
-		if (t->lost++ == 0)
-			t->lost_first = now;
-		t->lost_last = now;
-		if (!t->ck) {
-			/* Never had a chunk: the writer reports this loss. */
-			struct trec *r = t->rec;
-			if (atomic_load_explicit(&r->nobuf_lost, memory_order_relaxed) == 0)
-				atomic_store_explicit(&r->nobuf_first, now, memory_order_relaxed);
-			atomic_store_explicit(&r->nobuf_last, now, memory_order_relaxed);
-			atomic_fetch_add_explicit(&r->nobuf_lost, 1, memory_order_release);
-		}
-		atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
+		 * as memory comes back, or via the writer if it never does. */
+		if (lost == 0)
+			atomic_store_explicit(&r->lost_first, now, memory_order_relaxed);
+		atomic_store_explicit(&r->lost_last, now, memory_order_relaxed);
+		atomic_store_explicit(&r->lost, lost + 1, memory_order_relaxed);
+		atomic_store_explicit(&r->busy, 0, memory_order_release);
 		return NULL;
 	}
 	struct chunk *old = t->ck;
@@ -266,20 +257,20 @@ uint8_t *thread_refill(struct tls *t, uint64_t now)
 	if (old)
 		atomic_store_explicit(&old->next, c, memory_order_release);
 	else
-		atomic_store_explicit(&t->rec->first, c, memory_order_release);
+		atomic_store_explicit(&r->first, c, memory_order_release);
 	uint8_t *p = t->p;
-	if (t->lost && !old) {
-		t->lost = 0; /* already counted in rec->nobuf_lost */
-	} else if (t->lost) {
-		uint64_t first = t->lost_first < t->last ? t->last : t->lost_first;
-		uint64_t d = first - t->last;
+	if (lost) {
+		uint64_t first = atomic_load_explicit(&r->lost_first, memory_order_relaxed);
+		uint64_t last = atomic_load_explicit(&r->lost_last, memory_order_relaxed);
+		if (first < t->last)
+			first = t->last;
 		*p++ = CT_EV_LOSS;
-		p = ct_put_uvarint(p, d);
-		p = ct_put_uvarint(p, t->lost);
-		p = ct_put_uvarint(p, t->lost_last > first ? t->lost_last - first : 0);
+		p = ct_put_uvarint(p, first - t->last);
+		p = ct_put_uvarint(p, lost);
+		p = ct_put_uvarint(p, last > first ? last - first : 0);
 		p = ct_put_uvarint(p, CT_LOSS_BUFFER_FULL);
 		t->last = first;
-		t->lost = 0;
+		atomic_store_explicit(&r->lost, 0, memory_order_relaxed);
 	}
 	return p;
 }

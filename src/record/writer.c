@@ -598,7 +598,9 @@ static void put_strings(struct writer *w)
 	buf_section(&w->tables, CT_SEC_STRINGS, b);
 }
 
-/* Loss the threads could not write in-band. Returns the events counted. */
+/* Loss the threads could not write in-band: what an exited thread (or, at
+ * the end, any thread) still had pending, events of threads that got no
+ * record, bytes that did not decode. Returns the events counted. */
 static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 {
 	struct buf *b = &w->tmp;
@@ -609,18 +611,20 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 		struct trec *r = &g_recs[i];
 		if (!r->w_active || atomic_load(&r->epoch) != w->epoch)
 			continue;
-		uint64_t lost = atomic_load_explicit(&r->nobuf_lost, memory_order_acquire);
-		if (lost > r->w_nobuf_reported) {
-			buf_uv(&entries, r->index);
-			buf_uv(&entries, lost - r->w_nobuf_reported);
-			buf_uv(&entries, atomic_load(&r->nobuf_first));
-			buf_uv(&entries, atomic_load(&r->nobuf_last));
-			buf_uv(&entries, CT_LOSS_NO_BUFFER);
-			total += lost - r->w_nobuf_reported;
-			r->w_nobuf_reported = lost;
-			r->w_gen_seen = w->seq; /* list the thread */
-			n++;
-		}
+		if (!(r->w_done == 1 || w->stopping))
+			continue; /* the thread itself will write it */
+		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);
+		if (!lost)
+			continue;
+		buf_uv(&entries, r->index);
+		buf_uv(&entries, lost);
+		buf_uv(&entries, atomic_load(&r->lost_first));
+		buf_uv(&entries, atomic_load(&r->lost_last));
+		buf_uv(&entries, CT_LOSS_BUFFER_FULL);
+		atomic_store(&r->lost, 0);
+		total += lost;
+		r->w_gen_seen = w->seq; /* list the thread */
+		n++;
 	}
 	uint64_t unreg = atomic_load(&g_unregistered_lost);
 	if (unreg > w->unreg_reported) {

@@ -1,0 +1,430 @@
+/* Recording end to end: programs traced with libctrace, read back with the
+ * reader, checked against what they did. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctrace.h"
+#include "ctrace_reader.h"
+
+static char tmpdir[] = "/tmp/ctrace-test-XXXXXX";
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+/* Totals of a trace, read through the public reader. */
+struct totals {
+	uint64_t events, by_type[CT_EV_TYPE_COUNT];
+	uint64_t lost;      /* in-band loss events + loss sections */
+	uint64_t per_thread[256];
+	uint32_t threads_seen, exited_threads;
+	int complete, rc;
+};
+
+static void read_totals(const char *path, struct totals *t)
+{
+	memset(t, 0, sizeof *t);
+	ct_reader *r = NULL;
+	int rc = ct_reader_open(path, &r);
+	assert_int_equal(rc, 0);
+	const struct ct_generation *g;
+	uint8_t seen[256] = {0}, exited[256] = {0};
+	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+		for (uint32_t i = 0; i < g->nloss; i++)
+			t->lost += g->loss[i].count;
+		for (uint32_t i = 0; i < g->nthreads; i++)
+			if (g->threads[i].exited && g->threads[i].index < 256)
+				exited[g->threads[i].index] = 1;
+		struct ct_event ev;
+		while ((rc = ct_reader_next_in_generation(r, &ev)) == 1) {
+			t->events++;
+			if (ev.type < CT_EV_TYPE_COUNT)
+				t->by_type[ev.type]++;
+			if (ev.type == CT_EV_LOSS)
+				t->lost += ev.args[0];
+			else if (ev.thread->index < 256)
+				t->per_thread[ev.thread->index]++;
+			if (ev.thread->index < 256)
+				seen[ev.thread->index] = 1;
+		}
+		assert_int_equal(rc, 0);
+	}
+	t->rc = rc;
+	t->complete = ct_reader_complete(r);
+	for (int i = 0; i < 256; i++) {
+		t->threads_seen += seen[i];
+		t->exited_threads += exited[i];
+	}
+	ct_reader_close(r);
+}
+
+static int start_to(const char *path, size_t buffer, size_t chunk)
+{
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = path;
+	if (buffer)
+		c.buffer_bytes = buffer;
+	if (chunk)
+		c.chunk_bytes = chunk;
+	return ct_start(&c);
+}
+
+/* ---- threads that exit early lose nothing ---- */
+
+#define EARLY_THREADS 24
+#define EARLY_EVENTS 1000
+
+static void *early_thread(void *arg)
+{
+	(void)arg;
+	ct_task t = CT_TASK_BEGIN("short-lived", 0);
+	for (int i = 0; i < EARLY_EVENTS; i++) {
+		CT_REGION_BEGIN("step");
+		CT_REGION_END();
+	}
+	ct_task_end(t);
+	return NULL; /* exits right away, long before the writer's next drain */
+}
+
+static void test_exited_threads_lose_nothing(void **state)
+{
+	(void)state;
+	char path[256];
+	tmp_path(path, sizeof path, "early.ct");
+	assert_int_equal(start_to(path, 0, 0), 0);
+	pthread_t th[EARLY_THREADS];
+	for (int i = 0; i < EARLY_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, early_thread, NULL), 0);
+	for (int i = 0; i < EARLY_THREADS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(ct_stop(), 0);
+
+	struct totals t;
+	read_totals(path, &t);
+	assert_int_equal(t.rc, 0);
+	assert_true(t.complete);
+	assert_int_equal(t.lost, 0);
+	assert_int_equal(t.threads_seen, EARLY_THREADS);
+	assert_int_equal(t.exited_threads, EARLY_THREADS);
+	assert_int_equal(t.by_type[CT_EV_THREAD_END], EARLY_THREADS);
+	assert_int_equal(t.by_type[CT_EV_REGION_BEGIN], EARLY_THREADS * EARLY_EVENTS);
+	assert_int_equal(t.by_type[CT_EV_REGION_END], EARLY_THREADS * EARLY_EVENTS);
+	assert_int_equal(t.by_type[CT_EV_TASK_BEGIN], EARLY_THREADS);
+	assert_int_equal(t.by_type[CT_EV_TASK_END], EARLY_THREADS);
+	/* every thread: 1 task begin + 2000 region events + 1 task end + thread end */
+	for (uint32_t i = 1; i <= EARLY_THREADS; i++)
+		assert_int_equal(t.per_thread[i], 2 * EARLY_EVENTS + 3);
+}
+
+/* ---- a tiny buffer under a high rate records loss, exactly ---- */
+
+#define FLOOD_THREADS 4
+#define FLOOD_EVENTS 200000
+
+static void *flood_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < FLOOD_EVENTS; i += 2) {
+		CT_REGION_BEGIN("flood");
+		CT_REGION_END();
+	}
+	return NULL;
+}
+
+static void test_tiny_buffer_records_loss(void **state)
+{
+	(void)state;
+	char path[256];
+	tmp_path(path, sizeof path, "flood.ct");
+	/* 3 chunks of 4 KiB for 4 threads: at least one thread starts with no
+	 * chunk at all, and all of them run out. */
+	assert_int_equal(start_to(path, 12 << 10, 4 << 10), 0);
+	pthread_t th[FLOOD_THREADS];
+	for (int i = 0; i < FLOOD_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, flood_thread, NULL), 0);
+	for (int i = 0; i < FLOOD_THREADS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(ct_stop(), 0);
+	struct ct_stats st;
+	ct_get_stats(&st);
+
+	struct totals t;
+	read_totals(path, &t);
+	assert_int_equal(t.rc, 0);
+	assert_true(t.complete);
+	uint64_t emitted = (uint64_t)FLOOD_THREADS * FLOOD_EVENTS + FLOOD_THREADS /* thread.end */;
+	uint64_t recorded = t.by_type[CT_EV_REGION_BEGIN] + t.by_type[CT_EV_REGION_END] +
+			    t.by_type[CT_EV_THREAD_END];
+	assert_true(t.lost > 0);
+	/* Every event is either in the trace or counted as lost in it. */
+	assert_int_equal(recorded + t.lost, emitted);
+	assert_int_equal(st.lost, t.lost);
+	assert_int_equal(st.events, t.events);
+}
+
+/* ---- the pipeline example: tasks hopping across 9 threads ---- */
+
+struct task_seen {
+	uint64_t id, begin, end;
+	uint32_t threads_mask; /* bit per thread index (< 32) */
+	int regions, database, logs;
+	char order[64];        /* first letters of region names, in order */
+};
+
+static void test_pipeline_example(void **state)
+{
+	(void)state;
+	char path[256], cmd[1024];
+	tmp_path(path, sizeof path, "pipeline.ct");
+	snprintf(cmd, sizeof cmd, "%s/pipeline -q -n 200 -w 6 -o %s", CTRACE_EXAMPLES_DIR, path);
+	assert_int_equal(system(cmd), 0);
+
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	static struct task_seen tasks[200];
+	int ntasks = 0;
+	/* per thread: its current task (the pipeline never nests tasks) */
+	uint64_t current[64] = {0};
+	int depth[64] = {0};
+	char names[64][16] = {{0}};
+	struct ct_event ev;
+	int rc;
+	while ((rc = ct_reader_next(r, &ev)) == 1) {
+		uint32_t ti = ev.thread->index;
+		assert_true(ti < 64);
+		snprintf(names[ti], sizeof names[ti], "%s", ev.thread->name);
+		struct task_seen *ts = NULL;
+		uint64_t id = ev.type <= CT_EV_TASK_LEAVE ? ev.args[0] : current[ti];
+		for (int i = 0; i < ntasks && id; i++)
+			if (tasks[i].id == id)
+				ts = &tasks[i];
+		switch (ev.type) {
+		case CT_EV_TASK_BEGIN:
+			assert_null(ts);
+			assert_true(ntasks < 200);
+			assert_string_equal(ev.strs[1], "request");
+			ts = &tasks[ntasks++];
+			ts->id = id;
+			ts->begin = ev.ts;
+			current[ti] = id;
+			break;
+		case CT_EV_TASK_ENTER:
+			assert_non_null(ts);
+			current[ti] = id;
+			break;
+		case CT_EV_TASK_LEAVE:
+			assert_int_equal(current[ti], id);
+			current[ti] = 0;
+			break;
+		case CT_EV_TASK_END:
+			assert_non_null(ts);
+			ts->end = ev.ts;
+			current[ti] = 0;
+			break;
+		case CT_EV_REGION_BEGIN:
+			assert_non_null(ts); /* every region is inside a request */
+			depth[ti]++;
+			ts->regions++;
+			ts->database += strcmp(ev.strs[0], "database") == 0;
+			if (ts->regions < 63)
+				ts->order[ts->regions - 1] = ev.strs[0][0];
+			break;
+		case CT_EV_REGION_END:
+			assert_true(depth[ti] > 0);
+			depth[ti]--;
+			break;
+		case CT_EV_LOG:
+			assert_non_null(ts);
+			ts->logs++;
+			break;
+		}
+		if (ts)
+			ts->threads_mask |= 1u << ti;
+	}
+	assert_int_equal(rc, 0);
+	assert_true(ct_reader_complete(r));
+	ct_reader_close(r);
+
+	assert_int_equal(ntasks, 200);
+	int slow = 0;
+	for (int i = 0; i < ntasks; i++) {
+		struct task_seen *ts = &tasks[i];
+		assert_true(ts->end > ts->begin);
+		/* 3 threads: an acceptor, a worker, the responder */
+		assert_int_equal(__builtin_popcount(ts->threads_mask), 3);
+		if (ts->database) {
+			slow++;
+			assert_string_equal(ts->order, "aplcdrs"); /* accept parse lookup cache database render send */
+			assert_int_equal(ts->logs, 2);
+			assert_true(ts->end - ts->begin >= 20000000); /* the 20 ms database pause */
+		} else {
+			assert_string_equal(ts->order, "aplcrs");
+			assert_int_equal(ts->logs, 1);
+			/* the pauses add up to 430 us */
+			assert_true(ts->end - ts->begin >= 430000);
+		}
+	}
+	assert_int_equal(slow, 200 / 25);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(depth[i], 0);
+	int workers = 0, acceptors = 0, responders = 0;
+	for (int i = 0; i < 64; i++) {
+		workers += strncmp(names[i], "worker-", 7) == 0;
+		acceptors += strncmp(names[i], "acceptor-", 9) == 0;
+		responders += strcmp(names[i], "responder") == 0;
+	}
+	assert_int_equal(workers, 6);
+	assert_int_equal(acceptors, 2);
+	assert_int_equal(responders, 1);
+}
+
+/* ---- configuration from the environment ---- */
+
+static void test_env_autostart_and_bad_values(void **state)
+{
+	(void)state;
+	char path[256], cmd[1024];
+	tmp_path(path, sizeof path, "env.ct");
+	/* No setup code: CTRACE_OUTPUT starts the capture at load. */
+	snprintf(cmd, sizeof cmd,
+		 "CTRACE_OUTPUT=%s CTRACE_GENERATION=50ms CTRACE_STACKS=region %s/pipeline -q -n 40",
+		 path, CTRACE_EXAMPLES_DIR);
+	assert_int_equal(system(cmd), 0);
+	struct totals t;
+	read_totals(path, &t);
+	assert_int_equal(t.rc, 0);
+	assert_true(t.complete);
+	assert_int_equal(t.by_type[CT_EV_TASK_BEGIN], 40);
+
+	/* A bad value: one clear line, the program runs untraced. */
+	char err[256];
+	tmp_path(err, sizeof err, "env.err");
+	unlink(path);
+	snprintf(cmd, sizeof cmd, "CTRACE_OUTPUT=%s CTRACE_BUFFER=lots %s/pipeline -q -n 4 2>%s", path,
+		 CTRACE_EXAMPLES_DIR, err);
+	assert_int_equal(system(cmd), 0);
+	FILE *f = fopen(err, "r");
+	assert_non_null(f);
+	char line[512] = {0};
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	assert_non_null(strstr(line, "CTRACE_BUFFER"));
+	assert_non_null(strstr(line, "lots"));
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), -1);
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	struct ct_config c;
+	ct_config_init(&c);
+	assert_int_equal(ct_start(&c), CT_ECONFIG); /* no sink */
+	assert_non_null(strstr(ct_last_error(), "sink"));
+	c.path = "/nonexistent-dir/x.ct";
+	assert_true(ct_start(&c) < 0);
+	assert_non_null(ct_last_error());
+	assert_int_equal(ct_stop(), CT_ENOTRUNNING);
+	char path[256];
+	tmp_path(path, sizeof path, "twice.ct");
+	assert_int_equal(start_to(path, 0, 0), 0);
+	assert_int_equal(start_to(path, 0, 0), CT_EALREADY);
+	assert_int_equal(ct_stop(), 0);
+}
+
+/* ---- a callback sink and restarting captures ---- */
+
+struct mem_sink {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int mem_write(void *arg, const void *buf, size_t len)
+{
+	struct mem_sink *m = arg;
+	if (m->len + len > m->cap) {
+		size_t cap = (m->len + len) * 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return -ENOMEM;
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static void test_callback_sink_and_restart(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		struct mem_sink m = {0};
+		struct ct_config c;
+		ct_config_init(&c);
+		c.write = mem_write;
+		c.write_arg = &m;
+		c.compress = round != 1;
+		assert_int_equal(ct_start(&c), 0);
+		ct_task t = CT_TASK_BEGIN("round", 0);
+		for (int i = 0; i < 100 * (round + 1); i++)
+			ct_logf("n", "event %d of round %d", i, round);
+		ct_task_end(t);
+		assert_int_equal(ct_flush(), 0);
+		ct_log("after-flush", "still recording");
+		assert_int_equal(ct_stop(), 0);
+
+		ct_reader *r = NULL;
+		assert_int_equal(ct_reader_open_mem(m.p, m.len, &r), 0);
+		struct ct_event ev;
+		int logs = 0, rc, gens = 0;
+		const struct ct_generation *g;
+		while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+			gens++;
+			while ((rc = ct_reader_next_in_generation(r, &ev)) == 1)
+				logs += ev.type == CT_EV_LOG;
+			assert_int_equal(rc, 0);
+		}
+		assert_int_equal(rc, 0);
+		assert_true(gens >= 2); /* ct_flush cut one */
+		assert_int_equal(logs, 100 * (round + 1) + 1);
+		assert_true(ct_reader_complete(r));
+		ct_reader_close(r);
+		free(m.p);
+	}
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exited_threads_lose_nothing),
+		cmocka_unit_test(test_tiny_buffer_records_loss),
+		cmocka_unit_test(test_pipeline_example),
+		cmocka_unit_test(test_env_autostart_and_bad_values),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_callback_sink_and_restart),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return rc;
+}
