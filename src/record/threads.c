@@ -337,6 +337,8 @@ void threads_release_all(void)
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
 		r->rd = NULL;
+		r->w_active = 0;
+		r->w_gen_seen = 0;
 		atomic_store(&r->first, NULL);
 		if (atomic_load(&r->state) == REC_EXITED)
 			rec_free(r);

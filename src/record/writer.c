@@ -484,20 +484,24 @@ static void thread_name(struct trec *r)
 	}
 }
 
+/* Whether thread r is listed in the current generation. */
+static int listed(const struct writer *w, struct trec *r)
+{
+	return r->w_active && r->w_gen_seen == w->seq &&
+	       atomic_load_explicit(&r->epoch, memory_order_acquire) == w->epoch;
+}
+
 static void put_threads(struct writer *w)
 {
 	struct buf *b = &w->tmp;
 	b->len = 0;
 	uint32_t high = atomic_load(&g_recs_high), n = 0;
-	for (uint32_t i = 0; i < high; i++) {
-		struct trec *r = &g_recs[i];
-		if (r->w_active && r->w_gen_seen == w->seq)
-			n++;
-	}
+	for (uint32_t i = 0; i < high; i++)
+		n += listed(w, &g_recs[i]);
 	buf_uv(b, n);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
-		if (!r->w_active || r->w_gen_seen != w->seq)
+		if (!listed(w, r))
 			continue;
 		if (!r->w_done)
 			thread_name(r);
