@@ -210,6 +210,30 @@ NOINLINE void API ct_region_end(void)
 
 /* ---- logs ---- */
 
+/* Short messages are the common case; the inlined memcpy of an unknown
+ * length became `rep movsq`, whose start-up cost doubled a log event. */
+static inline void copy_msg(uint8_t *dst, const char *src, size_t n)
+{
+	if (n >= 16 && n <= 32) {
+		uint64_t a[2], b[2];
+		memcpy(a, src, 16);
+		memcpy(b, src + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
+	} else if (n >= 8 && n < 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = (uint8_t)src[i];
+	} else {
+		memcpy(dst, src, n);
+	}
+}
+
 static inline void emit_log(ct_name cat, const char *msg, size_t len, void *frame)
 {
 	static const char marker[] = "...";
@@ -225,7 +249,7 @@ static inline void emit_log(ct_name cat, const char *msg, size_t len, void *fram
 	p = ct_put_uvarint(p, cat);
 	p = put_stack(t, CT_STACK_LOG, tb, p, frame);
 	p = ct_put_uvarint(p, keep + (cut ? sizeof marker - 1 : 0));
-	memcpy(p, msg, keep);
+	copy_msg(p, msg, keep);
 	p += keep;
 	if (cut) {
 		memcpy(p, marker, sizeof marker - 1);
