@@ -52,7 +52,7 @@ struct report_loss {
 	uint64_t by_reason[4];            /* events, by enum ct_loss_reason */
 	uint64_t other_reason;            /* events with a reason this version does not know */
 	uint32_t nranges;
-	struct report_loss_range *ranges; /* in reading order, at most REPORT_MAX_LOSS_RANGES */
+	struct report_loss_range *ranges; /* the first REPORT_MAX_LOSS_RANGES read, by start time */
 	uint64_t ranges_omitted;          /* records beyond that */
 };
 
@@ -143,8 +143,8 @@ struct report *report_new(const struct report_options *o);
 void report_free(struct report *r);
 
 /* Pass 1: every generation, then its events (any order per thread is fine:
- * CT_ORDER_THREAD is enough). A generation is optional in tests; without
- * one, durations in loss events are taken as nanoseconds. */
+ * CT_ORDER_THREAD is enough). Generations are optional in tests. Duration
+ * arguments (the loss span) are nanoseconds, as the reader resolves them. */
 void report_generation(struct report *r, const struct ct_generation *g);
 void report_event(struct report *r, const struct ct_event *ev);
 /* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
@@ -160,5 +160,31 @@ void report_detail_event(struct report *r, const struct ct_event *ev);
 
 /* Computes the results. Call once, after pass 1 (pass 2 optional). */
 const struct report_result *report_finish(struct report *r);
+
+/* ---- over a trace file (report_run.c) ---- */
+
+struct report_file {
+	uint64_t file_size;
+	uint32_t version_major, version_minor;
+	uint32_t nmeta;
+	char **meta;          /* header metadata: key, value, key, value... */
+	int complete;         /* the end frame was read */
+	int damaged;          /* the reader stopped on an error after the header */
+	uint64_t generations; /* read intact in pass 1 */
+	uint64_t detail_generations, detail_skipped; /* pass 2 */
+	char error[512];      /* the reader's error line, "" when none */
+};
+
+/* pass: 1 or 2; done/total: file bytes; events: read so far in this pass. */
+typedef void (*report_progress_fn)(void *arg, int pass, uint64_t done, uint64_t total,
+				   uint64_t events);
+
+/* Runs both passes over the trace at path, then report_finish(). Returns 0
+ * when the trace was read to its end, 1 when it is damaged but the report
+ * holds every generation before the damage, -1 when nothing could be read
+ * (f->error says why in each case but 0). */
+int report_run(struct report *r, const char *path, struct report_file *f,
+	       report_progress_fn progress, void *arg);
+void report_file_free(struct report_file *f);
 
 #endif

@@ -120,16 +120,23 @@ static inline int32_t current_slow(const struct rthread *t)
 static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, uint32_t name)
 {
 	struct report_task *p = &s->pub;
-	int32_t *link = parent < 0 ? &s->first_root : &s->first_child[parent];
-	for (; *link >= 0; link = &s->next_sibling[*link])
-		if (s->node_name[*link] == name)
-			return *link;
+	/* Siblings are linked by index: the arrays move when they grow. */
+	int32_t last = -1;
+	for (int32_t k = parent < 0 ? s->first_root : s->first_child[parent]; k >= 0;
+	     k = s->next_sibling[k]) {
+		if (s->node_name[k] == name)
+			return k;
+		last = k;
+	}
 	if (p->nregions + 1 >= REPORT_MAX_TASK_REGIONS) {
 		name = r->names.overflow_id;
 		parent = -1;
-		for (link = &s->first_root; *link >= 0; link = &s->next_sibling[*link])
-			if (s->node_name[*link] == name && p->regions[*link].name == NULL)
-				return *link;
+		last = -1;
+		for (int32_t k = s->first_root; k >= 0; k = s->next_sibling[k]) {
+			if (s->node_name[k] == name && p->regions[k].name == NULL)
+				return k;
+			last = k;
+		}
 		if (p->nregions == REPORT_MAX_TASK_REGIONS)
 			return -1;
 	}
@@ -160,7 +167,12 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 	s->first_child[id] = -1;
 	s->next_sibling[id] = -1;
 	s->node_name[id] = name;
-	*link = id;
+	if (last >= 0)
+		s->next_sibling[last] = id;
+	else if (parent < 0)
+		s->first_root = id;
+	else
+		s->first_child[parent] = id;
 	return id;
 }
 
@@ -298,10 +310,11 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	uint64_t ts = ev->ts;
 	r->detail_fed = 1;
 	int32_t cur = current_slow(t);
-	if (cur >= 0 && t->last_ts && ts > t->last_ts)
+	if (cur >= 0 && t->has_last && ts > t->last_ts)
 		slice(r, t, cur, t->last_ts, ts);
-	if (ts > t->last_ts)
+	if (!t->has_last || ts > t->last_ts)
 		t->last_ts = ts;
+	t->has_last = 1;
 
 	uint64_t id = ev->nargs > 0 ? ev->args[0] : 0;
 	switch (ev->type & 127) {
@@ -336,7 +349,7 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	case CT_EV_THREAD_END:
 		close_all(r, t, ts);
 		t->ntasks = 0;
-		t->last_ts = 0;
+		t->has_last = 0;
 		break;
 	default:
 		break;

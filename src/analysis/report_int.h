@@ -41,7 +41,8 @@ struct rthread {
 	uint32_t ntasks;
 	struct dregion *dregions;
 	uint32_t ndregions, dcap, doverflow;
-	uint64_t last_ts; /* of its previous event in pass 2; 0 = none */
+	uint64_t last_ts; /* of its previous event in pass 2 */
+	int has_last;     /* last_ts is set */
 };
 
 struct rtype {
@@ -90,7 +91,7 @@ struct report {
 	uint32_t cap_gen_slots;
 	const struct ct_thread_info *last_ti;
 	uint32_t last_slot;
-	uint64_t ticks_per_sec;
+	uint64_t counted; /* events credited to threads so far */
 
 	/* tasks */
 	struct taskmap open;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,7 +425,7 @@ static void test_loss_counted(void **state)
 	struct report *r = report_new(&o);
 	report_generation(r, &g);
 	struct ct_event evs[] = {
-		lossev(1, 100, 40, 600, CT_LOSS_BUFFER_FULL), /* 600 ticks = 300 ns */
+		lossev(1, 100, 40, 300, CT_LOSS_BUFFER_FULL), /* span in ns */
 		lossev(1, 900, 2, 0, CT_LOSS_BUFFER_FULL),
 		lossev(2, 500, 3, 20, CT_LOSS_BUFFER_FULL),
 	};
@@ -443,12 +444,15 @@ static void test_loss_counted(void **state)
 	assert_int_equal(l->by_reason[CT_LOSS_NO_BUFFER], 7);
 	assert_int_equal(l->by_reason[CT_LOSS_SINK], 100);
 	assert_int_equal(l->nranges, 5);
-	/* Section entries come with the generation, before its events. */
-	assert_int_equal(l->ranges[0].thread, 3);
-	assert_int_equal(l->ranges[1].thread, 0);
-	assert_int_equal(l->ranges[2].start_ns, 100);
-	assert_int_equal(l->ranges[2].end_ns, 400);
-	assert_int_equal(l->ranges[2].in_band, 1);
+	/* Listed by start time: in-band at 100, 500, 900; sections at 1000, 5000. */
+	assert_int_equal(l->ranges[0].start_ns, 100);
+	assert_int_equal(l->ranges[0].end_ns, 400);
+	assert_int_equal(l->ranges[0].in_band, 1);
+	assert_int_equal(l->ranges[1].thread, 2);
+	assert_int_equal(l->ranges[3].thread, 3);
+	assert_int_equal(l->ranges[3].in_band, 0);
+	assert_int_equal(l->ranges[4].thread, 0);
+	assert_int_equal(l->ranges[4].events, 100);
 	assert_int_equal(res->nthreads, 3);
 	assert_int_equal(res->threads[0].index, 1);
 	assert_int_equal(res->threads[0].lost_events, 42);
@@ -523,6 +527,110 @@ static void test_generation_skipping(void **state)
 	report_free(r);
 }
 
+/* Arbitrary sequences (timestamps non-decreasing per thread, as the reader
+ * guarantees) never crash, and the accounting invariants hold: a slow
+ * task's slices add up, self time never exceeds total, and the tree is in
+ * pre-order. */
+static void test_random_sequences(void **state)
+{
+	(void)state;
+	static const char *names[] = {"a", "b", "c", NULL, ""};
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	enum { N = 3000 };
+	struct ct_event *evs = calloc(N, sizeof(*evs));
+	for (int iter = 0; iter < 200; iter++) {
+		uint64_t ts[4] = {0, 0, 0, 0};
+		for (size_t i = 0; i < N; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t th = 1 + (uint32_t)(x % 3);
+			ts[th] += (x >> 8) % 50;
+			uint64_t id = 1 + (x >> 20) % 12;
+			const char *nm = names[(x >> 32) % 5];
+			switch ((x >> 40) % 9) {
+			case 0:
+				evs[i] = tbegin(th, ts[th], id, nm);
+				break;
+			case 1:
+				evs[i] = tend(th, ts[th], id);
+				break;
+			case 2:
+				evs[i] = tenter(th, ts[th], id);
+				break;
+			case 3:
+				evs[i] = tleave(th, ts[th], id);
+				break;
+			case 4:
+			case 5:
+				evs[i] = rbegin(th, ts[th], nm);
+				break;
+			case 6:
+				evs[i] = rend(th, ts[th]);
+				break;
+			case 7:
+				evs[i] = logev(th, ts[th], nm ? nm : "x", "m");
+				break;
+			default:
+				evs[i] = ev0((x >> 48) % 2 ? CT_EV_THREAD_END : 99, th, ts[th]);
+			}
+		}
+		struct report *r = run(evs, N, 5);
+		const struct report_result *res = report_finish(r);
+		assert_true(res->tasks_finished <= res->tasks_begun);
+		for (uint32_t k = 0; k < res->nslow; k++) {
+			const struct report_task *t = &res->slow[k];
+			uint64_t self = 0;
+			for (uint32_t j = 0; j < t->nregions; j++) {
+				const struct report_region_node *n = &t->regions[j];
+				self += n->self_ns;
+				assert_true(n->self_ns <= n->total_ns);
+				assert_true(n->parent < (int32_t)j);
+				assert_int_equal(n->depth, n->parent < 0 ? 0 : t->regions[n->parent].depth + 1);
+			}
+			assert_int_equal(self + t->outside_ns, t->on_thread_ns);
+			assert_true(t->nlogs <= REPORT_MAX_TASK_LOGS);
+			for (uint32_t j = 0; j < t->nlogs; j++)
+				assert_true(t->logs[j].offset_ns <= t->latency_ns);
+			if (k > 0)
+				assert_true(res->slow[k - 1].latency_ns >= t->latency_ns);
+		}
+		report_free(r);
+	}
+	free(evs);
+}
+
+/* A task with more distinct regions than REPORT_MAX_TASK_REGIONS keeps the
+ * first ones and folds the rest into one "(more regions)" node. */
+static void test_region_node_cap(void **state)
+{
+	(void)state;
+	enum { K = REPORT_MAX_TASK_REGIONS + 50 };
+	static char names[K][16];
+	struct ct_event *evs = calloc(2 * K + 2, sizeof(*evs));
+	size_t n = 0;
+	evs[n++] = tbegin(1, 0, 1, "big");
+	for (int i = 0; i < K; i++) {
+		snprintf(names[i], sizeof(names[i]), "r%d", i);
+		evs[n++] = rbegin(1, 10 + 10 * (uint64_t)i, names[i]);
+		evs[n++] = rend(1, 15 + 10 * (uint64_t)i);
+	}
+	evs[n++] = tend(1, 10 + 10 * (uint64_t)K, 1);
+	struct report *r = run(evs, n, 1);
+	const struct report_result *res = report_finish(r);
+	const struct report_task *t = &res->slow[0];
+	assert_int_equal(t->nregions, REPORT_MAX_TASK_REGIONS);
+	const struct report_region_node *more = node_named(t, "(more regions)");
+	assert_int_equal(more->count, K - (REPORT_MAX_TASK_REGIONS - 1));
+	assert_int_equal(more->total_ns, 5 * more->count);
+	assert_int_equal(node_named(t, "r0")->total_ns, 5);
+	uint64_t self = 0;
+	for (uint32_t j = 0; j < t->nregions; j++)
+		self += t->regions[j].self_ns;
+	assert_int_equal(self, 5 * K);
+	assert_int_equal(self + t->outside_ns, t->latency_ns);
+	report_free(r);
+	free(evs);
+}
+
 static void test_empty(void **state)
 {
 	(void)state;
@@ -548,6 +656,8 @@ int main(void)
 		cmocka_unit_test(test_loss_counted),
 		cmocka_unit_test(test_region_edges),
 		cmocka_unit_test(test_generation_skipping),
+		cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_region_node_cap),
 		cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,131 @@
+/* Drives the report analysis over a trace file: pass 1 over every
+ * generation, pass 2 (a second reader) over only the generations that
+ * overlap the slowest tasks. Both read in CT_ORDER_THREAD: nothing in the
+ * report needs the threads merged by time, and it is the faster order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/report.h"
+
+static void set_error(struct report_file *f, const ct_reader *rd, int rc)
+{
+	const char *msg = rd ? ct_reader_error(rd) : NULL;
+	if (msg)
+		snprintf(f->error, sizeof(f->error), "%s", msg);
+	else if (rc < 0 && rc > -4096)
+		snprintf(f->error, sizeof(f->error), "%s", strerror(-rc));
+	else
+		snprintf(f->error, sizeof(f->error), "unreadable trace (error %d)", rc);
+}
+
+/* ct_trace_info.nmeta counts strings, two per key/value pair. */
+static void copy_meta(struct report_file *f, const struct ct_trace_info *info)
+{
+	uint32_t pairs = info->nmeta / 2;
+	f->version_major = info->version_major;
+	f->version_minor = info->version_minor;
+	f->meta = calloc(2 * (size_t)pairs + 1, sizeof(*f->meta));
+	if (!f->meta)
+		return;
+	for (uint32_t i = 0; i < 2 * pairs; i++) {
+		f->meta[i] = strdup(info->meta[i] ? info->meta[i] : "");
+		if (!f->meta[i])
+			return;
+	}
+	f->nmeta = pairs;
+}
+
+/* Progress once per generation: cheap, and generations are a few MiB. */
+static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
+		 report_progress_fn progress, void *arg)
+{
+	const struct ct_generation *g;
+	struct ct_event ev;
+	uint64_t events = 0;
+	int rc;
+	while ((rc = ct_reader_next_generation(rd, &g)) == 1) {
+		report_generation(r, g);
+		while ((rc = ct_reader_next_in_generation(rd, &ev)) == 1)
+			report_event(r, &ev);
+		events += g->nevents;
+		if (rc < 0)
+			return rc;
+		f->generations++;
+		if (progress)
+			progress(arg, 1, ct_reader_offset(rd), f->file_size, events);
+	}
+	return rc;
+}
+
+static void pass2(struct report *r, const char *path, struct report_file *f,
+		  report_progress_fn progress, void *arg)
+{
+	ct_reader *rd = NULL;
+	if (ct_reader_open(path, &rd) < 0) {
+		ct_reader_close(rd);
+		return;
+	}
+	ct_reader_set_order(rd, CT_ORDER_THREAD);
+	const struct ct_generation *g;
+	struct ct_event ev;
+	uint64_t events = 0;
+	/* Never past the generations pass 1 read intact. */
+	for (uint64_t i = 0; i < f->generations && ct_reader_next_generation(rd, &g) == 1; i++) {
+		int want = report_detail_wanted(r, g);
+		if (want < 0)
+			break;
+		if (want == 0) {
+			f->detail_skipped++;
+			continue;
+		}
+		report_detail_generation(r, g);
+		while (ct_reader_next_in_generation(rd, &ev) == 1)
+			report_detail_event(r, &ev);
+		events += g->nevents;
+		f->detail_generations++;
+		if (progress)
+			progress(arg, 2, ct_reader_offset(rd), f->file_size, events);
+	}
+	ct_reader_close(rd);
+}
+
+int report_run(struct report *r, const char *path, struct report_file *f,
+	       report_progress_fn progress, void *arg)
+{
+	memset(f, 0, sizeof(*f));
+	ct_reader *rd = NULL;
+	int rc = ct_reader_open(path, &rd);
+	if (rc < 0) {
+		set_error(f, rd, rc);
+		ct_reader_close(rd);
+		return -1;
+	}
+	f->file_size = ct_reader_file_size(rd);
+	copy_meta(f, ct_reader_info(rd));
+	ct_reader_set_order(rd, CT_ORDER_THREAD);
+	rc = pass1(r, rd, f, progress, arg);
+	if (rc < 0) {
+		set_error(f, rd, rc);
+		f->damaged = 1;
+	}
+	f->complete = ct_reader_complete(rd);
+	ct_reader_close(rd);
+	if (report_pass1_done(r) > 0 && f->generations > 0)
+		pass2(r, path, f, progress, arg);
+	report_finish(r);
+	if (!f->damaged)
+		return 0;
+	return f->generations > 0 ? 1 : -1;
+}
+
+void report_file_free(struct report_file *f)
+{
+	/* The array is NULL-terminated even when a copy failed part way. */
+	for (uint32_t i = 0; f->meta && f->meta[i]; i++)
+		free(f->meta[i]);
+	free(f->meta);
+	f->meta = NULL;
+	f->nmeta = 0;
+}

@@ -1,0 +1,330 @@
+/* The JSON rendering of `ctrace report`. The schema is documented field by
+ * field in docs/REPORT-JSON.md: change both together, and bump
+ * schema_version when a field changes meaning or goes away. Durations and
+ * timestamps are integer nanoseconds; timestamps are CLOCK_MONOTONIC of the
+ * traced machine. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "ctrace.h"
+#include "fmt.h"
+#include "report_out.h"
+
+#define SCHEMA_VERSION 1
+
+/* A tiny pretty-printing emitter: commas and indentation handled here. */
+struct js {
+	FILE *f;
+	int depth;
+	int first; /* no value yet at the current depth */
+};
+
+static void js_key(struct js *j, const char *key)
+{
+	if (!j->first)
+		fputc(',', j->f);
+	if (j->depth > 0)
+		fprintf(j->f, "\n%*s", 2 * j->depth, "");
+	if (key) {
+		json_cstr(j->f, key);
+		fputs(": ", j->f);
+	}
+	j->first = 0;
+}
+
+static void js_open(struct js *j, const char *key, char c)
+{
+	js_key(j, key);
+	fputc(c, j->f);
+	j->depth++;
+	j->first = 1;
+}
+
+static void js_close(struct js *j, char c)
+{
+	j->depth--;
+	if (!j->first)
+		fprintf(j->f, "\n%*s", 2 * j->depth, "");
+	fputc(c, j->f);
+	j->first = 0;
+}
+
+static void js_u64(struct js *j, const char *key, uint64_t v)
+{
+	js_key(j, key);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+static void js_i64(struct js *j, const char *key, int64_t v)
+{
+	js_key(j, key);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+static void js_bool(struct js *j, const char *key, int v)
+{
+	js_key(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+static void js_str(struct js *j, const char *key, const char *s)
+{
+	js_key(j, key);
+	if (s)
+		json_cstr(j->f, s);
+	else
+		fputs("null", j->f);
+}
+
+static void js_double(struct js *j, const char *key, double v)
+{
+	js_key(j, key);
+	fprintf(j->f, "%.4g", v);
+}
+
+static void emit_file(struct js *j, const struct report_view *v)
+{
+	const struct report_file *f = v->file;
+	char ver[32];
+	js_open(j, "file", '{');
+	js_str(j, "path", v->path);
+	js_u64(j, "bytes", f->file_size);
+	snprintf(ver, sizeof(ver), "%u.%u", f->version_major, f->version_minor);
+	js_str(j, "format_version", ver);
+	js_bool(j, "complete", f->complete);
+	js_bool(j, "damaged", f->damaged);
+	js_str(j, "error", f->error[0] ? f->error : NULL);
+	js_open(j, "metadata", '{');
+	for (uint32_t i = 0; i < f->nmeta; i++)
+		js_str(j, f->meta[2 * i], f->meta[2 * i + 1]);
+	js_close(j, '}');
+	js_close(j, '}');
+}
+
+static void emit_trace(struct js *j, const struct report_view *v)
+{
+	const struct report_result *res = v->res;
+	char key[32];
+	js_open(j, "trace", '{');
+	js_u64(j, "start_ns", res->first_ns);
+	js_u64(j, "end_ns", res->last_ns);
+	js_u64(j, "duration_ns", res->last_ns - res->first_ns);
+	if (res->events && res->generations)
+		js_i64(j, "start_realtime_ns", (int64_t)res->first_ns + res->realtime_offset_ns);
+	else
+		js_str(j, "start_realtime_ns", NULL);
+	js_u64(j, "events", res->events);
+	js_double(j, "bytes_per_event",
+		  res->events ? (double)v->file->file_size / (double)res->events : 0.0);
+	js_u64(j, "generations", res->generations);
+	js_u64(j, "first_generation_seq", res->first_seq);
+	js_u64(j, "last_generation_seq", res->last_seq);
+	js_u64(j, "missing_generations", res->missing_generations);
+	js_str(j, "clock", !res->generations ? NULL : res->clock_kind == 0 ? "tsc"
+					     : res->clock_kind == 1     ? "monotonic"
+									: "other");
+	js_open(j, "events_by_kind", '{');
+	for (unsigned k = 0; k < 128; k++) {
+		if (!res->events_by_kind[k])
+			continue;
+		const char *name = report_kind_name(k);
+		if (!name) {
+			snprintf(key, sizeof(key), "kind.%u", k);
+			name = key;
+		}
+		js_u64(j, name, res->events_by_kind[k]);
+	}
+	js_close(j, '}');
+	js_close(j, '}');
+}
+
+static void emit_threads(struct js *j, const struct report_result *res)
+{
+	js_open(j, "threads", '[');
+	for (uint32_t i = 0; i < res->nthreads; i++) {
+		const struct report_thread *t = &res->threads[i];
+		js_open(j, NULL, '{');
+		js_u64(j, "index", t->index);
+		js_u64(j, "tid", t->tid);
+		js_str(j, "name", t->name);
+		js_u64(j, "events", t->events);
+		js_u64(j, "lost_events", t->lost_events);
+		js_u64(j, "loss_records", t->loss_records);
+		js_bool(j, "exited", t->exited);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+}
+
+static void emit_loss(struct js *j, const struct report_result *res)
+{
+	const struct report_loss *l = &res->loss;
+	js_open(j, "loss", '{');
+	js_u64(j, "events", l->events);
+	js_u64(j, "records", l->in_band_records + l->section_records);
+	js_open(j, "in_band", '{');
+	js_u64(j, "records", l->in_band_records);
+	js_u64(j, "events", l->in_band_events);
+	js_close(j, '}');
+	js_open(j, "section", '{');
+	js_u64(j, "records", l->section_records);
+	js_u64(j, "events", l->section_events);
+	js_close(j, '}');
+	js_open(j, "by_reason", '{');
+	for (unsigned i = 0; i < 4; i++)
+		js_u64(j, report_loss_reason(i, 1), l->by_reason[i]);
+	js_u64(j, "other", l->other_reason);
+	js_close(j, '}');
+	js_open(j, "ranges", '[');
+	for (uint32_t i = 0; i < l->nranges; i++) {
+		const struct report_loss_range *r = &l->ranges[i];
+		js_open(j, NULL, '{');
+		js_u64(j, "thread", r->thread);
+		js_u64(j, "events", r->events);
+		js_u64(j, "start_ns", r->start_ns);
+		js_u64(j, "end_ns", r->end_ns);
+		js_str(j, "reason", report_loss_reason(r->reason, 1));
+		js_str(j, "source", r->in_band ? "in_band" : "section");
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_u64(j, "ranges_omitted", l->ranges_omitted);
+	js_close(j, '}');
+}
+
+static void emit_tasks(struct js *j, const struct report_result *res)
+{
+	js_open(j, "tasks", '{');
+	js_u64(j, "begun", res->tasks_begun);
+	js_u64(j, "finished", res->tasks_finished);
+	js_u64(j, "unfinished", res->tasks_unfinished);
+	js_u64(j, "began_before_trace", res->tasks_before_trace);
+	js_double(j, "percentile_max_relative_error", REPORT_PERCENTILE_ERROR);
+	js_open(j, "by_type", '[');
+	for (uint32_t i = 0; i < res->ntypes; i++) {
+		const struct report_type *t = &res->types[i];
+		js_open(j, NULL, '{');
+		js_str(j, "type", t->name);
+		js_u64(j, "count", t->count);
+		js_u64(j, "unfinished", t->unfinished);
+		if (t->unfinished)
+			js_u64(j, "oldest_unfinished_start_ns", t->oldest_unfinished_begin_ns);
+		else
+			js_str(j, "oldest_unfinished_start_ns", NULL);
+		js_u64(j, "min_ns", t->min_ns);
+		js_u64(j, "p50_ns", t->p50_ns);
+		js_u64(j, "p90_ns", t->p90_ns);
+		js_u64(j, "p99_ns", t->p99_ns);
+		js_u64(j, "p999_ns", t->p999_ns);
+		js_u64(j, "max_ns", t->max_ns);
+		js_u64(j, "mean_ns", t->count ? t->total_ns / t->count : 0);
+		js_u64(j, "total_ns", t->total_ns);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_close(j, '}');
+}
+
+static void emit_task(struct js *j, const struct report_result *res, uint32_t rank)
+{
+	const struct report_task *t = &res->slow[rank];
+	js_open(j, NULL, '{');
+	js_u64(j, "rank", rank + 1);
+	js_u64(j, "id", t->id);
+	js_str(j, "type", t->type);
+	js_u64(j, "parent", t->parent);
+	js_u64(j, "latency_ns", t->latency_ns);
+	js_u64(j, "start_ns", t->begin_ns);
+	js_u64(j, "end_ns", t->end_ns);
+	js_u64(j, "start_offset_ns", t->begin_ns - res->first_ns);
+	js_bool(j, "detail", res->detail_done);
+	js_open(j, "threads", '[');
+	for (uint32_t i = 0; i < t->nthreads; i++) {
+		js_key(j, NULL);
+		fprintf(j->f, "%u", t->threads[i]);
+	}
+	js_close(j, ']');
+	js_bool(j, "more_threads", t->more_threads);
+	js_u64(j, "on_thread_ns", t->on_thread_ns);
+	js_u64(j, "outside_regions_ns", t->outside_ns);
+	js_u64(j, "off_thread_ns", t->latency_ns > t->on_thread_ns ? t->latency_ns - t->on_thread_ns : 0);
+	js_open(j, "regions", '[');
+	for (uint32_t i = 0; i < t->nregions; i++) {
+		const struct report_region_node *r = &t->regions[i];
+		js_open(j, NULL, '{');
+		js_str(j, "name", r->name);
+		js_open(j, "path", '[');
+		/* Ancestors first: walk up once to find them, then print in order. */
+		int32_t chain[REPORT_MAX_TASK_REGIONS];
+		unsigned n = 0;
+		for (int32_t k = (int32_t)i; k >= 0 && n < REPORT_MAX_TASK_REGIONS; k = t->regions[k].parent)
+			chain[n++] = k;
+		while (n)
+			js_str(j, NULL, t->regions[chain[--n]].name);
+		js_close(j, ']');
+		js_u64(j, "depth", r->depth);
+		js_i64(j, "parent", r->parent);
+		js_u64(j, "count", r->count);
+		js_u64(j, "total_ns", r->total_ns);
+		js_u64(j, "self_ns", r->self_ns);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_open(j, "logs", '[');
+	for (uint32_t i = 0; i < t->nlogs; i++) {
+		const struct report_log *l = &t->logs[i];
+		js_open(j, NULL, '{');
+		js_u64(j, "offset_ns", l->offset_ns);
+		js_u64(j, "thread", l->thread);
+		js_str(j, "category", l->category);
+		js_str(j, "message", l->message ? l->message : "");
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_u64(j, "logs_omitted", t->logs_omitted);
+	js_close(j, '}');
+}
+
+static void emit_regions(struct js *j, const struct report_result *res)
+{
+	js_open(j, "regions", '{');
+	js_u64(j, "names", res->nregion_names);
+	js_u64(j, "count", res->regions_total);
+	js_u64(j, "unmatched_ends", res->regions_unmatched);
+	js_u64(j, "unclosed", res->regions_unclosed);
+	js_open(j, "top", '[');
+	for (uint32_t i = 0; i < res->ntop_regions; i++) {
+		const struct report_region_stat *r = &res->top_regions[i];
+		js_open(j, NULL, '{');
+		js_str(j, "name", r->name);
+		js_u64(j, "count", r->count);
+		js_u64(j, "total_ns", r->total_ns);
+		js_u64(j, "self_ns", r->self_ns);
+		js_u64(j, "mean_ns", r->count ? r->total_ns / r->count : 0);
+		js_u64(j, "max_ns", r->max_ns);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_close(j, '}');
+}
+
+void report_print_json(FILE *out, const struct report_view *v)
+{
+	struct js j = {out, 0, 1};
+	js_open(&j, NULL, '{');
+	js_str(&j, "schema", "ctrace.report");
+	js_u64(&j, "schema_version", SCHEMA_VERSION);
+	js_str(&j, "ctrace_version", CT_VERSION_STRING);
+	emit_file(&j, v);
+	emit_trace(&j, v);
+	emit_threads(&j, v->res);
+	emit_loss(&j, v->res);
+	emit_tasks(&j, v->res);
+	js_open(&j, "slowest_tasks", '[');
+	for (uint32_t i = 0; i < v->res->nslow; i++)
+		emit_task(&j, v->res, i);
+	js_close(&j, ']');
+	emit_regions(&j, v->res);
+	js_close(&j, '}');
+	fputc('\n', out);
+}
