@@ -9,8 +9,8 @@
  * bound wide, and a quantile is reported as the bucket's midpoint clamped to
  * [min, max], so it is within 1/256 (0.39%) of an exact sample value. */
 #define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_GROUPS (64 - HIST_SUB_BITS + 1)
+#define HIST_SUB      (1u << HIST_SUB_BITS)
+#define HIST_GROUPS   (64 - HIST_SUB_BITS + 1)
 
 struct hist {
 	uint64_t count, total, min, max;

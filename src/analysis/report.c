@@ -18,9 +18,9 @@ struct report *report_new(const struct report_options *o)
 	r->res.first_ns = UINT64_MAX;
 	r->heap = calloc(r->opt.top_tasks + 1, sizeof(*r->heap));
 	r->res.loss.ranges = calloc(REPORT_MAX_LOSS_RANGES, sizeof(*r->res.loss.ranges));
-	if (!r->heap || !r->res.loss.ranges || strtab_init(&r->names, "", NAMES_MAX, "(other)") < 0 ||
-	    ptrcache_init(&r->pc) < 0 || u64map_init(&r->thread_slot) < 0 ||
-	    taskmap_init(&r->open) < 0) {
+	if (!r->heap || !r->res.loss.ranges ||
+	    strtab_init(&r->names, "", NAMES_MAX, "(other)") < 0 || ptrcache_init(&r->pc) < 0 ||
+	    u64map_init(&r->thread_slot) < 0 || taskmap_init(&r->open) < 0) {
 		report_free(r);
 		return NULL;
 	}
@@ -45,6 +45,7 @@ void report_free(struct report *r)
 	free(r->heap);
 	free(r->rstats);
 	free(r->gens);
+	free(r->spans);
 	free(r->gen_slots);
 	free(r->res.loss.ranges);
 	free(r->res.threads);
@@ -204,7 +205,8 @@ void report_generation(struct report *r, const struct ct_generation *g)
 		}
 	}
 	if (r->ngens < r->cap_gens)
-		r->gens[r->ngens++] = (struct gen_range){g->min_ts, g->max_ts};
+		r->gens[r->ngens++] =
+			(struct gen_range){g->min_ts, g->max_ts, g->offset, g->size, g->nevents};
 	else
 		r->ngens = UINT64_MAX; /* out of memory: pass 2 reads everything */
 
@@ -339,7 +341,8 @@ static void task_begin(struct report *r, uint64_t id, const char *type, uint64_t
 	if (!created) {
 		/* A second begin of an open id: the first one never ended. */
 		r->types[t->type].unfinished++;
-		if (r->types[t->type].oldest_unfinished == 0 || t->begin < r->types[t->type].oldest_unfinished)
+		if (r->types[t->type].oldest_unfinished == 0 ||
+		    t->begin < r->types[t->type].oldest_unfinished)
 			r->types[t->type].oldest_unfinished = t->begin;
 	}
 	t->state = OPEN_BEGUN;
@@ -402,7 +405,8 @@ static void region_begin(struct report *r, struct rthread *t, const char *name, 
 		t->regions = n;
 		t->cap = ncap;
 	}
-	t->regions[t->nregions++] = (struct open_region){ts, 0, ptrcache_id(&r->pc, &r->names, name)};
+	t->regions[t->nregions++] =
+		(struct open_region){ts, 0, ptrcache_id(&r->pc, &r->names, name)};
 }
 
 static void region_end(struct report *r, struct rthread *t, uint64_t ts)
@@ -546,22 +550,45 @@ unsigned report_pass1_done(struct report *r)
 	return r->nslow;
 }
 
-int report_detail_wanted(struct report *r, const struct ct_generation *g)
+/* Whether pass 2 needs generation i. */
+static int gen_wanted(const struct report *r, uint64_t lo, uint64_t hi, uint64_t nevents)
 {
-	uint64_t i = r->detail_gen++;
-	if (i >= r->last_wanted)
-		return -1;
-	uint64_t lo = g->min_ts, hi = g->max_ts;
-	if (r->ngens != UINT64_MAX && i < r->ngens) {
-		lo = r->gens[i].min;
-		hi = r->gens[i].max;
-	}
-	if (g->nevents == 0 && lo == 0 && hi == 0)
+	if (nevents == 0 && lo == 0 && hi == 0)
 		return 0;
 	for (uint32_t s = 0; s < r->nslow; s++)
 		if (hi >= r->slow[s].pub.begin_ns && lo <= r->slow[s].pub.end_ns)
 			return 1;
 	return 0;
+}
+
+int report_detail_wanted(struct report *r, const struct ct_generation *g)
+{
+	uint64_t i = r->detail_gen++;
+	if (i >= r->last_wanted)
+		return -1;
+	if (r->ngens != UINT64_MAX && i < r->ngens)
+		return gen_wanted(r, r->gens[i].min, r->gens[i].max, r->gens[i].nevents);
+	return gen_wanted(r, g->min_ts, g->max_ts, g->nevents);
+}
+
+int64_t report_detail_spans(struct report *r, const struct report_span **spans)
+{
+	report_pass1_done(r);
+	*spans = NULL;
+	if (r->ngens == UINT64_MAX)
+		return -1;
+	free(r->spans);
+	r->spans = calloc(r->ngens ? r->ngens : 1, sizeof(*r->spans));
+	if (!r->spans)
+		return -1;
+	int64_t n = 0;
+	for (uint64_t i = 0; i < r->ngens; i++) {
+		const struct gen_range *g = &r->gens[i];
+		if (gen_wanted(r, g->min, g->max, g->nevents))
+			r->spans[n++] = (struct report_span){g->offset, g->size};
+	}
+	*spans = r->spans;
+	return n;
 }
 
 /* ---- results ---- */
@@ -675,8 +702,8 @@ static void finish_regions(struct report *r)
 		const struct rstat *s = &r->rstats[i];
 		if (s->count == 0)
 			continue;
-		res->top_regions[n++] = (struct report_region_stat){
-			r->names.strs[i], s->count, s->total, s->self, s->max};
+		res->top_regions[n++] = (struct report_region_stat){r->names.strs[i], s->count,
+								    s->total, s->self, s->max};
 	}
 	qsort(res->top_regions, n, sizeof(*res->top_regions), cmp_region);
 	res->ntop_regions = n < r->opt.top_regions ? n : r->opt.top_regions;

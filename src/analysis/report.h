@@ -14,13 +14,13 @@
 
 #include "ctrace_reader.h"
 
-#define REPORT_DEFAULT_TOP 10
+#define REPORT_DEFAULT_TOP	   10
 #define REPORT_DEFAULT_TOP_REGIONS 20
-#define REPORT_MAX_TOP 1000
-#define REPORT_MAX_TASK_THREADS 16  /* threads listed per slow task */
-#define REPORT_MAX_TASK_REGIONS 256 /* region tree nodes per slow task */
-#define REPORT_MAX_TASK_LOGS 64     /* logs kept per slow task */
-#define REPORT_MAX_LOSS_RANGES 256  /* loss records listed one by one */
+#define REPORT_MAX_TOP		   1000
+#define REPORT_MAX_TASK_THREADS	   16  /* threads listed per slow task */
+#define REPORT_MAX_TASK_REGIONS	   256 /* region tree nodes per slow task */
+#define REPORT_MAX_TASK_LOGS	   64  /* logs kept per slow task */
+#define REPORT_MAX_LOSS_RANGES	   256 /* loss records listed one by one */
 /* Percentiles come from a log-linear histogram: within this relative error. */
 #define REPORT_PERCENTILE_ERROR 0.01
 
@@ -46,22 +46,22 @@ struct report_loss_range {
 };
 
 struct report_loss {
-	uint64_t events;                  /* all lost events */
+	uint64_t events; /* all lost events */
 	uint64_t in_band_records, in_band_events;
 	uint64_t section_records, section_events;
-	uint64_t by_reason[4];            /* events, by enum ct_loss_reason */
-	uint64_t other_reason;            /* events with a reason this version does not know */
+	uint64_t by_reason[4]; /* events, by enum ct_loss_reason */
+	uint64_t other_reason; /* events with a reason this version does not know */
 	uint32_t nranges;
 	struct report_loss_range *ranges; /* the first REPORT_MAX_LOSS_RANGES read, by start time */
-	uint64_t ranges_omitted;          /* records beyond that */
+	uint64_t ranges_omitted;	  /* records beyond that */
 };
 
 struct report_type {
 	const char *name;
-	uint64_t count;      /* finished tasks: both begin and end in the trace */
+	uint64_t count;	     /* finished tasks: both begin and end in the trace */
 	uint64_t unfinished; /* began in the trace, never ended */
 	uint64_t oldest_unfinished_begin_ns;
-	uint64_t min_ns, max_ns, total_ns; /* exact */
+	uint64_t min_ns, max_ns, total_ns;	  /* exact */
 	uint64_t p50_ns, p90_ns, p99_ns, p999_ns; /* within REPORT_PERCENTILE_ERROR */
 };
 
@@ -89,7 +89,7 @@ struct report_task {
 	uint64_t begin_ns, end_ns, latency_ns;
 	uint32_t nthreads;
 	uint32_t threads[REPORT_MAX_TASK_THREADS]; /* indexes, ascending */
-	uint32_t more_threads; /* 1 when it ran on more threads than listed */
+	uint32_t more_threads;			   /* 1 when it ran on more threads than listed */
 	/* Time some thread had this task current: in regions (the tree's self
 	 * times) plus outside_ns. latency - on_thread is time no thread worked
 	 * for it (queued, or not annotated); on_thread can exceed latency when
@@ -113,7 +113,7 @@ struct report_result {
 	uint64_t generations, first_seq, last_seq, missing_generations;
 	uint32_t clock_kind;
 	int64_t realtime_offset_ns; /* of the first generation */
-	uint64_t generation_bytes;   /* sum of generation sizes in the file */
+	uint64_t generation_bytes;  /* sum of generation sizes in the file */
 
 	uint32_t nthreads;
 	struct report_thread *threads; /* by index */
@@ -127,9 +127,9 @@ struct report_result {
 
 	uint32_t nslow;
 	struct report_task *slow; /* slowest first */
-	int detail_done;          /* pass 2 ran: regions/logs of slow tasks are filled */
+	int detail_done;	  /* pass 2 ran: regions/logs of slow tasks are filled */
 
-	uint64_t regions_total;     /* closed regions seen */
+	uint64_t regions_total;	    /* closed regions seen */
 	uint64_t regions_unmatched; /* region.end with no open region (capture edge) */
 	uint64_t regions_unclosed;  /* still open at the end of the trace or thread */
 	uint32_t nregion_names;
@@ -155,6 +155,14 @@ unsigned report_pass1_done(struct report *r);
  * report_detail_generation), skip the others. Returns 1 to feed, 0 to
  * skip, -1 when no later generation is wanted either (stop reading). */
 int report_detail_wanted(struct report *r, const struct ct_generation *g);
+/* Or, instead of report_detail_wanted: the file spans (generation frames)
+ * pass 2 needs, in file order, so a driver can read only those. Returns how
+ * many (*spans valid until report_free), or -1 when unknown: then read every
+ * generation with report_detail_wanted. */
+struct report_span {
+	uint64_t offset, size;
+};
+int64_t report_detail_spans(struct report *r, const struct report_span **spans);
 void report_detail_generation(struct report *r, const struct ct_generation *g);
 void report_detail_event(struct report *r, const struct ct_event *ev);
 
@@ -167,12 +175,13 @@ struct report_file {
 	uint64_t file_size;
 	uint32_t version_major, version_minor;
 	uint32_t nmeta;
-	char **meta;          /* header metadata: key, value, key, value... */
-	int complete;         /* the end frame was read */
-	int damaged;          /* the reader stopped on an error after the header */
+	char **meta;	      /* header metadata: key, value, key, value... */
+	int complete;	      /* the end frame was read */
+	int damaged;	      /* the reader stopped on an error after the header */
 	uint64_t generations; /* read intact in pass 1 */
 	uint64_t detail_generations, detail_skipped; /* pass 2 */
-	char error[512];      /* the reader's error line, "" when none */
+	uint64_t header_bytes;			     /* where the first generation starts */
+	char error[512];			     /* the reader's error line, "" when none */
 };
 
 /* pass: 1 or 2; done/total: file bytes; events: read so far in this pass. */

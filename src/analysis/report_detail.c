@@ -195,7 +195,8 @@ static void slice(struct report *r, struct rthread *t, int32_t si, uint64_t from
 		return;
 	uint64_t d = hi - lo;
 	s->pub.on_thread_ns += d;
-	const struct dregion *top = t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
+	const struct dregion *top =
+		t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
 	if (top && top->slow == si && top->node >= 0)
 		s->pub.regions[top->node].self_ns += d;
 	else
@@ -398,8 +399,9 @@ void report_detail_close(struct report *r)
 			if (!out || !map)
 				abort();
 			for (uint32_t j = 0; j < p->nregions; j++)
-				p->regions[j].name = p->regions[j].name ? r->names.strs[s->node_name[j]]
-									: "(more regions)";
+				p->regions[j].name = p->regions[j].name
+							     ? r->names.strs[s->node_name[j]]
+							     : "(more regions)";
 			uint32_t n = 0;
 			preorder(s, s->first_root, -1, map, out, &n);
 			free(map);

@@ -10,7 +10,7 @@
 /* Deeper region or task nesting than this is a program bug or a damaged
  * trace; the excess is counted, not stored, so memory stays bounded. */
 #define REGION_DEPTH_MAX 1024
-#define TASK_STACK_MAX 64
+#define TASK_STACK_MAX	 64
 /* Distinct strings (region names, task types, log categories). */
 #define NAMES_MAX (1u << 20)
 
@@ -42,7 +42,7 @@ struct rthread {
 	struct dregion *dregions;
 	uint32_t ndregions, dcap, doverflow;
 	uint64_t last_ts; /* of its previous event in pass 2 */
-	int has_last;     /* last_ts is set */
+	int has_last;	  /* last_ts is set */
 };
 
 struct rtype {
@@ -72,6 +72,8 @@ struct slow_task {
 
 struct gen_range {
 	uint64_t min, max;
+	uint64_t offset, size; /* the generation's frame in the file */
+	uint64_t nevents;
 };
 
 struct report {
@@ -87,7 +89,7 @@ struct report {
 	uint32_t nthreads, cap_threads;
 	struct u64map thread_slot;
 	const struct ct_generation *gen; /* current generation, may be NULL */
-	uint32_t *gen_slots;             /* slot of gen->threads[i] */
+	uint32_t *gen_slots;		 /* slot of gen->threads[i] */
 	uint32_t cap_gen_slots;
 	const struct ct_thread_info *last_ti;
 	uint32_t last_slot;
@@ -109,9 +111,10 @@ struct report {
 	/* generations seen in pass 1, for skipping in pass 2 */
 	struct gen_range *gens;
 	uint64_t ngens, cap_gens;
-	uint64_t detail_gen; /* index of the next generation in pass 2 */
+	uint64_t detail_gen;  /* index of the next generation in pass 2 */
 	uint64_t last_wanted; /* last generation index pass 2 needs + 1 */
-	int detail_fed;       /* pass 2 saw events */
+	struct report_span *spans;
+	int detail_fed; /* pass 2 saw events */
 
 	/* pass 2 */
 	struct slow_task *slow;

@@ -3,9 +3,11 @@
  * overlap the slowest tasks. Both read in CT_ORDER_THREAD: nothing in the
  * report needs the threads merged by time, and it is the faster order. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/report.h"
 
@@ -46,6 +48,8 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 	uint64_t events = 0;
 	int rc;
 	while ((rc = ct_reader_next_generation(rd, &g)) == 1) {
+		if (f->generations == 0)
+			f->header_bytes = g->offset; /* the header ends where it begins */
 		report_generation(r, g);
 		while ((rc = ct_reader_next_in_generation(rd, &ev)) == 1)
 			report_event(r, &ev);
@@ -59,8 +63,59 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 	return rc;
 }
 
-static void pass2(struct report *r, const char *path, struct report_file *f,
-		  report_progress_fn progress, void *arg)
+/* Pass 2 over only the generations it needs: each is read from the file
+ * and handed to an in-memory reader behind a copy of the file header, so a
+ * skipped generation is never decompressed or parsed. Returns -1 when the
+ * file cannot be read this way (then pass2_all does it sequentially). */
+static int pass2_spans(struct report *r, const char *path, struct report_file *f,
+		       report_progress_fn progress, void *arg)
+{
+	const struct report_span *spans;
+	int64_t n = report_detail_spans(r, &spans);
+	if (n < 0 || f->header_bytes == 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	uint64_t hdr = f->header_bytes, max = 0;
+	for (int64_t i = 0; i < n; i++)
+		if (spans[i].size > max)
+			max = spans[i].size;
+	uint8_t *buf = malloc(hdr + max);
+	int rc = 0;
+	if (!buf || pread(fd, buf, hdr, 0) != (ssize_t)hdr)
+		rc = -1;
+	struct ct_event ev;
+	uint64_t events = 0;
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		const struct ct_generation *g;
+		ct_reader *rd = NULL;
+		if (pread(fd, buf + hdr, spans[i].size, (off_t)spans[i].offset) !=
+			    (ssize_t)spans[i].size ||
+		    ct_reader_open_mem(buf, hdr + spans[i].size, &rd) < 0 ||
+		    (ct_reader_set_order(rd, CT_ORDER_THREAD), ct_reader_next_generation(rd, &g)) !=
+			    1) {
+			/* The file changed under us: keep what pass 2 has. */
+			ct_reader_close(rd);
+			break;
+		}
+		report_detail_generation(r, g);
+		while (ct_reader_next_in_generation(rd, &ev) == 1)
+			report_detail_event(r, &ev);
+		events += g->nevents;
+		f->detail_generations++;
+		ct_reader_close(rd);
+		if (progress)
+			progress(arg, 2, spans[i].offset + spans[i].size, f->file_size, events);
+	}
+	f->detail_skipped = f->generations - f->detail_generations;
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static void pass2_all(struct report *r, const char *path, struct report_file *f,
+		      report_progress_fn progress, void *arg)
 {
 	ct_reader *rd = NULL;
 	if (ct_reader_open(path, &rd) < 0) {
@@ -112,8 +167,9 @@ int report_run(struct report *r, const char *path, struct report_file *f,
 	}
 	f->complete = ct_reader_complete(rd);
 	ct_reader_close(rd);
-	if (report_pass1_done(r) > 0 && f->generations > 0)
-		pass2(r, path, f, progress, arg);
+	if (report_pass1_done(r) > 0 && f->generations > 0 &&
+	    pass2_spans(r, path, f, progress, arg) < 0)
+		pass2_all(r, path, f, progress, arg);
 	report_finish(r);
 	if (!f->damaged)
 		return 0;

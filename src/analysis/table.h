@@ -25,7 +25,7 @@ uint64_t *u64map_put(struct u64map *m, uint64_t key, int *created);
 struct open_task {
 	uint64_t id; /* 0 = empty slot */
 	uint64_t begin, end, parent;
-	uint32_t type;  /* name id */
+	uint32_t type;	/* name id */
 	uint32_t state; /* OPEN_* */
 };
 #define OPEN_BEGUN 1u /* begin seen, end not yet */
@@ -69,7 +69,7 @@ struct ptrcache {
 		const char *p;
 		uint32_t id;
 		uint32_t stamp;
-	} *slots;
+	} * slots;
 	uint32_t mask, n, stamp;
 };
 

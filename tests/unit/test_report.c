@@ -50,7 +50,7 @@ static struct ct_event tid_ev(uint8_t type, uint32_t th, uint64_t ts, uint64_t i
 	return e;
 }
 
-#define tend(th, ts, id) tid_ev(CT_EV_TASK_END, th, ts, id)
+#define tend(th, ts, id)   tid_ev(CT_EV_TASK_END, th, ts, id)
 #define tenter(th, ts, id) tid_ev(CT_EV_TASK_ENTER, th, ts, id)
 #define tleave(th, ts, id) tid_ev(CT_EV_TASK_LEAVE, th, ts, id)
 
@@ -184,7 +184,7 @@ static void test_latency_percentiles(void **state)
 		uint64_t t0 = i * 100000000ull;
 		evs[n++] = tbegin(1, t0, i, "req");
 		evs[n++] = tend(1, t0 + i * 1000, i); /* 1 µs .. 10 ms */
-		sq[i - 1] = 50 + i * i * 7;           /* skewed: 57 ns .. 700 ms */
+		sq[i - 1] = 50 + i * i * 7;	      /* skewed: 57 ns .. 700 ms */
 		evs[n++] = tbegin(2, t0, N + i, "skewed");
 		evs[n++] = tend(2, t0 + sq[i - 1], N + i);
 	}
@@ -224,15 +224,9 @@ static void test_nested_self_time(void **state)
 {
 	(void)state;
 	const struct ct_event evs[] = {
-		tbegin(1, 1000, 1, "job"),
-		rbegin(1, 1010, "A"),
-		rbegin(1, 1020, "B"),
-		rbegin(1, 1030, "C"),
-		rend(1, 1040),
-		rend(1, 1050),
-		rbegin(1, 1060, "B"),
-		rend(1, 1070),
-		rend(1, 1100),
+		tbegin(1, 1000, 1, "job"), rbegin(1, 1010, "A"), rbegin(1, 1020, "B"),
+		rbegin(1, 1030, "C"),	   rend(1, 1040),	 rend(1, 1050),
+		rbegin(1, 1060, "B"),	   rend(1, 1070),	 rend(1, 1100),
 		tend(1, 1200, 1),
 	};
 	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
@@ -252,7 +246,7 @@ static void test_nested_self_time(void **state)
 	assert_int_equal(t->regions[2].depth, 2);
 
 	const struct report_region_node *a = node_named(t, "A"), *b = node_named(t, "B"),
-					 *c = node_named(t, "C");
+					*c = node_named(t, "C");
 	assert_int_equal(a->count, 1);
 	assert_int_equal(a->total_ns, 90);
 	assert_int_equal(a->self_ns, 50);
@@ -382,10 +376,10 @@ static void test_unfinished_tasks(void **state)
 		tend(1, 50, 99), /* began before the trace */
 		tbegin(1, 100, 1, "req"),
 		tend(1, 200, 1),
-		tbegin(1, 300, 2, "req"), /* never ends */
-		tbegin(2, 250, 3, "req"), /* never ends, older */
+		tbegin(1, 300, 2, "req"),   /* never ends */
+		tbegin(2, 250, 3, "req"),   /* never ends, older */
 		tbegin(2, 400, 4, "batch"), /* never ends */
-		tleave(2, 410, 12345),      /* unknown task: a capture edge */
+		tleave(2, 410, 12345),	    /* unknown task: a capture edge */
 	};
 	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
 	const struct report_result *res = report_finish(r);
@@ -416,9 +410,17 @@ static void test_loss_counted(void **state)
 	};
 	struct ct_thread_info gthreads[] = {thr[1], thr[2], thr[3]};
 	struct ct_generation g = {
-		.seq = 1, .size = 4096, .min_ts = 0, .max_ts = 10000, .nevents = 3,
-		.clock_kind = CT_CLOCK_TSC, .ticks_per_sec = 2000000000ull,
-		.nthreads = 3, .threads = gthreads, .nloss = 2, .loss = sec,
+		.seq = 1,
+		.size = 4096,
+		.min_ts = 0,
+		.max_ts = 10000,
+		.nevents = 3,
+		.clock_kind = CT_CLOCK_TSC,
+		.ticks_per_sec = 2000000000ull,
+		.nthreads = 3,
+		.threads = gthreads,
+		.nloss = 2,
+		.loss = sec,
 	};
 	sec[0].thread = &gthreads[2];
 	struct report_options o = {10, 10};
@@ -469,12 +471,10 @@ static void test_region_edges(void **state)
 {
 	(void)state;
 	const struct ct_event evs[] = {
-		rend(1, 10),           /* opened before the trace */
+		rend(1, 10),	       /* opened before the trace */
 		rbegin(1, 20, "open"), /* never closed */
-		rbegin(1, 30, "x"),
-		rend(1, 40),
-		rbegin(2, 50, "dies"),
-		ev0(CT_EV_THREAD_END, 2, 60),
+		rbegin(1, 30, "x"),    rend(1, 40),
+		rbegin(2, 50, "dies"), ev0(CT_EV_THREAD_END, 2, 60),
 	};
 	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 10);
 	const struct report_result *res = report_finish(r);
@@ -584,7 +584,9 @@ static void test_random_sequences(void **state)
 				self += n->self_ns;
 				assert_true(n->self_ns <= n->total_ns);
 				assert_true(n->parent < (int32_t)j);
-				assert_int_equal(n->depth, n->parent < 0 ? 0 : t->regions[n->parent].depth + 1);
+				assert_int_equal(n->depth,
+						 n->parent < 0 ? 0
+							       : t->regions[n->parent].depth + 1);
 			}
 			assert_int_equal(self + t->outside_ns, t->on_thread_ns);
 			assert_true(t->nlogs <= REPORT_MAX_TASK_LOGS);

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#define EXIT_OK 0
+#define EXIT_OK	   0
 #define EXIT_TRACE 1 /* the trace could not be read, or only partly */
 #define EXIT_USAGE 2 /* bad command line */
 

@@ -64,9 +64,11 @@ static void on_progress(void *arg, int pass, uint64_t done, uint64_t total, uint
 	p->last = now;
 	double t = since(&p->start, &now);
 	double pct = total ? 100.0 * (double)done / (double)total : 0;
-	fprintf(stderr, "\r\033[Kctrace: %s %3.0f%%  %.1fM events  %.1fM events/s",
-		pass == 1 ? "reading" : "details", pct, (double)events / 1e6,
-		t > 0 ? (double)events / 1e6 / t : 0.0);
+	fprintf(stderr, "\r\033[Kctrace: %s %3.0f%%  %.1fM events",
+		pass == 1 ? "reading" : "details", pct, (double)events / 1e6);
+	/* The first update of a pass has no interval to measure a rate over. */
+	if (t > 0.01)
+		fprintf(stderr, "  %.1fM events/s", (double)events / 1e6 / t);
 	fflush(stderr);
 }
 
@@ -77,8 +79,8 @@ static int parse_count(const char *opt, const char *s, unsigned max, unsigned *o
 	errno = 0;
 	unsigned long v = s && *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : (end = NULL, 0);
 	if (!s || !end || *end || errno || v > max) {
-		fprintf(stderr, "ctrace report: %s needs a number from 0 to %u, got '%s'\n", opt, max,
-			s ? s : "");
+		fprintf(stderr, "ctrace report: %s needs a number from 0 to %u, got '%s'\n", opt,
+			max, s ? s : "");
 		return -1;
 	}
 	*out = (unsigned)v;
@@ -128,11 +130,13 @@ int cmd_report(int argc, char **argv)
 				const char *eq = strchr(a, '=');
 				val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 				if (parse_count(is_top ? "--top" : "--regions", val,
-						is_top ? REPORT_MAX_TOP : 100000, is_top ? &top : &regions))
+						is_top ? REPORT_MAX_TOP : 100000,
+						is_top ? &top : &regions))
 					return EXIT_USAGE;
 				continue;
 			}
-			fprintf(stderr, "ctrace report: unknown option '%s' (see 'ctrace report --help')\n",
+			fprintf(stderr,
+				"ctrace report: unknown option '%s' (see 'ctrace report --help')\n",
 				a);
 			return EXIT_USAGE;
 		}
@@ -159,11 +163,14 @@ int cmd_report(int argc, char **argv)
 	p.on = progress && isatty(STDERR_FILENO);
 	if (p.on) {
 		FILE *probe = fopen(path, "rb");
-		if (!probe || fseeko(probe, 0, SEEK_END) != 0 || ftello(probe) < (off_t)PROGRESS_MIN_BYTES)
+		if (!probe || fseeko(probe, 0, SEEK_END) != 0 ||
+		    ftello(probe) < (off_t)PROGRESS_MIN_BYTES)
 			p.on = 0;
 		if (probe)
 			fclose(probe);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &p.start);
+	p.pass = 1;
 	int rc = report_run(r, path, &f, p.on ? on_progress : NULL, &p);
 	if (p.on && p.pass)
 		fputs("\r\033[K", stderr);

@@ -120,9 +120,11 @@ static void emit_trace(struct js *j, const struct report_view *v)
 	js_u64(j, "first_generation_seq", res->first_seq);
 	js_u64(j, "last_generation_seq", res->last_seq);
 	js_u64(j, "missing_generations", res->missing_generations);
-	js_str(j, "clock", !res->generations ? NULL : res->clock_kind == 0 ? "tsc"
-					     : res->clock_kind == 1     ? "monotonic"
-									: "other");
+	js_str(j, "clock",
+	       !res->generations      ? NULL
+	       : res->clock_kind == 0 ? "tsc"
+	       : res->clock_kind == 1 ? "monotonic"
+				      : "other");
 	js_open(j, "events_by_kind", '{');
 	for (unsigned k = 0; k < 128; k++) {
 		if (!res->events_by_kind[k])
@@ -247,7 +249,8 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 	js_bool(j, "more_threads", t->more_threads);
 	js_u64(j, "on_thread_ns", t->on_thread_ns);
 	js_u64(j, "outside_regions_ns", t->outside_ns);
-	js_u64(j, "off_thread_ns", t->latency_ns > t->on_thread_ns ? t->latency_ns - t->on_thread_ns : 0);
+	js_u64(j, "off_thread_ns",
+	       t->latency_ns > t->on_thread_ns ? t->latency_ns - t->on_thread_ns : 0);
 	js_open(j, "regions", '[');
 	for (uint32_t i = 0; i < t->nregions; i++) {
 		const struct report_region_node *r = &t->regions[i];
@@ -257,7 +260,8 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 		/* Ancestors first: walk up once to find them, then print in order. */
 		int32_t chain[REPORT_MAX_TASK_REGIONS];
 		unsigned n = 0;
-		for (int32_t k = (int32_t)i; k >= 0 && n < REPORT_MAX_TASK_REGIONS; k = t->regions[k].parent)
+		for (int32_t k = (int32_t)i; k >= 0 && n < REPORT_MAX_TASK_REGIONS;
+		     k = t->regions[k].parent)
 			chain[n++] = k;
 		while (n)
 			js_str(j, NULL, t->regions[chain[--n]].name);

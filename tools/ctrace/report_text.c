@@ -9,8 +9,8 @@
 #include "fmt.h"
 #include "report_out.h"
 
-#define NAME_COLS 48 /* names are cut to this many columns in tables */
-#define MSG_COLS 160 /* log messages too */
+#define NAME_COLS 48  /* names are cut to this many columns in tables */
+#define MSG_COLS  160 /* log messages too */
 
 const char *report_meta(const struct report_file *f, const char *key)
 {
@@ -31,9 +31,9 @@ const char *report_loss_reason(unsigned reason, int json)
 
 const char *report_kind_name(unsigned kind)
 {
-	static const char *names[] = {NULL,	     "task.begin", "task.end",   "task.enter",
-				      "task.leave",  "region.begin", "region.end", "log",
-				      "loss",	     "thread.end"};
+	static const char *names[] = {NULL,	    "task.begin",   "task.end",	  "task.enter",
+				      "task.leave", "region.begin", "region.end", "log",
+				      "loss",	    "thread.end"};
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
 }
 
@@ -70,7 +70,8 @@ static void print_trace(FILE *out, const struct report_view *v)
 	const char *prog = report_meta(f, "program"), *pid = report_meta(f, "pid"),
 		   *host = report_meta(f, "hostname");
 	if (prog || pid) {
-		int n = snprintf(line, sizeof(line), "%s", prog ? safe(s1, sizeof(s1), prog, 120) : "?");
+		int n = snprintf(line, sizeof(line), "%s",
+				 prog ? safe(s1, sizeof(s1), prog, 120) : "?");
 		if (pid)
 			n += snprintf(line + n, sizeof(line) - (size_t)n, " (pid %s%s%s)",
 				      safe(s2, sizeof(s2), pid, 20), host ? ", host " : "",
@@ -88,15 +89,17 @@ static void print_trace(FILE *out, const struct report_view *v)
 			kv(t, "started", line);
 		}
 	}
-	snprintf(line, sizeof(line), "%s, first to last event", fmt_dur(a, res->last_ns - res->first_ns));
+	snprintf(line, sizeof(line), "%s, first to last event",
+		 fmt_dur(a, res->last_ns - res->first_ns));
 	kv(t, "duration", line);
 	int n = snprintf(line, sizeof(line), "%s in %s generation%s", fmt_count(a, res->events),
 			 fmt_count(b, res->generations), res->generations == 1 ? "" : "s");
 	if (res->generations)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " (seq %" PRIu64 "-%" PRIu64 "%s%s%s)",
-			      res->first_seq, res->last_seq, res->missing_generations ? "; " : "",
-			      res->missing_generations ? fmt_count(c, res->missing_generations) : "",
-			      res->missing_generations ? " missing" : "");
+		n += snprintf(
+			line + n, sizeof(line) - (size_t)n, " (seq %" PRIu64 "-%" PRIu64 "%s%s%s)",
+			res->first_seq, res->last_seq, res->missing_generations ? "; " : "",
+			res->missing_generations ? fmt_count(c, res->missing_generations) : "",
+			res->missing_generations ? " missing" : "");
 	kv(t, "events", line);
 	if (res->events)
 		snprintf(line, sizeof(line), "%s, %.2f bytes/event", fmt_bytes(a, f->file_size),
@@ -105,7 +108,10 @@ static void print_trace(FILE *out, const struct report_view *v)
 		snprintf(line, sizeof(line), "%s", fmt_bytes(a, f->file_size));
 	kv(t, "file", line);
 	if (res->generations)
-		kv(t, "clock", res->clock_kind == 0 ? "tsc" : res->clock_kind == 1 ? "monotonic" : "other");
+		kv(t, "clock",
+		   res->clock_kind == 0	  ? "tsc"
+		   : res->clock_kind == 1 ? "monotonic"
+					  : "other");
 	table_print(t, out, "  ");
 	table_free(t);
 }
@@ -123,9 +129,12 @@ static void print_threads(FILE *out, const struct report_view *v)
 		const struct report_thread *th = &res->threads[i];
 		snprintf(idx, sizeof(idx), "%u", th->index);
 		snprintf(tid, sizeof(tid), "%u", th->tid);
-		const char *row[] = {idx, th->index ? tid : "-",
-				     th->index ? safe(name, sizeof(name), th->name, NAME_COLS) : "(unattributed)",
-				     fmt_count(a, th->events), th->lost_events ? fmt_count(b, th->lost_events) : "-",
+		const char *row[] = {idx,
+				     th->index ? tid : "-",
+				     th->index ? safe(name, sizeof(name), th->name, NAME_COLS)
+					       : "(unattributed)",
+				     fmt_count(a, th->events),
+				     th->lost_events ? fmt_count(b, th->lost_events) : "-",
 				     th->exited ? "exited" : ""};
 		table_row(t, row);
 	}
@@ -158,14 +167,16 @@ static void print_loss(FILE *out, const struct report_view *v)
 		fputs("\nLoss  none: no events were dropped\n", out);
 		return;
 	}
-	fprintf(out, "\nLoss  %s events lost (%.3g%% of all), in %s records\n", fmt_count(a, l->events),
+	fprintf(out, "\nLoss  %s events lost (%.3g%% of all), in %s records\n",
+		fmt_count(a, l->events),
 		100.0 * (double)l->events / (double)(l->events + res->events),
 		fmt_count(b, l->in_band_records + l->section_records));
 	fputs("  by reason:", out);
 	const char *sep = " ";
 	for (unsigned i = 0; i < 4; i++)
 		if (l->by_reason[i]) {
-			fprintf(out, "%s%s %s", sep, report_loss_reason(i, 0), fmt_count(a, l->by_reason[i]));
+			fprintf(out, "%s%s %s", sep, report_loss_reason(i, 0),
+				fmt_count(a, l->by_reason[i]));
 			sep = ", ";
 		}
 	if (l->other_reason)
@@ -178,7 +189,9 @@ static void print_loss(FILE *out, const struct report_view *v)
 		uint64_t s = r->start_ns > res->first_ns ? r->start_ns - res->first_ns : 0;
 		uint64_t e = r->end_ns > res->first_ns ? r->end_ns - res->first_ns : 0;
 		const char *row[] = {thread_label(th, sizeof(th), res, r->thread),
-				     fmt_count(a, r->events), fmt_offset(b, s), fmt_offset(c, e),
+				     fmt_count(a, r->events),
+				     fmt_offset(b, s),
+				     fmt_offset(c, e),
 				     report_loss_reason(r->reason, 0),
 				     r->in_band ? "in-band" : "loss section"};
 		table_row(t, row);
@@ -186,7 +199,8 @@ static void print_loss(FILE *out, const struct report_view *v)
 	table_print(t, out, "  ");
 	table_free(t);
 	if (l->ranges_omitted)
-		fprintf(out, "  ... and %s more records (counted above)\n", fmt_count(a, l->ranges_omitted));
+		fprintf(out, "  ... and %s more records (counted above)\n",
+			fmt_count(a, l->ranges_omitted));
 }
 
 static void print_types(FILE *out, const struct report_view *v)
@@ -194,33 +208,39 @@ static void print_types(FILE *out, const struct report_view *v)
 	const struct report_result *res = v->res;
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF], f[FMT_BUF], g[FMT_BUF],
 		h[FMT_BUF], name[256];
-	fprintf(out, "\nTasks  %s finished, %s unfinished (began, never ended), %s began before the trace\n",
+	fprintf(out,
+		"\nTasks  %s finished, %s unfinished (began, never ended), %s began before the "
+		"trace\n",
 		fmt_count(a, res->tasks_finished), fmt_count(b, res->tasks_unfinished),
 		fmt_count(c, res->tasks_before_trace));
 	if (!res->ntypes)
 		return;
-	const char *hdr[] = {"TYPE", "COUNT", "MIN", "P50", "P90", "P99", "MAX", "MEAN", "UNFINISHED"};
+	const char *hdr[] = {"TYPE", "COUNT", "MIN",  "P50",	   "P90",
+			     "P99",  "MAX",   "MEAN", "UNFINISHED"};
 	struct table *t = table_new(9, "lrrrrrrrr", hdr);
 	for (uint32_t i = 0; i < res->ntypes; i++) {
 		const struct report_type *ty = &res->types[i];
 		int has = ty->count > 0;
-		const char *row[] = {safe(name, sizeof(name), ty->name[0] ? ty->name : "(no type)", NAME_COLS),
-				     fmt_count(a, ty->count),
-				     has ? fmt_dur(b, ty->min_ns) : "-",
-				     has ? fmt_dur(c, ty->p50_ns) : "-",
-				     has ? fmt_dur(d, ty->p90_ns) : "-",
-				     has ? fmt_dur(e, ty->p99_ns) : "-",
-				     has ? fmt_dur(f, ty->max_ns) : "-",
-				     has ? fmt_dur(g, ty->total_ns / ty->count) : "-",
-				     ty->unfinished ? fmt_count(h, ty->unfinished) : "-"};
+		const char *row[] = {
+			safe(name, sizeof(name), ty->name[0] ? ty->name : "(no type)", NAME_COLS),
+			fmt_count(a, ty->count),
+			has ? fmt_dur(b, ty->min_ns) : "-",
+			has ? fmt_dur(c, ty->p50_ns) : "-",
+			has ? fmt_dur(d, ty->p90_ns) : "-",
+			has ? fmt_dur(e, ty->p99_ns) : "-",
+			has ? fmt_dur(f, ty->max_ns) : "-",
+			has ? fmt_dur(g, ty->total_ns / ty->count) : "-",
+			ty->unfinished ? fmt_count(h, ty->unfinished) : "-"};
 		table_row(t, row);
 	}
 	table_print(t, out, "  ");
 	table_free(t);
-	fputs("  (latency: task begin to end, on any thread; percentiles within 1%, min/max exact)\n",
+	fputs("  (latency: task begin to end, on any thread; percentiles within 1%, min/max "
+	      "exact)\n",
 	      out);
 	if (res->loss.events)
-		fputs("  (events were lost: some tasks may look unfinished or begun before the trace)\n",
+		fputs("  (events were lost: some tasks may look unfinished or begun before the "
+		      "trace)\n",
 		      out);
 }
 
@@ -240,7 +260,8 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 		safe(name, sizeof(name), tk->type[0] ? tk->type : "(no type)", NAME_COLS),
 		fmt_dur(a, tk->latency_ns), fmt_offset(b, tk->begin_ns - res->first_ns));
 	if (tk->nthreads)
-		fprintf(out, "  thread%s %s", tk->nthreads > 1 || tk->more_threads ? "s" : "", threads);
+		fprintf(out, "  thread%s %s", tk->nthreads > 1 || tk->more_threads ? "s" : "",
+			threads);
 	if (tk->parent)
 		fprintf(out, "  parent %" PRIu64, tk->parent);
 	fputc('\n', out);
@@ -292,12 +313,15 @@ static void print_slow(FILE *out, const struct report_view *v)
 	char a[FMT_BUF];
 	if (v->top_tasks == 0)
 		return;
-	fprintf(out, "\nSlowest tasks  %u of %s finished", res->nslow, fmt_count(a, res->tasks_finished));
+	fprintf(out, "\nSlowest tasks  %u of %s finished", res->nslow,
+		fmt_count(a, res->tasks_finished));
 	if (res->nslow)
-		fputs(" (regions: self time excludes child regions; times clipped to the task)", out);
+		fputs(" (regions: self time excludes child regions; times clipped to the task)",
+		      out);
 	fputc('\n', out);
 	if (res->nslow && !res->detail_done)
-		fputs("  (region and log details unavailable: the second pass could not read the trace)\n",
+		fputs("  (region and log details unavailable: the second pass could not read the "
+		      "trace)\n",
 		      out);
 	for (uint32_t i = 0; i < res->nslow; i++)
 		print_task(out, v, i);
@@ -321,9 +345,13 @@ static void print_regions(FILE *out, const struct report_view *v)
 	struct table *t = table_new(6, "lrrrrr", hdr);
 	for (uint32_t i = 0; i < res->ntop_regions; i++) {
 		const struct report_region_stat *r = &res->top_regions[i];
-		const char *row[] = {safe(name, sizeof(name), r->name[0] ? r->name : "(unnamed)", NAME_COLS),
-				     fmt_count(a, r->count), fmt_dur(b, r->total_ns), fmt_dur(c, r->self_ns),
-				     fmt_dur(d, r->total_ns / r->count), fmt_dur(e, r->max_ns)};
+		const char *row[] = {
+			safe(name, sizeof(name), r->name[0] ? r->name : "(unnamed)", NAME_COLS),
+			fmt_count(a, r->count),
+			fmt_dur(b, r->total_ns),
+			fmt_dur(c, r->self_ns),
+			fmt_dur(d, r->total_ns / r->count),
+			fmt_dur(e, r->max_ns)};
 		table_row(t, row);
 	}
 	table_print(t, out, "  ");
