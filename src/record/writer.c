@@ -319,7 +319,13 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		finish_gen(w);
 }
 
-static void drain_thread(struct writer *w, struct trec *r)
+/* Chunks taken from one thread per round: a thread that writes faster than
+ * the writer drains must not keep it from the others or from cutting
+ * generations on time. */
+#define DRAIN_BATCH 32
+
+/* Returns 1 when the thread has more to drain than this round took. */
+static int drain_thread(struct writer *w, struct trec *r)
 {
 	/* Read the state first: if the thread had exited by then, everything it
 	 * wrote is visible to the drain below. */
@@ -328,6 +334,7 @@ static void drain_thread(struct writer *w, struct trec *r)
 		r->rd = atomic_load_explicit(&r->first, memory_order_acquire);
 		r->rd_off = 0;
 	}
+	int taken = 0;
 	while (r->rd) {
 		struct chunk *c = r->rd;
 		struct chunk *next = atomic_load_explicit(&c->next, memory_order_acquire);
@@ -341,6 +348,8 @@ static void drain_thread(struct writer *w, struct trec *r)
 		pool_put(c); /* the thread moved on and will not touch it again */
 		r->rd = next;
 		r->rd_off = 0;
+		if (++taken == DRAIN_BATCH && state != REC_EXITED)
+			return 1;
 	}
 	if (state == REC_EXITED) {
 		if (r->rd)
@@ -349,10 +358,13 @@ static void drain_thread(struct writer *w, struct trec *r)
 		r->w_done = 1;
 		r->w_gen_seen = w->seq;
 	}
+	return 0;
 }
 
-static void drain_all(struct writer *w)
+/* One round over every thread; returns 1 when some thread has more. */
+static int drain_all(struct writer *w)
 {
+	int more = 0;
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
@@ -362,8 +374,9 @@ static void drain_all(struct writer *w)
 			r->w_active = 1;
 			w->threads++;
 		}
-		drain_thread(w, r);
+		more |= drain_thread(w, r);
 	}
+	return more;
 }
 
 /* ---- generation tables ---- */
@@ -811,10 +824,11 @@ static void *writer_main(void *arg)
 	ct_tls.dead = 1;
 	ct_tls.epoch = EPOCH_DEAD;
 	pthread_mutex_lock(&w->mu);
+	int more = 0;
 	while (!w->stopping) {
 		/* Drain sooner when the pool runs low, so threads do not drop. */
 		size_t nfree = pool_free_chunks();
-		uint64_t wait = w->cfg.flush_ns;
+		uint64_t wait = more ? 0 : w->cfg.flush_ns;
 		if (nfree < w->cfg.buffer_bytes / w->cfg.chunk_bytes / 2)
 			wait = 1000000;
 		if (nfree < w->cfg.buffer_bytes / w->cfg.chunk_bytes / 4)
@@ -831,7 +845,13 @@ static void *writer_main(void *arg)
 		}
 		uint64_t req = w->flush_req;
 		pthread_mutex_unlock(&w->mu);
-		drain_all(w);
+		more = drain_all(w);
+		/* A flush wants everything committed before it. That is at most
+		 * the whole pool, so this many bounded rounds reach it even when
+		 * a thread keeps writing faster than the writer drains. */
+		size_t rounds = w->cfg.buffer_bytes / w->cfg.chunk_bytes / DRAIN_BATCH + 1;
+		while (req != w->flush_done && more && rounds--)
+			more = drain_all(w);
 		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
 			finish_gen(w);
 		pthread_mutex_lock(&w->mu);
@@ -842,7 +862,8 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->mu);
 	/* ct_stop() quiesced every thread: this drain is the last. */
-	drain_all(w);
+	while (drain_all(w))
+		;
 	finish_gen(w);
 	write_end(w);
 	publish_stats(w);
