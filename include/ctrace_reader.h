@@ -46,9 +46,10 @@ struct ct_event {
 	uint64_t ts;           /* CLOCK_MONOTONIC nanoseconds */
 	const struct ct_thread_info *thread;
 	uint32_t nargs;
-	uint64_t args[6];
+	uint64_t args[6];       /* as recorded, except durations: converted to ns */
 	const char *strs[6];    /* resolved string for string arguments, else NULL */
-	const char *bytes;      /* byte-string payload (log message) or NULL */
+	const char *bytes;      /* byte-string payload (log message) or NULL; not
+				 * NUL-terminated, nbytes long */
 	size_t nbytes;
 	const struct ct_stack *stack; /* NULL when the event has none */
 };

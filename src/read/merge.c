@@ -1,0 +1,263 @@
+/* Event iteration over a validated generation: one cursor per thread, merged
+ * by timestamp through a loser tree (CT_ORDER_TIME) or taken thread after
+ * thread (CT_ORDER_THREAD). Nothing here allocates per event or checks
+ * bounds again: generation.c has already decoded every byte once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define KEY_DONE (~(unsigned __int128)0)
+
+/* A varint from validated data: it is known to end inside its batch. */
+static inline uint64_t uv(const uint8_t **pp)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = p[0];
+	if (__builtin_expect(v < 0x80, 1)) {
+		*pp = p + 1;
+		return v;
+	}
+	v = (v & 0x7f) | (uint64_t)p[1] << 7;
+	if (p[1] < 0x80) {
+		*pp = p + 2;
+		return v;
+	}
+	v &= (1u << 14) - 1;
+	p += 2;
+	unsigned s = 14;
+	uint8_t b;
+	do {
+		b = *p++;
+		v |= (uint64_t)(b & 0x7f) << s;
+		s += 7;
+	} while (b >= 0x80);
+	*pp = p;
+	return v;
+}
+
+/* Decodes the cursor's next event into *ev. The byte-sized type is stored
+ * last: a store through a char type may alias anything, and would make the
+ * compiler reload the generation's tables after it. */
+static inline __attribute__((always_inline)) void decode(const ct_reader *r, struct cursor *c,
+							 struct ct_event *ev)
+{
+	const struct gen *g = &r->g;
+	const uint8_t *p = c->p;
+	uint8_t type = *p++;
+	const struct evdesc *d = &r->desc[type];
+	uint64_t t = c->t + uv(&p);
+	unsigned argc = d->argc, flags = d->flags, resolve = d->resolve;
+	memset(ev->args, 0, sizeof(ev->args));
+	memset(ev->strs, 0, sizeof(ev->strs));
+	for (unsigned i = 0; i < argc; i++)
+		ev->args[i] = uv(&p);
+	while (resolve) {
+		unsigned i = (unsigned)__builtin_ctz(resolve);
+		resolve &= resolve - 1;
+		uint64_t v = ev->args[i];
+		if (d->kinds[i] == CT_ARG_DURATION)
+			ev->args[i] = clock_dur_ns(&g->clk, v);
+		else if (v)
+			ev->strs[i] = g->strs[idmap_get(&g->string_map, v) - 1];
+	}
+	const struct ct_stack *stack = NULL;
+	if (flags & DESC_STACK) {
+		uint64_t id = uv(&p);
+		if (id)
+			stack = &g->stacks[idmap_get(&g->stack_map, id) - 1];
+	}
+	const char *bytes = NULL;
+	size_t nbytes = 0;
+	if (flags & DESC_BYTES) {
+		nbytes = (size_t)uv(&p);
+		bytes = (const char *)p;
+		p += nbytes;
+	}
+	ev->ts = clock_event_ns(&g->clk, t);
+	ev->type_name = d->name;
+	ev->thread = c->thread;
+	ev->nargs = argc;
+	ev->bytes = bytes;
+	ev->nbytes = nbytes;
+	ev->stack = stack;
+	c->p = p;
+	c->t = t;
+	c->left--;
+	ev->type = type & CT_TYPE_MASK;
+}
+
+/* Moves to the thread's next batch when the current one is used up.
+ * Returns 0 when the thread has no events left. Linked batches are never
+ * empty (generation.c does not link those). */
+static inline int cursor_ready(const struct gen *g, struct cursor *c)
+{
+	if (__builtin_expect(c->left != 0, 1))
+		return 1;
+	if (c->next_batch == NONE)
+		return 0;
+	const struct batch *b = &g->batches[c->next_batch];
+	c->p = b->p;
+	c->t = b->base;
+	c->left = b->nevents;
+	c->next_batch = b->next;
+	return 1;
+}
+
+/* Merge key of the cursor's next event: timestamp, then thread index. */
+static inline unsigned __int128 cursor_key(const struct gen *g, struct cursor *c)
+{
+	if (!cursor_ready(g, c))
+		return KEY_DONE;
+	const uint8_t *q = c->p + 1;
+	uint64_t t = c->t + uv(&q);
+	return (unsigned __int128)t << 32 | c->index;
+}
+
+static int cursor_cmp(const void *a, const void *b)
+{
+	const struct cursor *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int iter_nomem(ct_reader *r)
+{
+	r->err = -ENOMEM;
+	snprintf(r->msg, sizeof(r->msg), "out of memory iterating generation %u", r->ngens);
+	return -ENOMEM;
+}
+
+void rdr_iter_reset(ct_reader *r)
+{
+	r->g.iter_ready = 0;
+}
+
+/* Builds the loser tree: plays every match once, from the leaves up;
+ * winners of internal nodes go in the scratch half tree[k..2k) shifted. */
+static int tree_init(ct_reader *r)
+{
+	struct gen *g = &r->g;
+	uint32_t k = 1;
+	while (k < g->ncur)
+		k *= 2;
+	if (VEC_RESERVE(g->key, g->key_cap, k) || VEC_RESERVE(g->tree, g->tree_cap, 3 * (size_t)k))
+		return iter_nomem(r);
+	for (uint32_t i = 0; i < k; i++)
+		g->key[i] = i < g->ncur ? cursor_key(g, &g->cur[i]) : KEY_DONE;
+	uint32_t *win = g->tree + k; /* win[n] for nodes 1..2k-1 */
+	for (uint32_t i = 0; i < k; i++)
+		win[k + i] = i;
+	for (uint32_t n = k; n-- > 1;) {
+		uint32_t a = win[2 * n], b = win[2 * n + 1];
+		int sw = g->key[b] < g->key[a];
+		win[n] = sw ? b : a;
+		g->tree[n] = sw ? a : b;
+	}
+	g->tree[0] = k > 1 ? win[1] : 0;
+	g->nleaves = k;
+	return 0;
+}
+
+static int iter_init(ct_reader *r)
+{
+	struct gen *g = &r->g;
+	if (VEC_RESERVE(g->cur, g->cur_cap, g->nthreads ? g->nthreads : 1))
+		return iter_nomem(r);
+	g->ncur = 0;
+	for (uint32_t i = 0; i < g->nthreads; i++) {
+		const struct tstate *ts = &g->ts[i];
+		if (!ts->nevents)
+			continue;
+		g->cur[g->ncur++] = (struct cursor){.left = 0,
+						    .next_batch = ts->first_batch,
+						    .index = g->threads[i].index,
+						    .thread = &g->threads[i]};
+	}
+	g->iter_order = r->order;
+	g->pos = 0;
+	if (g->iter_order == CT_ORDER_THREAD)
+		qsort(g->cur, g->ncur, sizeof(*g->cur), cursor_cmp);
+	else if (tree_init(r))
+		return r->err;
+	g->iter_ready = 1;
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int next_by_thread(ct_reader *r, struct ct_event *ev)
+{
+	struct gen *g = &r->g;
+	while (g->pos < g->ncur) {
+		struct cursor *c = &g->cur[g->pos];
+		if (__builtin_expect(!cursor_ready(g, c), 0)) {
+			g->pos++;
+			continue;
+		}
+		decode(r, c, ev);
+		return 1;
+	}
+	return 0;
+}
+
+static __attribute__((noinline)) int next_by_time(ct_reader *r, struct ct_event *ev)
+{
+	struct gen *g = &r->g;
+	uint32_t w = g->tree[0];
+	if (g->key[w] == KEY_DONE)
+		return 0;
+	struct cursor *c = &g->cur[w];
+	decode(r, c, ev);
+	/* Replay the winner's path to the root. The swaps are written as
+	 * selects so they can compile to cmov: merge order is data-dependent
+	 * and branches here would mispredict often. */
+	unsigned __int128 *key = g->key;
+	uint32_t *tree = g->tree;
+	unsigned __int128 kw = cursor_key(g, c);
+	key[w] = kw;
+	for (uint32_t n = (w + g->nleaves) / 2; n > 0; n /= 2) {
+		uint32_t l = tree[n];
+		unsigned __int128 kl = key[l];
+		int sw = kl < kw;
+		tree[n] = sw ? w : l;
+		w = sw ? l : w;
+		kw = sw ? kl : kw;
+	}
+	tree[0] = w;
+	return 1;
+}
+
+static inline int iter_next(ct_reader *r, struct ct_event *ev)
+{
+	struct gen *g = &r->g;
+	if (__builtin_expect(!g->iter_ready, 0)) {
+		int rc = iter_init(r);
+		if (rc)
+			return rc;
+	}
+	if (g->iter_order == CT_ORDER_THREAD)
+		return next_by_thread(r, ev);
+	return next_by_time(r, ev);
+}
+
+int ct_reader_next(ct_reader *r, struct ct_event *ev)
+{
+	for (;;) {
+		if (r->g.loaded) {
+			int k = iter_next(r, ev);
+			if (k)
+				return k;
+		}
+		const struct ct_generation *g;
+		int k = ct_reader_next_generation(r, &g);
+		if (k <= 0)
+			return k;
+	}
+}
+
+int ct_reader_next_in_generation(ct_reader *r, struct ct_event *ev)
+{
+	if (!r->g.loaded)
+		return 0;
+	return iter_next(r, ev);
+}

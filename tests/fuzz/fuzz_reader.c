@@ -1,0 +1,106 @@
+/* libFuzzer target for the trace reader: any input must give events or a
+ * clean error, never a crash, a hang or an out-of-bounds read. Seeds are in
+ * tests/fuzz/corpus/ (regenerate with tests/fuzz/make_corpus.c). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "ctrace_reader.h"
+#include "format/varint.h"
+
+/* Touches everything an event points to, so ASan checks it. */
+static size_t touch(const struct ct_event *ev)
+{
+	size_t n = strlen(ev->type_name) + strlen(ev->thread->name);
+	for (uint32_t i = 0; i < ev->nargs; i++)
+		if (ev->strs[i])
+			n += strlen(ev->strs[i]);
+	if (ev->bytes && ev->nbytes)
+		n += (uint8_t)ev->bytes[ev->nbytes - 1];
+	if (ev->stack)
+		for (uint32_t i = 0; i < ev->stack->nframes; i++) {
+			const struct ct_frame *f = &ev->stack->frames[i];
+			n += strlen(f->function) + strlen(f->file) + strlen(f->module) + f->line;
+		}
+	return n;
+}
+
+static void run(const uint8_t *data, size_t size, enum ct_order order)
+{
+	ct_reader *r;
+	if (ct_reader_open_mem(data, size, &r) != 0) {
+		if (r)
+			(void)strlen(ct_reader_error(r));
+		ct_reader_close(r);
+		return;
+	}
+	const struct ct_trace_info *info = ct_reader_info(r);
+	for (uint32_t i = 0; i < info->nmeta; i++)
+		(void)strlen(info->meta[i]);
+	ct_reader_set_order(r, order);
+	const struct ct_generation *g;
+	volatile size_t sink = 0;
+	int rc;
+	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+		for (uint32_t i = 0; i < g->nthreads; i++)
+			sink += strlen(g->threads[i].name);
+		for (uint32_t i = 0; i < g->nloss; i++)
+			sink += g->loss[i].thread ? g->loss[i].thread->index : 0;
+		for (uint32_t i = 0; i < g->nmeta; i++)
+			sink += strlen(g->meta[i]);
+		struct ct_event ev;
+		uint64_t n = 0, last = 0;
+		while (ct_reader_next_in_generation(r, &ev) == 1) {
+			sink += touch(&ev);
+			/* Time order must really be ordered. */
+			if (order == CT_ORDER_TIME && ev.ts < last)
+				__builtin_trap();
+			last = ev.ts;
+			n++;
+		}
+		if (n != g->nevents)
+			__builtin_trap();
+	}
+	if (rc < 0 && !ct_reader_error(r))
+		__builtin_trap();
+	(void)sink;
+	ct_reader_close(r);
+}
+
+/* Rewrites every checksum so that mutations reach the section and event
+ * validation, which a CRC mismatch would otherwise stop first. */
+static void fix_crcs(uint8_t *d, size_t size)
+{
+	if (size < 16)
+		return;
+	size_t hs = ct_get_u32le(d + 12);
+	if (hs < 20 || hs > size)
+		return;
+	ct_put_u32le(d + hs - 4, (uint32_t)crc32(0, d, (uInt)(hs - 4)));
+	for (size_t off = hs; off + 32 <= size;) {
+		uint8_t *h = d + off;
+		size_t stored = ct_get_u32le(h + 16);
+		if (stored <= size - off - 32)
+			ct_put_u32le(h + 24, (uint32_t)crc32(0, h + 32, (uInt)stored));
+		ct_put_u32le(h + 28, (uint32_t)crc32(0, h, 28));
+		if (stored > size - off - 32)
+			break;
+		off += 32 + stored;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	run(data, size, CT_ORDER_TIME);
+	uint8_t *copy = malloc(size ? size : 1);
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	fix_crcs(copy, size);
+	run(copy, size, CT_ORDER_TIME);
+	run(copy, size, CT_ORDER_THREAD);
+	free(copy);
+	return 0;
+}
