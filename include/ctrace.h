@@ -13,6 +13,11 @@ extern "C" {
 
 #define CT_VERSION_STRING "0.1.0"
 
+/* Exported from libctrace.so (everything else there is hidden). */
+#ifndef CT_API
+#define CT_API __attribute__((visibility("default")))
+#endif
+
 /* A task id; 0 means "no task". Ids are unique within a process. */
 typedef uint64_t ct_task;
 /* An interned string (region name, task type, log category); 0 = none. */
@@ -59,30 +64,30 @@ struct ct_config {
 };
 
 /* Fills c with the defaults. */
-void ct_config_init(struct ct_config *c);
+CT_API void ct_config_init(struct ct_config *c);
 
 /* Applies CTRACE_* environment variables on top of c (see README). Returns 0,
  * or CT_ECONFIG with a message available from ct_last_error(). */
-int ct_config_from_env(struct ct_config *c);
+CT_API int ct_config_from_env(struct ct_config *c);
 
 /* Starts a capture. Returns 0 or a negative error code. */
-int ct_start(const struct ct_config *c);
+CT_API int ct_start(const struct ct_config *c);
 
 /* Stops the capture: drains every thread, writes the last generation, closes
  * a path sink. Returns 0 or the first error the writer met. */
-int ct_stop(void);
+CT_API int ct_stop(void);
 
 /* Drains every thread's events and writes them as a generation now; returns
  * once written. Events a thread committed before the call are included. */
-int ct_flush(void);
+CT_API int ct_flush(void);
 
 /* 1 while a capture is running. */
-int ct_active(void);
+CT_API int ct_active(void);
 
 /* A description of an error code, and the detail of the last failed
  * configuration or start call on this thread. */
-const char *ct_strerror(int err);
-const char *ct_last_error(void);
+CT_API const char *ct_strerror(int err);
+CT_API const char *ct_last_error(void);
 
 struct ct_stats {
 	uint64_t events;      /* events written to the sink */
@@ -92,44 +97,44 @@ struct ct_stats {
 	uint64_t threads;     /* threads registered */
 };
 /* Counters of the running (or last) capture. */
-void ct_get_stats(struct ct_stats *s);
+CT_API void ct_get_stats(struct ct_stats *s);
 
 /* ---- names ---- */
 
 /* Interns s (any storage, copied) and returns its id; 0 for NULL or when
  * the process-wide table (65536 names) is full. Lock-free. */
-ct_name ct_intern(const char *s);
+CT_API ct_name ct_intern(const char *s);
 
 /* ---- tasks ---- */
 
 /* Begins a task of the given type with an optional parent (0) and makes it
  * the calling thread's current task. Returns its id (0 when not tracing). */
-ct_task ct_task_begin(const char *type, ct_task parent);
-ct_task ct_task_begin_n(ct_name type, ct_task parent);
+CT_API ct_task ct_task_begin(const char *type, ct_task parent);
+CT_API ct_task ct_task_begin_n(ct_name type, ct_task parent);
 /* Ends a task, on any thread. If it is this thread's current task, the
  * thread returns to the task it was working for before (or none). */
-void ct_task_end(ct_task t);
+CT_API void ct_task_end(ct_task t);
 /* Continues task t on this thread (a thread pool worker picking up a
  * request): t becomes current until ct_task_leave(t). */
-void ct_task_enter(ct_task t);
-void ct_task_leave(ct_task t);
+CT_API void ct_task_enter(ct_task t);
+CT_API void ct_task_leave(ct_task t);
 /* The calling thread's current task, or 0. */
-ct_task ct_task_current(void);
+CT_API ct_task ct_task_current(void);
 
 /* ---- regions ---- */
 
-void ct_region_begin(const char *name); /* interns by content on every call */
-void ct_region_begin_n(ct_name name);
+CT_API void ct_region_begin(const char *name); /* interns by content on every call */
+CT_API void ct_region_begin_n(ct_name name);
 /* Ends the innermost open region of this thread. */
-void ct_region_end(void);
+CT_API void ct_region_end(void);
 
 /* ---- logs ---- */
 
 /* Messages longer than CT_LOG_MAX bytes are cut and end with "...". */
 #define CT_LOG_MAX 512
-void ct_log(const char *category, const char *message);
-void ct_log_n(ct_name category, const char *message, size_t len);
-void ct_logf(const char *category, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+CT_API void ct_log(const char *category, const char *message);
+CT_API void ct_log_n(ct_name category, const char *message, size_t len);
+CT_API void ct_logf(const char *category, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- fast forms for string literals ----
  * The literal's id is interned once and cached in a static; these are the

@@ -9,6 +9,10 @@
 
 #include "ctrace_events.h"
 
+#ifndef CT_API
+#define CT_API __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -100,41 +104,41 @@ enum ct_order {
 /* Opens a trace and reads its header. Returns 0 or a negative error; on
  * error *out may still hold a reader whose ct_reader_error() says why (close
  * it). */
-int ct_reader_open(const char *path, ct_reader **out);
-int ct_reader_open_fd(int fd, ct_reader **out); /* fd is not closed */
-int ct_reader_open_mem(const void *buf, size_t len, ct_reader **out);
-void ct_reader_close(ct_reader *r);
+CT_API int ct_reader_open(const char *path, ct_reader **out);
+CT_API int ct_reader_open_fd(int fd, ct_reader **out); /* fd is not closed */
+CT_API int ct_reader_open_mem(const void *buf, size_t len, ct_reader **out);
+CT_API void ct_reader_close(ct_reader *r);
 
-void ct_reader_set_order(ct_reader *r, enum ct_order order);
+CT_API void ct_reader_set_order(ct_reader *r, enum ct_order order);
 
-const struct ct_trace_info *ct_reader_info(const ct_reader *r);
+CT_API const struct ct_trace_info *ct_reader_info(const ct_reader *r);
 
 /* Loads the next generation. Returns 1 and sets *g, 0 at the clean end of
  * the trace, or a negative error (ct_reader_error() names the byte offset
  * and what was wrong; every generation before it was returned intact). */
-int ct_reader_next_generation(ct_reader *r, const struct ct_generation **g);
+CT_API int ct_reader_next_generation(ct_reader *r, const struct ct_generation **g);
 
 /* Yields the next event of the current generation, loading generations as
  * needed. Returns 1, 0 at the end, or a negative error. Pointers in *ev stay
  * valid until the next generation is loaded. */
-int ct_reader_next(ct_reader *r, struct ct_event *ev);
+CT_API int ct_reader_next(ct_reader *r, struct ct_event *ev);
 
 /* Like ct_reader_next but stops at the end of the current generation
  * (returns 0 there) instead of loading the next one. */
-int ct_reader_next_in_generation(ct_reader *r, struct ct_event *ev);
+CT_API int ct_reader_next_in_generation(ct_reader *r, struct ct_event *ev);
 
 /* After the last generation: 1 when the trace ended with its end frame,
  * 0 when it was cut short (the writer died or the copy is incomplete). */
-int ct_reader_complete(const ct_reader *r);
+CT_API int ct_reader_complete(const ct_reader *r);
 
 /* Bytes of the file consumed so far (for progress lines) and its size when
  * known (0 otherwise). */
-uint64_t ct_reader_offset(const ct_reader *r);
-uint64_t ct_reader_file_size(const ct_reader *r);
+CT_API uint64_t ct_reader_offset(const ct_reader *r);
+CT_API uint64_t ct_reader_file_size(const ct_reader *r);
 
 /* The last error as one line, e.g. "truncated generation 7 at byte 1048576:
  * 6 complete generations read". NULL when there was none. */
-const char *ct_reader_error(const ct_reader *r);
+CT_API const char *ct_reader_error(const ct_reader *r);
 
 #ifdef __cplusplus
 }

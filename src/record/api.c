@@ -9,12 +9,11 @@
 #include "record/rec.h"
 #include "record/stacks.h"
 
-#define API __attribute__((visibility("default")))
-/* Frame 0 of a stack is the caller of the API function, so these keep a
+/* Frame 0 of a stack is the caller of the function, so these keep a
  * frame of their own. */
 #define NOINLINE __attribute__((noinline))
 
-ct_name API ct_intern(const char *s)
+ct_name ct_intern(const char *s)
 {
 	return intern(s);
 }
@@ -107,7 +106,7 @@ static inline void emit_task(uint8_t type, ct_task id, ct_name tname, ct_task pa
 	ev_commit(t, p);
 }
 
-NOINLINE ct_task API ct_task_begin_n(ct_name type, ct_task parent)
+NOINLINE ct_task ct_task_begin_n(ct_name type, ct_task parent)
 {
 	struct tls *t = &ct_tls;
 	ct_task id = next_task_id(t);
@@ -116,7 +115,7 @@ NOINLINE ct_task API ct_task_begin_n(ct_name type, ct_task parent)
 	return id;
 }
 
-NOINLINE ct_task API ct_task_begin(const char *type, ct_task parent)
+NOINLINE ct_task ct_task_begin(const char *type, ct_task parent)
 {
 	struct tls *t = &ct_tls;
 	ct_task id = next_task_id(t);
@@ -125,7 +124,7 @@ NOINLINE ct_task API ct_task_begin(const char *type, ct_task parent)
 	return id;
 }
 
-NOINLINE void API ct_task_end(ct_task id)
+NOINLINE void ct_task_end(ct_task id)
 {
 	if (!id)
 		return;
@@ -133,7 +132,7 @@ NOINLINE void API ct_task_end(ct_task id)
 	emit_task(CT_EV_TASK_END, id, 0, 0, __builtin_frame_address(0));
 }
 
-NOINLINE void API ct_task_enter(ct_task id)
+NOINLINE void ct_task_enter(ct_task id)
 {
 	if (!id)
 		return;
@@ -141,7 +140,7 @@ NOINLINE void API ct_task_enter(ct_task id)
 	emit_task(CT_EV_TASK_ENTER, id, 0, 0, __builtin_frame_address(0));
 }
 
-NOINLINE void API ct_task_leave(ct_task id)
+NOINLINE void ct_task_leave(ct_task id)
 {
 	if (!id)
 		return;
@@ -149,7 +148,7 @@ NOINLINE void API ct_task_leave(ct_task id)
 	emit_task(CT_EV_TASK_LEAVE, id, 0, 0, __builtin_frame_address(0));
 }
 
-ct_task API ct_task_current(void)
+ct_task ct_task_current(void)
 {
 	struct tls *t = &ct_tls;
 	return t->ntasks ? t->tasks[t->ntasks - 1] : 0;
@@ -157,7 +156,7 @@ ct_task API ct_task_current(void)
 
 /* ---- regions ---- */
 
-NOINLINE void API ct_region_begin_n(ct_name name)
+NOINLINE void ct_region_begin_n(ct_name name)
 {
 	struct tls *t = ev_begin();
 	if (!t)
@@ -177,7 +176,7 @@ NOINLINE void API ct_region_begin_n(ct_name name)
 	ev_commit(t, p);
 }
 
-NOINLINE void API ct_region_begin(const char *name)
+NOINLINE void ct_region_begin(const char *name)
 {
 	/* Not a tail call into ct_region_begin_n: the stack must start here. */
 	struct tls *t = ev_begin();
@@ -193,7 +192,7 @@ NOINLINE void API ct_region_begin(const char *name)
 	ev_commit(t, p);
 }
 
-NOINLINE void API ct_region_end(void)
+NOINLINE void ct_region_end(void)
 {
 	struct tls *t = ev_begin();
 	if (!t)
@@ -258,12 +257,12 @@ static inline void emit_log(ct_name cat, const char *msg, size_t len, void *fram
 	ev_commit(t, p);
 }
 
-NOINLINE void API ct_log_n(ct_name category, const char *message, size_t len)
+NOINLINE void ct_log_n(ct_name category, const char *message, size_t len)
 {
 	emit_log(category, message ? message : "", message ? len : 0, __builtin_frame_address(0));
 }
 
-NOINLINE void API ct_log(const char *category, const char *message)
+NOINLINE void ct_log(const char *category, const char *message)
 {
 	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
 		return;
@@ -273,7 +272,7 @@ NOINLINE void API ct_log(const char *category, const char *message)
 		 __builtin_frame_address(0));
 }
 
-NOINLINE void API ct_logf(const char *category, const char *fmt, ...)
+NOINLINE void ct_logf(const char *category, const char *fmt, ...)
 {
 	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
 		return;

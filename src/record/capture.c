@@ -14,7 +14,6 @@
 #include "record/stacks.h"
 #include "record/writer.h"
 
-#define API __attribute__((visibility("default")))
 
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
 static uint32_t last_epoch;
@@ -29,12 +28,12 @@ static int set_err(int code, const char *fmt, ...)
 	return code;
 }
 
-const char API *ct_last_error(void)
+const char *ct_last_error(void)
 {
 	return last_err[0] ? last_err : NULL;
 }
 
-const char API *ct_strerror(int err)
+const char *ct_strerror(int err)
 {
 	switch (err) {
 	case 0:
@@ -56,7 +55,7 @@ const char API *ct_strerror(int err)
 	}
 }
 
-void API ct_config_init(struct ct_config *c)
+void ct_config_init(struct ct_config *c)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
@@ -169,7 +168,7 @@ static int parse_stacks(const char *s, unsigned *mask)
 	return 0;
 }
 
-int API ct_config_from_env(struct ct_config *c)
+int ct_config_from_env(struct ct_config *c)
 {
 	const char *v;
 	if ((v = getenv("CTRACE_OUTPUT")) && *v)
@@ -239,7 +238,7 @@ static int check_config(const struct ct_config *c)
 	return 0;
 }
 
-int API ct_start(const struct ct_config *cin)
+int ct_start(const struct ct_config *cin)
 {
 	struct ct_config c = *cin;
 	last_err[0] = 0;
@@ -278,7 +277,7 @@ int API ct_start(const struct ct_config *cin)
 	return 0;
 }
 
-int API ct_stop(void)
+int ct_stop(void)
 {
 	pthread_mutex_lock(&ctl_mu);
 	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
@@ -294,7 +293,7 @@ int API ct_stop(void)
 	return rc;
 }
 
-int API ct_flush(void)
+int ct_flush(void)
 {
 	/* Not under ctl_mu: a flush must not wait behind a stop's final drain
 	 * while holding up other controls; the writer serializes it. */
@@ -303,12 +302,12 @@ int API ct_flush(void)
 	return writer_flush();
 }
 
-int API ct_active(void)
+int ct_active(void)
 {
 	return atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE;
 }
 
-void API ct_get_stats(struct ct_stats *s)
+void ct_get_stats(struct ct_stats *s)
 {
 	writer_stats(s);
 }

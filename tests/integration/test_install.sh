@@ -18,6 +18,27 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -o "$tmp/pipeline" "$src/examples/pipeline.c" $(pkg-config --cflags --libs ctrace) -lpthread
 LD_LIBRARY_PATH="$libdir" "$tmp/pipeline" -q -n 50 -o "$tmp/shared.ct"
 "$tmp/prefix/bin/ctrace" report "$tmp/shared.ct" >/dev/null
+# the reading API is exported from the shared library too
+cat >"$tmp/count.c" <<'C'
+#include <stdio.h>
+#include <ctrace_reader.h>
+int main(int argc, char **argv)
+{
+	ct_reader *r;
+	struct ct_event ev;
+	long n = 0;
+	if (argc != 2 || ct_reader_open(argv[1], &r) != 0)
+		return 1;
+	while (ct_reader_next(r, &ev) == 1)
+		n += ev.type == CT_EV_TASK_END;
+	ct_reader_close(r);
+	printf("%ld\n", n);
+	return 0;
+}
+C
+cc -o "$tmp/count" "$tmp/count.c" $(pkg-config --cflags --libs ctrace)
+[ "$(LD_LIBRARY_PATH="$libdir" "$tmp/count" "$tmp/shared.ct")" = 50 ] ||
+	{ echo "reader through the shared library did not count 50 tasks"; exit 1; }
 # static: the archive in place of -lctrace, the private dependencies after it
 static_libs=$(pkg-config --libs --static ctrace | sed "s|-lctrace|$libdir/libctrace.a|")
 cc -o "$tmp/pipeline-static" "$src/examples/pipeline.c" $(pkg-config --cflags ctrace) $static_libs
