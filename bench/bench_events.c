@@ -17,8 +17,12 @@
 #include <x86intrin.h>
 
 #include "ctrace.h"
+#include "ctrace_reader.h"
 
 static long nevents = 2000000; /* per thread per run */
+/* at_depth(9) gives 10 recorded frames: body, 7 at_depth frames, run_job,
+ * and glibc's start_thread, where the frame-pointer chain ends */
+#define STACK_DEPTH_ARG 9
 static int runs = 7;
 
 /* CPU time of the calling thread: the cost of recording on that thread,
@@ -154,6 +158,44 @@ static double measure(enum kind k, int threads, int depth, unsigned stacks, uint
 	return r[runs / 2];
 }
 
+static void *one_log_at_depth(void *arg)
+{
+	at_depth(*(int *)arg, LOG, 1);
+	return NULL;
+}
+
+/* The depth of the stacks the "10" rows record, read back from a trace. */
+static unsigned recorded_depth(int depth)
+{
+	char path[] = "/tmp/bench_events-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = path;
+	c.stack_events = CT_STACK_ALL;
+	c.stack_depth = 64;
+	if (ct_start(&c) != 0)
+		return 0;
+	pthread_t th;
+	pthread_create(&th, NULL, one_log_at_depth, &depth);
+	pthread_join(th, NULL);
+	ct_stop();
+	unsigned n = 0;
+	ct_reader *r;
+	if (ct_reader_open(path, &r) == 0) {
+		struct ct_event ev;
+		while (ct_reader_next(r, &ev) == 1)
+			if (ev.type == CT_EV_LOG && ev.stack)
+				n = ev.stack->nframes;
+		ct_reader_close(r);
+	}
+	unlink(path);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	int opt;
@@ -171,7 +213,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_events: bad -n or -r\n");
 		return 2;
 	}
-	printf("ns per event, median of %d runs of %ld events per thread\n\n", runs, nevents);
+	printf("ns per event (recording thread's CPU time), median of %d runs of %ld events per "
+	       "thread\n",
+	       runs, nevents);
+	printf("the stack rows record %u frames per stack (read back from a trace)\n\n",
+	       recorded_depth(STACK_DEPTH_ARG));
 	printf("%-34s %7s %6s %9s %9s %8s %s\n", "case", "threads", "stack", "ns/event", "floor ns",
 	       "ratio", "lost");
 	uint64_t lost;
@@ -184,9 +230,7 @@ int main(int argc, char **argv)
 				if (k == OFF_REGION && st)
 					continue;
 				unsigned mask = st ? CT_STACK_ALL : 0;
-				/* 10 frames: at_depth x8 + body + main's caller chain cut
-				 * at run_job -> the walk sees 10 frames of this file. */
-				double ns = measure((enum kind)k, threads, st ? 8 : 2, mask, &lost);
+				double ns = measure((enum kind)k, threads, st ? STACK_DEPTH_ARG : 2, mask, &lost);
 				printf("%-34s %7d %6s %9.2f %9.2f %8.2f %llu\n", kind_name[k], threads,
 				       st ? "10" : "-", ns, floor_ns, ns / floor_ns,
 				       (unsigned long long)lost);
