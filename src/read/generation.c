@@ -331,7 +331,8 @@ static int expand_stacks(ct_reader *r, uint64_t total, const uint8_t *at)
 	struct ct_frame *f = g->frames;
 	for (uint32_t i = 0; i < g->nstacks; i++) {
 		struct ct_stack *st = &g->stacks[i];
-		const uint32_t *ref = g->refs + (uintptr_t)st->frames;
+		/* refs stays NULL when every stack is empty. */
+		const uint32_t *ref = st->nframes ? g->refs + (uintptr_t)st->frames : NULL;
 		struct ct_frame *first = f;
 		for (uint32_t k = 0; k < st->nframes; k++) {
 			const struct location *l = &g->locs[ref[k]];

@@ -331,7 +331,7 @@ int ct_reader_open_mem(const void *buf, size_t len, ct_reader **out)
 	if (!r)
 		return -ENOMEM;
 	r->is_mem = 1;
-	r->mem = buf;
+	r->mem = buf ? buf : (const void *)""; /* no arithmetic on NULL */
 	r->mem_len = len;
 	r->file_size = len;
 	return open_common(r, out);

@@ -377,8 +377,9 @@ static void test_layout_variants(void **state)
 	tb_gen_end(&b, 1);
 	tb_gen_begin(&b, 9);
 	tb_thread(&b, 1, 1, "t", 0);
+	tb_stack(&b, 5, 0, NULL); /* an empty stack, and no locations at all */
 	tb_batch_begin(&b, 1, 50);
-	TB_EV0(&b, CT_EV_REGION_END, 0);
+	tb_event(&b, CT_EV_REGION_END, 0, NULL, 0, 5, NULL, 0);
 	tb_batch_end(&b);
 	tb_gen_end(&b, 0);
 
@@ -393,6 +394,8 @@ static void test_layout_variants(void **state)
 	assert_null(ev.strs[0]);
 	assert_int_equal(ct_reader_next(r, &ev), 1); /* skips the empty generation */
 	assert_int_equal(ev.ts, 50);
+	assert_int_equal(ev.stack->id, 5);
+	assert_int_equal(ev.stack->nframes, 0);
 	assert_int_equal(ct_reader_next(r, &ev), 0);
 	assert_int_equal(ct_reader_complete(r), 0);
 	assert_null(ct_reader_error(r));
