@@ -605,6 +605,7 @@ static void gen_reset(struct gen *g)
 	rdr_idmap_clear(&g->stack_map);
 	memset(&g->info, 0, sizeof(g->info));
 	g->loaded = 0;
+	g->fast = 0;
 }
 
 void rdr_gen_free(struct gen *g)

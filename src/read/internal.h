@@ -256,6 +256,9 @@ struct gen {
 
 	/* Iteration. */
 	int loaded, iter_ready;
+	/* next_event's fast paths: 1 thread order with cur[pos] valid, 2 time
+	 * order ready; 0 sends it to next_slow. */
+	int fast;
 	enum ct_order iter_order;
 	struct cursor *cur;
 	size_t cur_cap;

@@ -132,6 +132,7 @@ static int iter_nomem(ct_reader *r)
 void rdr_iter_reset(ct_reader *r)
 {
 	r->g.iter_ready = 0;
+	r->g.fast = 0;
 }
 
 /* Builds the loser tree: plays every match once, from the leaves up;
@@ -177,30 +178,36 @@ static int iter_init(ct_reader *r)
 	}
 	g->iter_order = r->order;
 	g->pos = 0;
-	if (g->iter_order == CT_ORDER_THREAD)
+	if (g->iter_order == CT_ORDER_THREAD) {
 		qsort(g->cur, g->ncur, sizeof(*g->cur), cursor_cmp);
-	else if (tree_init(r))
+		g->fast = g->ncur > 0;
+	} else if (tree_init(r)) {
 		return r->err;
+	} else {
+		g->fast = 2;
+	}
 	g->iter_ready = 1;
 	return 0;
 }
 
-static inline __attribute__((always_inline)) int next_by_thread(ct_reader *r, struct ct_event *ev)
+/* Thread order, past the fast path: moves to the next batch or thread. */
+static int next_by_thread(ct_reader *r, struct ct_event *ev)
 {
 	struct gen *g = &r->g;
 	while (g->pos < g->ncur) {
 		struct cursor *c = &g->cur[g->pos];
-		if (__builtin_expect(!cursor_ready(g, c), 0)) {
+		if (!cursor_ready(g, c)) {
 			g->pos++;
 			continue;
 		}
 		decode(r, c, ev);
 		return 1;
 	}
+	g->fast = 0;
 	return 0;
 }
 
-static __attribute__((noinline)) int next_by_time(ct_reader *r, struct ct_event *ev)
+static inline __attribute__((always_inline)) int next_by_time(ct_reader *r, struct ct_event *ev)
 {
 	struct gen *g = &r->g;
 	uint32_t w = g->tree[0];
@@ -227,10 +234,12 @@ static __attribute__((noinline)) int next_by_time(ct_reader *r, struct ct_event 
 	return 1;
 }
 
-static inline int iter_next(ct_reader *r, struct ct_event *ev)
+static __attribute__((noinline)) int next_slow(ct_reader *r, struct ct_event *ev)
 {
 	struct gen *g = &r->g;
-	if (__builtin_expect(!g->iter_ready, 0)) {
+	if (!g->loaded)
+		return 0;
+	if (!g->iter_ready) {
 		int rc = iter_init(r);
 		if (rc)
 			return rc;
@@ -240,16 +249,31 @@ static inline int iter_next(ct_reader *r, struct ct_event *ev)
 	return next_by_time(r, ev);
 }
 
+/* The common case inline and first: thread order, and the current batch
+ * has events left. Everything else goes through next_slow. */
+static inline __attribute__((always_inline)) int next_event(ct_reader *r, struct ct_event *ev)
+{
+	struct gen *g = &r->g;
+	if (__builtin_expect(g->fast == 1, 1)) {
+		struct cursor *c = &g->cur[g->pos];
+		if (__builtin_expect(c->left != 0, 1)) {
+			decode(r, c, ev);
+			return 1;
+		}
+	} else if (g->fast == 2) {
+		return next_by_time(r, ev);
+	}
+	return next_slow(r, ev);
+}
+
 int ct_reader_next(ct_reader *r, struct ct_event *ev)
 {
 	for (;;) {
-		if (r->g.loaded) {
-			int k = iter_next(r, ev);
-			if (k)
-				return k;
-		}
+		int k = next_event(r, ev);
+		if (k)
+			return k;
 		const struct ct_generation *g;
-		int k = ct_reader_next_generation(r, &g);
+		k = ct_reader_next_generation(r, &g);
 		if (k <= 0)
 			return k;
 	}
@@ -257,7 +281,5 @@ int ct_reader_next(ct_reader *r, struct ct_event *ev)
 
 int ct_reader_next_in_generation(ct_reader *r, struct ct_event *ev)
 {
-	if (!r->g.loaded)
-		return 0;
-	return iter_next(r, ev);
+	return next_event(r, ev);
 }

@@ -430,6 +430,7 @@ int ct_reader_next_generation(ct_reader *r, const struct ct_generation **g)
 	if (r->err)
 		return r->err;
 	r->g.loaded = 0;
+	r->g.fast = 0;
 	if (r->ended)
 		return 0;
 	uint64_t at = r->off;
