@@ -33,7 +33,7 @@ static inline int buf_reserve(struct buf *b, size_t more)
 
 static inline void buf_put(struct buf *b, const void *src, size_t n)
 {
-	if (buf_reserve(b, n) == 0) {
+	if (n && buf_reserve(b, n) == 0) {
 		memcpy(b->p + b->len, src, n);
 		b->len += n;
 	}
