@@ -1,6 +1,11 @@
 /* libFuzzer target for the trace reader: any input must give events or a
  * clean error, never a crash, a hang or an out-of-bounds read. Seeds are in
- * tests/fuzz/corpus/ (regenerate with tests/fuzz/make_corpus.c). */
+ * tests/fuzz/corpus/ (regenerate with tests/fuzz/make_corpus.c). libFuzzer
+ * writes new inputs into its first directory, so run it on a scratch copy:
+ *   cmake -S . -B /tmp/fz -DCTRACE_FUZZ=ON -DCMAKE_C_COMPILER=clang
+ *   cmake --build /tmp/fz --target fuzz_reader
+ *   mkdir -p /tmp/fz/c && cp tests/fuzz/corpus/* /tmp/fz/c
+ *   /tmp/fz/tests/fuzz_reader -max_total_time=120 /tmp/fz/c */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
