@@ -163,7 +163,8 @@ static inline void ct_region_scope_end_(int *unused)
 #define CT_CONCAT2_(a, b) a##b
 #define CT_CONCAT_(a, b) CT_CONCAT2_(a, b)
 #define CT_REGION(lit)                                                                             \
-	__attribute__((cleanup(ct_region_scope_end_))) int CT_CONCAT_(ct_region_scope_, __LINE__) = \
+	__attribute__((cleanup(ct_region_scope_end_), unused)) int CT_CONCAT_(ct_region_scope_,   \
+								       __LINE__) = \
 		(ct_region_begin_n(CT_NAME(lit)), 0)
 
 #ifdef __cplusplus
