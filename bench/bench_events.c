@@ -2,8 +2,8 @@
  * bare TSC read plus a 16-byte thread-local store. Each case runs on 1 and 2
  * threads, without and with a 10-frame stack, while a real capture streams to
  * /dev/null through the writer thread (scan, compression, write included on
- * the writer's side). Times are the recording thread's CPU time. Prints a table and checks that nothing was lost, since
- * a dropped event is cheaper than a recorded one.
+ * the writer's side). Times are the recording thread's CPU time. Prints a table and checks that
+ * nothing was lost, since a dropped event is cheaper than a recorded one.
  *
  *   bench_events [-n EVENTS_PER_RUN] [-r RUNS]
  */
@@ -39,8 +39,9 @@ static __thread struct {
 } slot __attribute__((tls_model("initial-exec")));
 
 enum kind { FLOOR, OFF_REGION, REGION, LOG, TASK };
-static const char *kind_name[] = {"floor: rdtsc + 16-byte TLS store", "region begin/end, not tracing",
-				  "region begin/end", "log (16-byte message)", "task begin/end"};
+static const char *kind_name[] = {"floor: rdtsc + 16-byte TLS store",
+				  "region begin/end, not tracing", "region begin/end",
+				  "log (16-byte message)", "task begin/end"};
 
 /* The body of one run; n events. Called at a chosen stack depth. */
 __attribute__((noinline)) static void body(enum kind k, long n)
@@ -223,16 +224,17 @@ int main(int argc, char **argv)
 	uint64_t lost;
 	for (int threads = 1; threads <= 2; threads++) {
 		double floor_ns = measure(FLOOR, threads, 2, 0, &lost);
-		printf("%-34s %7d %6s %9.2f %9.2f %8.2f\n", kind_name[FLOOR], threads, "-", floor_ns,
-		       floor_ns, 1.0);
+		printf("%-34s %7d %6s %9.2f %9.2f %8.2f\n", kind_name[FLOOR], threads, "-",
+		       floor_ns, floor_ns, 1.0);
 		for (int k = OFF_REGION; k <= TASK; k++) {
 			for (int st = 0; st <= 1; st++) {
 				if (k == OFF_REGION && st)
 					continue;
 				unsigned mask = st ? CT_STACK_ALL : 0;
-				double ns = measure((enum kind)k, threads, st ? STACK_DEPTH_ARG : 2, mask, &lost);
-				printf("%-34s %7d %6s %9.2f %9.2f %8.2f %llu\n", kind_name[k], threads,
-				       st ? "10" : "-", ns, floor_ns, ns / floor_ns,
+				double ns = measure((enum kind)k, threads, st ? STACK_DEPTH_ARG : 2,
+						    mask, &lost);
+				printf("%-34s %7d %6s %9.2f %9.2f %8.2f %llu\n", kind_name[k],
+				       threads, st ? "10" : "-", ns, floor_ns, ns / floor_ns,
 				       (unsigned long long)lost);
 			}
 		}

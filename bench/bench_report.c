@@ -204,9 +204,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[2], "read") == 0)
 			rc = pass_read(argv[3], &n);
 		else
-			rc = pass_reader(argv[3], strcmp(argv[2], "time") == 0 ? CT_ORDER_TIME
-									  : CT_ORDER_THREAD,
-					 &n);
+			rc = pass_reader(
+				argv[3],
+				strcmp(argv[2], "time") == 0 ? CT_ORDER_TIME : CT_ORDER_THREAD, &n);
 		printf("%llu\n", (unsigned long long)n);
 		return rc == 0 ? 0 : 1;
 	}
@@ -244,8 +244,8 @@ int main(int argc, char **argv)
 		char *slash = strrchr(cli, '/');
 		*slash = 0;
 		slash = strrchr(cli, '/');
-		snprintf(slash ? slash + 1 : cli, sizeof cli - (size_t)(slash ? slash + 1 - cli : 0),
-			 "ctrace");
+		snprintf(slash ? slash + 1 : cli,
+			 sizeof cli - (size_t)(slash ? slash + 1 - cli : 0), "ctrace");
 	}
 	if (access(cli, X_OK) != 0) {
 		fprintf(stderr, "bench_report: no ctrace command at %s (use -c)\n", cli);
@@ -257,7 +257,8 @@ int main(int argc, char **argv)
 	       "Mevents/s", "peak MB", "vs read");
 	for (int compress = 1; compress >= 0; compress--) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/bench_report-%d-%d.ct", dir, (int)getpid(), compress);
+		snprintf(path, sizeof path, "%s/bench_report-%d-%d.ct", dir, (int)getpid(),
+			 compress);
 		generate(path, compress, (uint64_t)mb << 20);
 		struct stat st;
 		if (stat(path, &st) != 0)
@@ -282,8 +283,8 @@ int main(int argc, char **argv)
 			    {"ctrace report", &rep}};
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 			struct result *r = rows[i].r;
-			printf("%-10s %-30s %9.2f %8.0f %12.1f %10.1f %10.2f%s\n", label, rows[i].name,
-			       r->seconds, size_mb / r->seconds,
+			printf("%-10s %-30s %9.2f %8.0f %12.1f %10.1f %10.2f%s\n", label,
+			       rows[i].name, r->seconds, size_mb / r->seconds,
 			       i ? (double)events / r->seconds / 1e6 : 0.0,
 			       (double)r->max_rss_kb / 1024, r->seconds / base.seconds,
 			       r->ok ? "" : "  FAILED");

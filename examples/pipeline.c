@@ -177,7 +177,8 @@ int main(int argc, char **argv)
 			quiet = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-o FILE] [-n REQUESTS] [-w WORKERS] [-q]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-o FILE] [-n REQUESTS] [-w WORKERS] [-q]\n",
+				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}

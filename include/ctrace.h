@@ -24,20 +24,24 @@ typedef uint64_t ct_task;
 typedef uint32_t ct_name;
 
 /* Error codes are negative errno values plus these. */
-#define CT_EALREADY (-114) /* -EALREADY: a capture is already running */
+#define CT_EALREADY    (-114)  /* -EALREADY: a capture is already running */
 #define CT_ENOTRUNNING (-3000) /* no capture is running */
-#define CT_EFORMAT (-3001)     /* trace data is malformed */
-#define CT_ETRUNCATED (-3002)  /* trace data ends early */
-#define CT_EVERSION (-3003)    /* trace format version not supported */
-#define CT_ECONFIG (-3004)     /* a configuration value is invalid */
+#define CT_EFORMAT     (-3001) /* trace data is malformed */
+#define CT_ETRUNCATED  (-3002) /* trace data ends early */
+#define CT_EVERSION    (-3003) /* trace format version not supported */
+#define CT_ECONFIG     (-3004) /* a configuration value is invalid */
 
 /* Which event kinds capture a stack (ct_config.stack_events). */
-#define CT_STACK_TASK 0x1u   /* task begin/end/enter/leave */
+#define CT_STACK_TASK	0x1u /* task begin/end/enter/leave */
 #define CT_STACK_REGION 0x2u /* region begin/end */
-#define CT_STACK_LOG 0x4u    /* logs */
-#define CT_STACK_ALL 0x7u
+#define CT_STACK_LOG	0x4u /* logs */
+#define CT_STACK_ALL	0x7u
 
-enum ct_clock_choice { CT_CLOCK_CHOICE_AUTO = 0, CT_CLOCK_CHOICE_TSC = 1, CT_CLOCK_CHOICE_MONOTONIC = 2 };
+enum ct_clock_choice {
+	CT_CLOCK_CHOICE_AUTO = 0,
+	CT_CLOCK_CHOICE_TSC = 1,
+	CT_CLOCK_CHOICE_MONOTONIC = 2
+};
 
 /* A sink callback: write len bytes, return 0 or a negative errno. Called from
  * ctrace's writer thread only, never from an application thread. */
@@ -51,16 +55,16 @@ struct ct_config {
 	ct_write_fn write;
 	void *write_arg;
 
-	uint64_t generation_ns;     /* generation period; default 1 s */
+	uint64_t generation_ns;	     /* generation period; default 1 s */
 	size_t generation_max_bytes; /* a generation is cut early at this size; default 4 MiB */
-	size_t buffer_bytes;        /* total event buffer memory; default 64 MiB */
-	size_t chunk_bytes;         /* unit handed to a thread; default 64 KiB */
-	unsigned stack_events;      /* CT_STACK_* mask; default 0 */
-	unsigned stack_depth;       /* frames per stack, max 64; default 32 */
-	int compress;               /* 0 none, 1 zstd; default 1 */
-	int compress_level;         /* zstd level; default 1 */
-	int clock;                  /* enum ct_clock_choice; default auto */
-	uint64_t flush_ns;          /* how often the writer drains threads; default 20 ms */
+	size_t buffer_bytes;	     /* total event buffer memory; default 64 MiB */
+	size_t chunk_bytes;	     /* unit handed to a thread; default 64 KiB */
+	unsigned stack_events;	     /* CT_STACK_* mask; default 0 */
+	unsigned stack_depth;	     /* frames per stack, max 64; default 32 */
+	int compress;		     /* 0 none, 1 zstd; default 1 */
+	int compress_level;	     /* zstd level; default 1 */
+	int clock;		     /* enum ct_clock_choice; default auto */
+	uint64_t flush_ns;	     /* how often the writer drains threads; default 20 ms */
 };
 
 /* Fills c with the defaults. */
@@ -91,8 +95,8 @@ CT_API const char *ct_last_error(void);
 
 struct ct_stats {
 	uint64_t events;      /* events written to the sink */
-	uint64_t lost;        /* events dropped (all recorded in the trace) */
-	uint64_t bytes;       /* bytes handed to the sink */
+	uint64_t lost;	      /* events dropped (all recorded in the trace) */
+	uint64_t bytes;	      /* bytes handed to the sink */
 	uint64_t generations; /* generations written */
 	uint64_t threads;     /* threads registered */
 };
@@ -134,7 +138,8 @@ CT_API void ct_region_end(void);
 #define CT_LOG_MAX 512
 CT_API void ct_log(const char *category, const char *message);
 CT_API void ct_log_n(ct_name category, const char *message, size_t len);
-CT_API void ct_logf(const char *category, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+CT_API void ct_logf(const char *category, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- fast forms for string literals ----
  * The literal's id is interned once and cached in a static; these are the
@@ -149,10 +154,10 @@ CT_API void ct_logf(const char *category, const char *fmt, ...) __attribute__((f
 		}                                                                                  \
 		ct_n_;                                                                             \
 	})
-#define CT_REGION_BEGIN(lit) ct_region_begin_n(CT_NAME(lit))
-#define CT_REGION_END() ct_region_end()
+#define CT_REGION_BEGIN(lit)	   ct_region_begin_n(CT_NAME(lit))
+#define CT_REGION_END()		   ct_region_end()
 #define CT_TASK_BEGIN(lit, parent) ct_task_begin_n(CT_NAME(lit), (parent))
-#define CT_LOG(lit_cat, msg) ct_log_n(CT_NAME(lit_cat), (msg), __builtin_strlen(msg))
+#define CT_LOG(lit_cat, msg)	   ct_log_n(CT_NAME(lit_cat), (msg), __builtin_strlen(msg))
 
 /* A region that ends when the enclosing scope exits (any return path). */
 static inline void ct_region_scope_end_(int *unused)
@@ -161,11 +166,10 @@ static inline void ct_region_scope_end_(int *unused)
 	ct_region_end();
 }
 #define CT_CONCAT2_(a, b) a##b
-#define CT_CONCAT_(a, b) CT_CONCAT2_(a, b)
+#define CT_CONCAT_(a, b)  CT_CONCAT2_(a, b)
 #define CT_REGION(lit)                                                                             \
-	__attribute__((cleanup(ct_region_scope_end_), unused)) int CT_CONCAT_(ct_region_scope_,   \
-								       __LINE__) = \
-		(ct_region_begin_n(CT_NAME(lit)), 0)
+	__attribute__((cleanup(ct_region_scope_end_), unused)) int CT_CONCAT_(                     \
+		ct_region_scope_, __LINE__) = (ct_region_begin_n(CT_NAME(lit)), 0)
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@ struct ct_frame {
 	uint64_t pc;
 	const char *function; /* "" when unknown */
 	const char *file;     /* "" when unknown */
-	uint32_t line;        /* 0 when unknown */
+	uint32_t line;	      /* 0 when unknown */
 	uint32_t inlined;     /* 1 when this frame was inlined into the next */
 	const char *module;   /* path of the mapping holding pc, "" when unknown */
 };
@@ -45,15 +45,15 @@ struct ct_thread_info {
 };
 
 struct ct_event {
-	uint8_t type;          /* enum ct_event_type (src/format/spec.h, docs/FORMAT.md) */
+	uint8_t type;	       /* enum ct_event_type (src/format/spec.h, docs/FORMAT.md) */
 	const char *type_name; /* from the file's spec table */
-	uint64_t ts;           /* CLOCK_MONOTONIC nanoseconds */
+	uint64_t ts;	       /* CLOCK_MONOTONIC nanoseconds */
 	const struct ct_thread_info *thread;
 	uint32_t nargs;
-	uint64_t args[6];       /* as recorded, except durations: converted to ns */
-	const char *strs[6];    /* resolved string for string arguments, else NULL */
-	const char *bytes;      /* byte-string payload (log message) or NULL; not
-				 * NUL-terminated, nbytes long */
+	uint64_t args[6];    /* as recorded, except durations: converted to ns */
+	const char *strs[6]; /* resolved string for string arguments, else NULL */
+	const char *bytes;   /* byte-string payload (log message) or NULL; not
+			      * NUL-terminated, nbytes long */
 	size_t nbytes;
 	const struct ct_stack *stack; /* NULL when the event has none */
 };
@@ -62,14 +62,14 @@ struct ct_loss {
 	const struct ct_thread_info *thread; /* NULL when not attributable */
 	uint64_t count;
 	uint64_t first_ts, last_ts; /* ns, CLOCK_MONOTONIC */
-	uint32_t reason;            /* enum ct_loss_reason */
+	uint32_t reason;	    /* enum ct_loss_reason */
 };
 
 struct ct_generation {
 	uint64_t seq;
-	uint64_t offset;     /* byte offset of the generation in the file */
-	uint64_t size;       /* bytes it takes in the file */
-	uint64_t raw_size;   /* decoded payload size */
+	uint64_t offset;	 /* byte offset of the generation in the file */
+	uint64_t size;		 /* bytes it takes in the file */
+	uint64_t raw_size;	 /* decoded payload size */
 	uint64_t min_ts, max_ts; /* ns, range of its events (0,0 when empty) */
 	uint64_t nevents;
 	uint32_t clock_kind; /* enum ct_clock_kind */

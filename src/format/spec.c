@@ -6,13 +6,16 @@
 #include "varint.h"
 
 const struct ct_spec ct_spec_table[CT_EV_TYPE_COUNT] = {
-	[CT_EV_TASK_BEGIN] = {CT_EV_TASK_BEGIN, 3, CT_SPEC_STACK_ABLE, "task.begin",
+	[CT_EV_TASK_BEGIN] = {CT_EV_TASK_BEGIN,
+			      3,
+			      CT_SPEC_STACK_ABLE,
+			      "task.begin",
 			      {CT_ARG_TASK, CT_ARG_STRING, CT_ARG_TASK}},
 	[CT_EV_TASK_END] = {CT_EV_TASK_END, 1, CT_SPEC_STACK_ABLE, "task.end", {CT_ARG_TASK}},
 	[CT_EV_TASK_ENTER] = {CT_EV_TASK_ENTER, 1, CT_SPEC_STACK_ABLE, "task.enter", {CT_ARG_TASK}},
 	[CT_EV_TASK_LEAVE] = {CT_EV_TASK_LEAVE, 1, CT_SPEC_STACK_ABLE, "task.leave", {CT_ARG_TASK}},
-	[CT_EV_REGION_BEGIN] = {CT_EV_REGION_BEGIN, 1, CT_SPEC_STACK_ABLE, "region.begin",
-				{CT_ARG_STRING}},
+	[CT_EV_REGION_BEGIN] =
+		{CT_EV_REGION_BEGIN, 1, CT_SPEC_STACK_ABLE, "region.begin", {CT_ARG_STRING}},
 	[CT_EV_REGION_END] = {CT_EV_REGION_END, 0, CT_SPEC_STACK_ABLE, "region.end", {0}},
 	[CT_EV_LOG] = {CT_EV_LOG, 1, CT_SPEC_BYTES | CT_SPEC_STACK_ABLE, "log", {CT_ARG_STRING}},
 	[CT_EV_LOSS] = {CT_EV_LOSS, 3, 0, "loss", {CT_ARG_UINT, CT_ARG_DURATION, CT_ARG_UINT}},

@@ -10,15 +10,17 @@
 #include "ctrace_events.h"
 #include "varint.h"
 
-#define CT_FORMAT_MAGIC "\x7f" "CTRACE\n" /* 8 bytes */
+#define CT_FORMAT_MAGIC                                                                            \
+	"\x7f"                                                                                     \
+	"CTRACE\n" /* 8 bytes */
 #define CT_FORMAT_MAGIC_LEN 8
-#define CT_FORMAT_MAJOR 1
-#define CT_FORMAT_MINOR 0
+#define CT_FORMAT_MAJOR	    1
+#define CT_FORMAT_MINOR	    0
 
 /* Generation frame header: 32 bytes. */
-#define CT_GEN_MAGIC "CTGN"
+#define CT_GEN_MAGIC	   "CTGN"
 #define CT_GEN_HEADER_SIZE 32
-#define CT_GEN_FLAG_ZSTD 0x1u
+#define CT_GEN_FLAG_ZSTD   0x1u
 /* A reader refuses generations whose decoded payload is larger than this:
  * it bounds the reader's memory whatever the file claims. */
 #define CT_GEN_MAX_RAW (64u << 20)
@@ -49,12 +51,12 @@ enum ct_arg_kind {
 };
 
 /* Spec flags. */
-#define CT_SPEC_BYTES 0x1u       /* a length-prefixed byte string follows the args */
-#define CT_SPEC_STACK_ABLE 0x2u  /* may carry a stack (type byte bit 7) */
+#define CT_SPEC_BYTES	   0x1u /* a length-prefixed byte string follows the args */
+#define CT_SPEC_STACK_ABLE 0x2u /* may carry a stack (type byte bit 7) */
 
 #define CT_TYPE_STACK_BIT 0x80u
-#define CT_TYPE_MASK 0x7fu
-#define CT_MAX_ARGS 6
+#define CT_TYPE_MASK	  0x7fu
+#define CT_MAX_ARGS	  6
 
 struct ct_spec {
 	uint8_t type;

@@ -22,7 +22,7 @@ ct_name ct_intern(const char *s)
  * bit 7 of its type byte says it is there. Out of line, so that the
  * stackless hot paths keep a small frame. */
 static __attribute__((noinline, cold)) uint8_t *stack_slow(struct tls *t, uint8_t *type_byte,
-							    uint8_t *p, void *frame)
+							   uint8_t *p, void *frame)
 {
 	uint64_t pcs[STACK_MAX_DEPTH];
 	struct trec *r = t->rec;
@@ -47,9 +47,8 @@ static __attribute__((noinline, cold)) uint8_t *stack_slow(struct tls *t, uint8_
 	return ct_put_uvarint(p, id);
 }
 
-static inline __attribute__((always_inline)) uint8_t *put_stack(struct tls *t, unsigned kind,
-								 uint8_t *type_byte, uint8_t *p,
-								 void *frame)
+static inline __attribute__((always_inline)) uint8_t *
+put_stack(struct tls *t, unsigned kind, uint8_t *type_byte, uint8_t *p, void *frame)
 {
 	if (likely(!(t->stack_mask & kind)))
 		return p;
@@ -81,7 +80,8 @@ static void remove_task(struct tls *t, ct_task id)
 {
 	for (uint32_t i = t->ntasks; i-- > 0;) {
 		if (t->tasks[i] == id) {
-			memmove(&t->tasks[i], &t->tasks[i + 1], (t->ntasks - i - 1) * sizeof(ct_task));
+			memmove(&t->tasks[i], &t->tasks[i + 1],
+				(t->ntasks - i - 1) * sizeof(ct_task));
 			t->ntasks--;
 			return;
 		}

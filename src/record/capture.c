@@ -14,7 +14,6 @@
 #include "record/stacks.h"
 #include "record/writer.h"
 
-
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
 static uint32_t last_epoch;
 static __thread char last_err[256];
@@ -174,7 +173,8 @@ int ct_config_from_env(struct ct_config *c)
 	if ((v = getenv("CTRACE_OUTPUT")) && *v)
 		c->path = v;
 	if ((v = getenv("CTRACE_GENERATION")) && parse_duration(v, &c->generation_ns))
-		return set_err(CT_ECONFIG, "CTRACE_GENERATION: bad duration '%s' (e.g. 1s, 250ms)", v);
+		return set_err(CT_ECONFIG, "CTRACE_GENERATION: bad duration '%s' (e.g. 1s, 250ms)",
+			       v);
 	if ((v = getenv("CTRACE_FLUSH")) && parse_duration(v, &c->flush_ns))
 		return set_err(CT_ECONFIG, "CTRACE_FLUSH: bad duration '%s' (e.g. 20ms)", v);
 	if ((v = getenv("CTRACE_BUFFER")) && parse_size(v, &c->buffer_bytes))
@@ -184,8 +184,10 @@ int ct_config_from_env(struct ct_config *c)
 	if ((v = getenv("CTRACE_GENERATION_MAX")) && parse_size(v, &c->generation_max_bytes))
 		return set_err(CT_ECONFIG, "CTRACE_GENERATION_MAX: bad size '%s' (e.g. 4M)", v);
 	if ((v = getenv("CTRACE_STACKS")) && parse_stacks(v, &c->stack_events))
-		return set_err(CT_ECONFIG,
-			       "CTRACE_STACKS: bad value '%s' (none, all, or a list of task,region,log)", v);
+		return set_err(
+			CT_ECONFIG,
+			"CTRACE_STACKS: bad value '%s' (none, all, or a list of task,region,log)",
+			v);
 	if ((v = getenv("CTRACE_STACK_DEPTH")) && parse_uint(v, &c->stack_depth))
 		return set_err(CT_ECONFIG, "CTRACE_STACK_DEPTH: bad number '%s'", v);
 	if ((v = getenv("CTRACE_COMPRESS"))) {
@@ -194,12 +196,14 @@ int ct_config_from_env(struct ct_config *c)
 		else if (!strcmp(v, "1") || !strcmp(v, "zstd"))
 			c->compress = 1;
 		else
-			return set_err(CT_ECONFIG, "CTRACE_COMPRESS: bad value '%s' (zstd or none)", v);
+			return set_err(CT_ECONFIG, "CTRACE_COMPRESS: bad value '%s' (zstd or none)",
+				       v);
 	}
 	if ((v = getenv("CTRACE_COMPRESS_LEVEL"))) {
 		unsigned l;
 		if (parse_uint(v, &l) || l < 1 || l > 19)
-			return set_err(CT_ECONFIG, "CTRACE_COMPRESS_LEVEL: bad level '%s' (1-19)", v);
+			return set_err(CT_ECONFIG, "CTRACE_COMPRESS_LEVEL: bad level '%s' (1-19)",
+				       v);
 		c->compress_level = (int)l;
 	}
 	if ((v = getenv("CTRACE_CLOCK"))) {
@@ -210,7 +214,8 @@ int ct_config_from_env(struct ct_config *c)
 		else if (!strcmp(v, "monotonic"))
 			c->clock = CT_CLOCK_CHOICE_MONOTONIC;
 		else
-			return set_err(CT_ECONFIG, "CTRACE_CLOCK: bad value '%s' (auto, tsc, monotonic)", v);
+			return set_err(CT_ECONFIG,
+				       "CTRACE_CLOCK: bad value '%s' (auto, tsc, monotonic)", v);
 	}
 	return 0;
 }
@@ -219,16 +224,18 @@ static int check_config(const struct ct_config *c)
 {
 	int sinks = (c->path != NULL) + (c->fd >= 0) + (c->write != NULL);
 	if (sinks != 1)
-		return set_err(CT_ECONFIG, "exactly one sink is needed (path, fd or callback), got %d",
-			       sinks);
+		return set_err(CT_ECONFIG,
+			       "exactly one sink is needed (path, fd or callback), got %d", sinks);
 	if (c->generation_ns < 1000000 || c->generation_ns > 600000000000ull)
 		return set_err(CT_ECONFIG, "generation period must be between 1 ms and 10 min");
 	if (c->flush_ns < 100000 || c->flush_ns > c->generation_ns)
-		return set_err(CT_ECONFIG, "flush period must be between 100 us and the generation period");
+		return set_err(CT_ECONFIG,
+			       "flush period must be between 100 us and the generation period");
 	if (c->chunk_bytes < 4096 || c->chunk_bytes > (1u << 20))
 		return set_err(CT_ECONFIG, "chunk size must be between 4 KiB and 1 MiB");
 	if (c->buffer_bytes < 2 * c->chunk_bytes || c->buffer_bytes > (64ull << 30))
-		return set_err(CT_ECONFIG, "buffer size must hold at least two chunks and be at most 64 GiB");
+		return set_err(CT_ECONFIG,
+			       "buffer size must hold at least two chunks and be at most 64 GiB");
 	if (c->generation_max_bytes < 64 * 1024 || c->generation_max_bytes > CT_GEN_MAX_RAW / 2)
 		return set_err(CT_ECONFIG, "generation size must be between 64 KiB and 32 MiB");
 	if (c->stack_depth < 1 || c->stack_depth > STACK_MAX_DEPTH)

@@ -53,7 +53,8 @@ uint32_t intern(const char *s)
 		struct entry *e = atomic_load_explicit(&slots[i], memory_order_acquire);
 		if (!e) {
 			if (!mine) {
-				uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+				uint32_t id = atomic_fetch_add_explicit(&next_id, 1,
+									memory_order_relaxed);
 				if (id > INTERN_MAX_NAMES)
 					return fail();
 				size_t need = (sizeof(struct entry) + n + 1 + 15) & ~(size_t)15;

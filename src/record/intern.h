@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define INTERN_MAX_NAMES 65535u /* ids 1..65535 */
-#define INTERN_MAX_LEN 1024u    /* longer names are cut */
+#define INTERN_MAX_LEN	 1024u	/* longer names are cut */
 
 /* Returns the id of s, interning it if new; 0 when the table is full. */
 uint32_t intern(const char *s);

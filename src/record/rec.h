@@ -21,7 +21,7 @@
 #include "format/varint.h"
 #include "record/clock.h"
 
-#define likely(x) __builtin_expect(!!(x), 1)
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Room an event may need besides its byte string; the hot path checks it
@@ -29,11 +29,11 @@
 #define EVENT_RESERVE 96
 
 struct chunk {
-	_Atomic uint32_t pos;           /* bytes written; release-stored per event */
-	uint32_t cap;                   /* bytes of data[] */
-	_Atomic(struct chunk *) next;   /* set once, after the final pos */
-	struct chunk *free_next;        /* pool link */
-	uint32_t index;                 /* position in the pool */
+	_Atomic uint32_t pos;	      /* bytes written; release-stored per event */
+	uint32_t cap;		      /* bytes of data[] */
+	_Atomic(struct chunk *) next; /* set once, after the final pos */
+	struct chunk *free_next;      /* pool link */
+	uint32_t index;		      /* position in the pool */
 	uint8_t pad[64 - 28];
 	uint8_t data[];
 };
@@ -44,15 +44,15 @@ enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
  * outlives the thread (the writer may still be draining it). */
 struct trec {
 	/* written by the owning thread */
-	_Atomic uint32_t busy;          /* inside an event: see threads.c, stop */
-	_Atomic uint32_t state;         /* enum rec_state */
-	_Atomic(struct chunk *) first;  /* first chunk of this capture */
-	_Atomic uint32_t epoch;         /* capture this registration belongs to */
-	uint32_t index;                 /* thread index in the trace */
+	_Atomic uint32_t busy;	       /* inside an event: see threads.c, stop */
+	_Atomic uint32_t state;	       /* enum rec_state */
+	_Atomic(struct chunk *) first; /* first chunk of this capture */
+	_Atomic uint32_t epoch;	       /* capture this registration belongs to */
+	uint32_t index;		       /* thread index in the trace */
 	pid_t tid;
 	char name[16];
-	uint64_t base_ticks;            /* delta base of the first event */
-	uintptr_t stack_lo, stack_hi;   /* bounds for frame-pointer walks */
+	uint64_t base_ticks;	      /* delta base of the first event */
+	uintptr_t stack_lo, stack_hi; /* bounds for frame-pointer walks */
 	/* Events dropped for want of a chunk and not yet written as a loss
 	 * event: the thread writes one as soon as it gets a chunk; the writer
 	 * reports what is left when the thread exits or the capture stops. */
@@ -67,22 +67,22 @@ struct trec {
 	/* owned by the writer */
 	struct chunk *rd;
 	uint32_t rd_off;
-	uint64_t w_last;                /* last timestamp decoded */
+	uint64_t w_last; /* last timestamp decoded */
 	uint64_t w_events;
-	uint32_t w_gen_seen;            /* generation in which it last had events */
-	uint32_t w_done;                /* exited and fully drained */
-	uint32_t w_active;              /* listed in the current generation */
+	uint32_t w_gen_seen; /* generation in which it last had events */
+	uint32_t w_done;     /* exited and fully drained */
+	uint32_t w_active;   /* listed in the current generation */
 };
 
 /* Per-thread hot state, initial-exec TLS: no allocation, no __tls_get_addr. */
 struct tls {
-	uint8_t *p;          /* write cursor in ck */
-	uint8_t *lim;        /* ck->data + cap - EVENT_RESERVE */
-	uint64_t last;       /* timestamp of the last written event */
+	uint8_t *p;    /* write cursor in ck */
+	uint8_t *lim;  /* ck->data + cap - EVENT_RESERVE */
+	uint64_t last; /* timestamp of the last written event */
 	struct chunk *ck;
 	struct trec *rec;
-	uint32_t epoch;      /* == g_epoch when registered in the running capture */
-	uint32_t dead;       /* the thread has exited: ignore its events */
+	uint32_t epoch; /* == g_epoch when registered in the running capture */
+	uint32_t dead;	/* the thread has exited: ignore its events */
 	/* task ids are handed out in blocks to avoid a shared counter */
 	uint64_t task_next, task_end;
 	/* the thread's task stack (FORMAT.md "current task") */
@@ -93,7 +93,7 @@ struct tls {
 };
 
 #define EPOCH_INACTIVE 0xffffffffu
-#define EPOCH_DEAD 0xfffffffeu
+#define EPOCH_DEAD     0xfffffffeu
 
 extern __thread struct tls ct_tls __attribute__((tls_model("initial-exec")));
 extern _Atomic uint32_t g_epoch;

@@ -31,8 +31,8 @@ static char *get_arena(void)
 		return a;
 	/* Reserved address space only: pages appear as stacks are added. The
 	 * first stack of the process pays for one mmap; a racing loser unmaps. */
-	char *m = mmap(NULL, ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	char *m = mmap(NULL, ARENA, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	char *expect = NULL;
@@ -63,7 +63,8 @@ uint32_t stack_id(const uint64_t *pcs, int n, uint64_t h)
 				char *a = get_arena();
 				if (!a)
 					return fail();
-				uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+				uint32_t id = atomic_fetch_add_explicit(&next_id, 1,
+									memory_order_relaxed);
 				if (id > STACK_MAX_IDS)
 					return fail();
 				size_t need = sizeof(struct entry) + bytes;

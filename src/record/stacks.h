@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define STACK_MAX_DEPTH 64
-#define STACK_MAX_IDS 262143u
+#define STACK_MAX_IDS	262143u
 
 /* Walks the frame-pointer chain starting at frame fp (the caller passes
  * __builtin_frame_address(0)), storing up to max return addresses. lo/hi

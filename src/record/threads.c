@@ -78,8 +78,8 @@ int pool_create(size_t total, size_t chunk_bytes)
 	if (n < 2)
 		n = 2;
 	size_t len = n * chunk_bytes;
-	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			  -1, 0);
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return -errno;
 	pool_mem = m;
@@ -301,7 +301,8 @@ void threads_begin_capture(void)
 {
 	atomic_store(&g_next_index, 0);
 	atomic_store(&g_unregistered_lost, 0);
-	membarrier_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	membarrier_ok =
+		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	/* Records of threads that exited while no capture ran are free again. */
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++)

@@ -51,7 +51,7 @@ struct writer {
 	int clock_kind;
 
 	struct clock_snapshot start;
-	uint32_t seq;          /* current generation */
+	uint32_t seq;	       /* current generation */
 	uint64_t gen_start_ns; /* CLOCK_MONOTONIC at its start */
 	uint64_t gen_events, gen_lost;
 	uint64_t gen_min, gen_max;
@@ -555,7 +555,8 @@ static void put_stacks(struct writer *w)
 	for (size_t i = 0; i < w->ngen_locs; i++) {
 		struct sym_frame fr[SYM_MAX_FRAMES];
 		uint32_t mapping = 0;
-		int nf = w->sym ? sym_lookup(w->sym, w->gen_locs[i] - 1, fr, SYM_MAX_FRAMES, &mapping)
+		int nf = w->sym ? sym_lookup(w->sym, w->gen_locs[i] - 1, fr, SYM_MAX_FRAMES,
+					     &mapping)
 				: 0;
 		buf_uv(lb, w->gen_locs[i]);
 		buf_uv(lb, mapping);
@@ -761,7 +762,8 @@ static void finish_gen(struct writer *w)
 				ZSTD_inBuffer in2 = {w->batches.p, w->batches.len, 0};
 				size_t rc = 0;
 				while (in1.pos < in1.size && !ZSTD_isError(rc))
-					rc = ZSTD_compressStream2(w->zc, &out, &in1, ZSTD_e_continue);
+					rc = ZSTD_compressStream2(w->zc, &out, &in1,
+								  ZSTD_e_continue);
 				do
 					rc = ZSTD_compressStream2(w->zc, &out, &in2, ZSTD_e_end);
 				while (rc != 0 && !ZSTD_isError(rc));

@@ -27,7 +27,7 @@ static void tmp_path(char *out, size_t cap, const char *name)
 /* Totals of a trace, read through the public reader. */
 struct totals {
 	uint64_t events, by_type[CT_EV_TYPE_COUNT];
-	uint64_t lost;      /* in-band loss events + loss sections */
+	uint64_t lost; /* in-band loss events + loss sections */
 	uint64_t per_thread[256];
 	uint32_t threads_seen, exited_threads;
 	int complete, rc;
@@ -88,7 +88,7 @@ static int start_to(const char *path, size_t buffer, size_t chunk)
 /* ---- threads that exit early lose nothing ---- */
 
 #define EARLY_THREADS 24
-#define EARLY_EVENTS 1000
+#define EARLY_EVENTS  1000
 
 static void *early_thread(void *arg)
 {
@@ -135,7 +135,7 @@ static void test_exited_threads_lose_nothing(void **state)
 /* ---- a tiny buffer under a high rate records loss, exactly ---- */
 
 #define FLOOD_THREADS 4
-#define FLOOD_EVENTS 200000
+#define FLOOD_EVENTS  200000
 
 static void *flood_thread(void *arg)
 {
@@ -184,7 +184,7 @@ struct task_seen {
 	uint64_t id, begin, end;
 	uint32_t threads_mask; /* bit per thread index (< 32) */
 	int regions, database, logs;
-	char order[64];        /* first letters of region names, in order */
+	char order[64]; /* first letters of region names, in order */
 };
 
 static void test_pipeline_example(void **state)
@@ -270,7 +270,9 @@ static void test_pipeline_example(void **state)
 		assert_int_equal(__builtin_popcount(ts->threads_mask), 3);
 		if (ts->database) {
 			slow++;
-			assert_string_equal(ts->order, "aplcdrs"); /* accept parse lookup cache database render send */
+			assert_string_equal(
+				ts->order,
+				"aplcdrs"); /* accept parse lookup cache database render send */
 			assert_int_equal(ts->logs, 2);
 			assert_true(ts->end - ts->begin >= 20000000); /* the 20 ms database pause */
 		} else {
@@ -302,9 +304,10 @@ static void test_env_autostart_and_bad_values(void **state)
 	char path[256], cmd[1024];
 	tmp_path(path, sizeof path, "env.ct");
 	/* No setup code: CTRACE_OUTPUT starts the capture at load. */
-	snprintf(cmd, sizeof cmd,
-		 "CTRACE_OUTPUT=%s CTRACE_GENERATION=50ms CTRACE_STACKS=region %s/pipeline -q -n 40",
-		 path, CTRACE_EXAMPLES_DIR);
+	snprintf(
+		cmd, sizeof cmd,
+		"CTRACE_OUTPUT=%s CTRACE_GENERATION=50ms CTRACE_STACKS=region %s/pipeline -q -n 40",
+		path, CTRACE_EXAMPLES_DIR);
 	assert_int_equal(system(cmd), 0);
 	struct totals t;
 	read_totals(path, &t);
@@ -316,8 +319,8 @@ static void test_env_autostart_and_bad_values(void **state)
 	char err[256];
 	tmp_path(err, sizeof err, "env.err");
 	unlink(path);
-	snprintf(cmd, sizeof cmd, "CTRACE_OUTPUT=%s CTRACE_BUFFER=lots %s/pipeline -q -n 4 2>%s", path,
-		 CTRACE_EXAMPLES_DIR, err);
+	snprintf(cmd, sizeof cmd, "CTRACE_OUTPUT=%s CTRACE_BUFFER=lots %s/pipeline -q -n 4 2>%s",
+		 path, CTRACE_EXAMPLES_DIR, err);
 	assert_int_equal(system(cmd), 0);
 	FILE *f = fopen(err, "r");
 	assert_non_null(f);
