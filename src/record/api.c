@@ -26,12 +26,12 @@ static __attribute__((noinline, cold)) uint8_t *stack_slow(struct tls *t, uint8_
 {
 	uint64_t pcs[STACK_MAX_DEPTH];
 	struct trec *r = t->rec;
-	int n = stack_walk(frame, r->stack_lo, r->stack_hi, pcs, t->stack_depth);
+	uint64_t h;
+	int n = stack_walk(frame, r->stack_lo, r->stack_hi, pcs, t->stack_depth, &h);
 	if (n == 0)
 		return p;
 	/* A 64-bit hash match is taken as the same stack (the shared table
 	 * compares frames; a false match here has odds of 2^-64 per pair). */
-	uint64_t h = stack_hash(pcs, n);
 	unsigned slot = (unsigned)(h >> 58);
 	uint32_t id;
 	if (r->stack_cache[slot].hash == h) {

@@ -11,40 +11,42 @@
 #define STACK_MAX_IDS	262143u
 
 /* Walks the frame-pointer chain starting at frame fp (the caller passes
- * __builtin_frame_address(0)), storing up to max return addresses. lo/hi
- * bound the thread's stack; the walk stops at anything outside them. */
-static inline int stack_walk(void *fp, uintptr_t lo, uintptr_t hi, uint64_t *pcs, int max)
+ * __builtin_frame_address(0)), storing up to max return addresses, and
+ * hashes them on the way. [lo, hi) bounds the thread's stack: the walk stops
+ * at anything outside it or not moving up the stack.
+ *
+ * The frames are mixed independently (their multiplies run in parallel; a
+ * serial hash chain cost ~25 ns for 10 frames here) with their position
+ * folded in, then the sum is finalized. */
+static inline int stack_walk(void *fp, uintptr_t lo, uintptr_t hi, uint64_t *pcs, int max,
+			     uint64_t *hash)
 {
 	int n = 0;
-	uintptr_t f = (uintptr_t)fp;
-	while (n < max && f >= lo && f + 16 <= hi && (f & 7) == 0) {
-		uintptr_t next = ((uintptr_t *)f)[0];
-		uintptr_t ret = ((uintptr_t *)f)[1];
+	uintptr_t f = (uintptr_t)fp, span = hi - lo - 16;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	/* Misaligned frames need no test of their own: x86 reads them, and
+	 * the next frame must still lie above this one inside the stack. */
+	while (n < max && f - lo <= span) {
+		const uintptr_t *frame = (const uintptr_t *)f;
+		uintptr_t next = frame[0], ret = frame[1];
 		if (ret < 4096)
 			break;
-		pcs[n++] = ret;
+		pcs[n] = ret;
+		h ^= (ret + (uint64_t)n * 0x632be59bd9b4e019ull) * 0xff51afd7ed558ccdull;
+		n++;
 		if (next <= f)
 			break;
 		f = next;
 	}
-	return n;
-}
-
-/* The frames are mixed independently (the multiplies run in parallel; a
- * serial chain cost ~25 ns for 10 frames here) with their position folded
- * in, then the sum is finalized. */
-static inline uint64_t stack_hash(const uint64_t *pcs, int n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-	for (int i = 0; i < n; i++)
-		h ^= (pcs[i] + (uint64_t)i * 0x632be59bd9b4e019ull) * 0xff51afd7ed558ccdull;
+	h ^= (uint64_t)n;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
-	return h | 1;
+	*hash = h | 1;
+	return n;
 }
 
-/* Returns the id of the stack pcs[0..n) whose stack_hash() is h, adding it
+/* Returns the id of the stack pcs[0..n) whose stack_walk() hash is h, adding it
  * if new; 0 when n == 0 or the table is full. */
 uint32_t stack_id(const uint64_t *pcs, int n, uint64_t h);
 /* The frames of an id; NULL if unknown. Safe from any thread once the id
