@@ -424,6 +424,92 @@ static void test_callback_sink_and_restart(void **state)
 	}
 }
 
+/* ---- logs are cut with a marker; stacks are symbolized; the clock ---- */
+
+__attribute__((noinline)) static void traced_site(void)
+{
+	CT_REGION_BEGIN("site");
+	CT_REGION_END();
+	__asm__ volatile("" ::: "memory"); /* keep the frame */
+}
+
+static const char *meta_value(const struct ct_trace_info *info, const char *key)
+{
+	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2)
+		if (strcmp(info->meta[i], key) == 0)
+			return info->meta[i + 1];
+	return NULL;
+}
+
+static void test_logs_stacks_clock(void **state)
+{
+	(void)state;
+	for (int mono = 0; mono <= 1; mono++) {
+		char path[256];
+		tmp_path(path, sizeof path, mono ? "mono.ct" : "tsc.ct");
+		struct ct_config c;
+		ct_config_init(&c);
+		c.path = path;
+		c.stack_events = CT_STACK_REGION;
+		c.clock = mono ? CT_CLOCK_CHOICE_MONOTONIC : CT_CLOCK_CHOICE_AUTO;
+		assert_int_equal(ct_start(&c), 0);
+		static char big[2000];
+		memset(big, 'x', sizeof big - 1);
+		ct_log("big", big);
+		ct_logf("fmt", "%s", big);
+		ct_log("small", "fits");
+		traced_site();
+		assert_int_equal(ct_stop(), 0);
+
+		ct_reader *r = NULL;
+		assert_int_equal(ct_reader_open(path, &r), 0);
+		const char *clock = meta_value(ct_reader_info(r), "clock");
+		assert_non_null(clock);
+		assert_string_equal(clock, mono ? "monotonic" : "tsc");
+		struct ct_event ev;
+		int logs = 0, sites = 0, rc;
+		uint64_t prev = 0;
+		while ((rc = ct_reader_next(r, &ev)) == 1) {
+			assert_true(ev.ts >= prev);
+			prev = ev.ts;
+			if (ev.type == CT_EV_LOG) {
+				logs++;
+				if (strcmp(ev.strs[0], "small") == 0) {
+					assert_int_equal(ev.nbytes, 4);
+					assert_memory_equal(ev.bytes, "fits", 4);
+				} else {
+					assert_int_equal(ev.nbytes, CT_LOG_MAX);
+					assert_memory_equal(ev.bytes + CT_LOG_MAX - 3, "...", 3);
+					assert_int_equal(ev.bytes[0], 'x');
+				}
+			} else if (ev.type == CT_EV_REGION_BEGIN) {
+				sites++;
+				assert_non_null(ev.stack);
+				assert_true(ev.stack->nframes >= 2);
+				const struct ct_frame *f = &ev.stack->frames[0];
+				assert_string_equal(f->function, "traced_site");
+				assert_non_null(strstr(f->file, "test_record.c"));
+				assert_true(f->line > 0);
+				assert_non_null(strstr(f->module, "test_record"));
+				assert_string_equal(ev.stack->frames[1].function,
+						    "test_logs_stacks_clock");
+			}
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(logs, 3);
+		assert_int_equal(sites, 1);
+		/* the monotonic clock's timestamps are its own nanoseconds */
+		const struct ct_generation *g;
+		ct_reader_close(r);
+		assert_int_equal(ct_reader_open(path, &r), 0);
+		assert_int_equal(ct_reader_next_generation(r, &g), 1);
+		assert_int_equal(g->clock_kind, mono ? CT_CLOCK_MONOTONIC : CT_CLOCK_TSC);
+		if (mono)
+			assert_int_equal(g->ticks_per_sec, 1000000000u);
+		ct_reader_close(r);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -437,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_env_autostart_and_bad_values),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_callback_sink_and_restart),
+		cmocka_unit_test(test_logs_stacks_clock),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {
