@@ -94,11 +94,12 @@ CT_API const char *ct_strerror(int err);
 CT_API const char *ct_last_error(void);
 
 struct ct_stats {
-	uint64_t events;      /* events written to the sink */
-	uint64_t lost;	      /* events dropped (all recorded in the trace) */
-	uint64_t bytes;	      /* bytes handed to the sink */
-	uint64_t generations; /* generations written */
-	uint64_t threads;     /* threads registered */
+	uint64_t events;	/* events written to the sink */
+	uint64_t lost;		/* events dropped (all recorded in the trace) */
+	uint64_t bytes;		/* bytes handed to the sink */
+	uint64_t generations;	/* generations written */
+	uint64_t threads;	/* threads registered */
+	uint64_t writer_cpu_ns; /* CPU time of ctrace's writer thread */
 };
 /* Counters of the running (or last) capture. */
 CT_API void ct_get_stats(struct ct_stats *s);

@@ -94,7 +94,10 @@ static struct ct_stats stats; /* updated once per generation */
 
 static void publish_stats(struct writer *w)
 {
+	struct timespec cpu;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu); /* called on the writer thread */
 	pthread_mutex_lock(&stats_mu);
+	stats.writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
 	stats.events = w->events;
 	stats.lost = w->lost;
 	stats.bytes = w->bytes;
