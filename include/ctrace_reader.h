@@ -140,6 +140,17 @@ CT_API uint64_t ct_reader_file_size(const ct_reader *r);
  * 6 complete generations read". NULL when there was none. */
 CT_API const char *ct_reader_error(const ct_reader *r);
 
+/* Reading ahead. By default, from the second generation on, a thread of the
+ * reader loads the next generation (reads it, checks its CRCs, decompresses
+ * and validates it) while the caller iterates the current one: at most two
+ * generations are in memory, and errors still arrive in order, after every
+ * generation before the damage. on = 0 loads in the caller's thread
+ * instead, as does CTRACE_READER_THREADS=0 in the environment. Call before
+ * the first ct_reader_next_generation or ct_reader_next; returns 0, or
+ * -EBUSY after that. With an fd source, the thread may have read past the
+ * generation the caller is at when the reader is closed. */
+CT_API int ct_reader_set_prefetch(ct_reader *r, int on);
+
 #ifdef __cplusplus
 }
 #endif

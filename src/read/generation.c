@@ -14,7 +14,7 @@
 /* A cursor over one section body; every read is bounds-checked and the
  * first failure is reported with its position. */
 struct rd {
-	ct_reader *r;
+	struct gen *g;
 	const uint8_t *p, *end;
 	const char *what; /* section name for messages */
 };
@@ -23,7 +23,7 @@ static int rd_uv(struct rd *d, uint64_t *v, const char *field)
 {
 	const uint8_t *at = d->p;
 	if (ct_get_uvarint(&d->p, d->end, v))
-		return rdr_gen_fail(d->r, at, "%s section: bad or truncated varint (%s)", d->what,
+		return rdr_gen_fail(d->g, at, "%s section: bad or truncated varint (%s)", d->what,
 				    field);
 	return 0;
 }
@@ -36,7 +36,7 @@ static int rd_u32(struct rd *d, uint32_t *v, const char *field)
 	if (rc)
 		return rc;
 	if (x > UINT32_MAX)
-		return rdr_gen_fail(d->r, at, "%s section: %s %llu out of range", d->what, field,
+		return rdr_gen_fail(d->g, at, "%s section: %s %llu out of range", d->what, field,
 				    (unsigned long long)x);
 	*v = (uint32_t)x;
 	return 0;
@@ -51,7 +51,7 @@ static int rd_count(struct rd *d, uint64_t *n, size_t min)
 	if (rc)
 		return rc;
 	if (*n > (uint64_t)(d->end - d->p) / min)
-		return rdr_gen_fail(d->r, at, "%s section: count %llu does not fit in %td bytes",
+		return rdr_gen_fail(d->g, at, "%s section: count %llu does not fit in %td bytes",
 				    d->what, (unsigned long long)*n, d->end - d->p);
 	return 0;
 }
@@ -65,9 +65,9 @@ static int rd_str(struct rd *d, const char **out, const char *field)
 	if (rc)
 		return rc;
 	if (n > (uint64_t)(d->end - d->p))
-		return rdr_gen_fail(d->r, at, "%s section: %s of %llu bytes runs past the section",
+		return rdr_gen_fail(d->g, at, "%s section: %s of %llu bytes runs past the section",
 				    d->what, field, (unsigned long long)n);
-	struct gen *g = &d->r->g;
+	struct gen *g = d->g;
 	char *s = g->arena + g->arena_len; /* reserved by rdr_gen_load */
 	memcpy(s, d->p, n);
 	s[n] = 0;
@@ -80,15 +80,15 @@ static int rd_str(struct rd *d, const char **out, const char *field)
 static int rd_done(struct rd *d)
 {
 	if (d->p != d->end)
-		return rdr_gen_fail(d->r, d->p, "%s section: %td byte%s left over", d->what,
+		return rdr_gen_fail(d->g, d->p, "%s section: %td byte%s left over", d->what,
 				    d->end - d->p, d->end - d->p == 1 ? "" : "s");
 	return 0;
 }
 
-static int nomem(ct_reader *r)
+static int nomem(struct gen *g)
 {
-	r->err = -ENOMEM;
-	snprintf(r->msg, sizeof(r->msg), "out of memory loading generation %u", r->ngens + 1);
+	g->e.err = -ENOMEM;
+	snprintf(g->e.msg, sizeof(g->e.msg), "out of memory loading generation %u", g->nbefore + 1);
 	return -ENOMEM;
 }
 
@@ -99,27 +99,27 @@ static int nomem(ct_reader *r)
 			return rc_;                                                                \
 	} while (0)
 
-static int finish_map(ct_reader *r, struct idmap *m, const uint8_t *at, const char *what)
+static int finish_map(struct gen *g, struct idmap *m, const uint8_t *at, const char *what)
 {
 	uint64_t dup;
 	int rc = rdr_idmap_finish(m, &dup);
 	if (rc < 0)
-		return nomem(r);
+		return nomem(g);
 	if (rc > 0)
-		return rdr_gen_fail(r, at, "%s id %llu listed twice", what,
+		return rdr_gen_fail(g, at, "%s id %llu listed twice", what,
 				    (unsigned long long)dup);
 	return 0;
 }
 
-static int parse_clock(ct_reader *r, const struct section *s)
+static int parse_clock(struct gen *g, const struct section *s)
 {
-	struct rd d = {r, s->p, s->end, "clock"};
+	struct rd d = {g, s->p, s->end, "clock"};
 	uint64_t kind, tps, ref_ticks, ref_mono, ref_real, min_t, max_t;
 	TRY(rd_uv(&d, &kind, "clock kind"));
 	const uint8_t *at = d.p;
 	TRY(rd_uv(&d, &tps, "ticks per second"));
 	if (tps == 0)
-		return rdr_gen_fail(r, at, "clock section: ticks per second is 0");
+		return rdr_gen_fail(g, at, "clock section: ticks per second is 0");
 	TRY(rd_uv(&d, &ref_ticks, "reference ticks"));
 	TRY(rd_uv(&d, &ref_mono, "reference monotonic time"));
 	TRY(rd_uv(&d, &ref_real, "reference real time"));
@@ -127,72 +127,69 @@ static int parse_clock(ct_reader *r, const struct section *s)
 	TRY(rd_uv(&d, &max_t, "last timestamp"));
 	TRY(rd_done(&d));
 	if (kind > UINT32_MAX)
-		return rdr_gen_fail(r, s->p, "clock section: clock kind %llu out of range",
+		return rdr_gen_fail(g, s->p, "clock section: clock kind %llu out of range",
 				    (unsigned long long)kind);
-	rdr_clock_init(&r->g.clk, tps, ref_ticks, ref_mono);
-	r->g.info.clock_kind = (uint32_t)kind;
-	r->g.info.ticks_per_sec = tps;
-	r->g.info.realtime_offset_ns = (int64_t)(ref_real - ref_mono);
+	rdr_clock_init(&g->clk, tps, ref_ticks, ref_mono);
+	g->info.clock_kind = (uint32_t)kind;
+	g->info.ticks_per_sec = tps;
+	g->info.realtime_offset_ns = (int64_t)(ref_real - ref_mono);
 	return 0;
 }
 
-static int parse_threads(ct_reader *r, const struct section *s)
+static int parse_threads(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "threads"};
+	struct rd d = {g, s->p, s->end, "threads"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 4));
 	if (VEC_RESERVE(g->threads, g->threads_cap, g->nthreads + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		struct ct_thread_info *t = &g->threads[g->nthreads];
 		uint64_t flags;
 		const uint8_t *at = d.p;
 		TRY(rd_u32(&d, &t->index, "thread index"));
 		if (t->index == 0)
-			return rdr_gen_fail(r, at, "threads section: thread index 0");
+			return rdr_gen_fail(g, at, "threads section: thread index 0");
 		TRY(rd_u32(&d, &t->tid, "tid"));
 		TRY(rd_str(&d, &t->name, "thread name"));
 		TRY(rd_uv(&d, &flags, "thread flags"));
 		t->exited = flags & 1;
 		if (rdr_idmap_add(&g->thread_map, t->index, g->nthreads))
-			return nomem(r);
+			return nomem(g);
 		g->nthreads++;
 	}
 	return rd_done(&d);
 }
 
-static int parse_strings(ct_reader *r, const struct section *s)
+static int parse_strings(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "strings"};
+	struct rd d = {g, s->p, s->end, "strings"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 2));
 	if (VEC_RESERVE(g->strs, g->strs_cap, g->nstrs + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t id;
 		const uint8_t *at = d.p;
 		TRY(rd_uv(&d, &id, "string id"));
 		if (id == 0 || id > UINT32_MAX)
-			return rdr_gen_fail(r, at, "strings section: string id %llu out of range",
+			return rdr_gen_fail(g, at, "strings section: string id %llu out of range",
 					    (unsigned long long)id);
 		TRY(rd_str(&d, &g->strs[g->nstrs], "string"));
 		if (rdr_idmap_add(&g->string_map, id, g->nstrs))
-			return nomem(r);
+			return nomem(g);
 		g->nstrs++;
 	}
 	return rd_done(&d);
 }
 
-static int parse_mappings(ct_reader *r, const struct section *s)
+static int parse_mappings(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "mappings"};
+	struct rd d = {g, s->p, s->end, "mappings"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 5));
 	if (VEC_RESERVE(g->maps, g->maps_cap, g->nmaps + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t start, end, off;
 		const char *build_id;
@@ -216,24 +213,23 @@ static int table_str(struct rd *d, const char **out, const char *field)
 		*out = "";
 		return 0;
 	}
-	uint32_t slot = idmap_get(&d->r->g.string_map, id);
+	uint32_t slot = idmap_get(&d->g->string_map, id);
 	if (!slot)
-		return rdr_gen_fail(d->r, at,
+		return rdr_gen_fail(d->g, at,
 				    "%s section: %s references string id %llu not in the "
 				    "generation",
 				    d->what, field, (unsigned long long)id);
-	*out = d->r->g.strs[slot - 1];
+	*out = d->g->strs[slot - 1];
 	return 0;
 }
 
-static int parse_locations(ct_reader *r, const struct section *s)
+static int parse_locations(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "locations"};
+	struct rd d = {g, s->p, s->end, "locations"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 3));
 	if (VEC_RESERVE(g->locs, g->locs_cap, g->nlocs + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		struct location *l = &g->locs[g->nlocs];
 		uint64_t mapping, nframes;
@@ -241,7 +237,7 @@ static int parse_locations(ct_reader *r, const struct section *s)
 		const uint8_t *at = d.p;
 		TRY(rd_uv(&d, &mapping, "mapping"));
 		if (mapping > g->nmaps)
-			return rdr_gen_fail(r, at,
+			return rdr_gen_fail(g, at,
 					    "locations section: location %u references mapping "
 					    "%llu, the generation has %u",
 					    g->nlocs + 1, (unsigned long long)mapping, g->nmaps);
@@ -249,12 +245,12 @@ static int parse_locations(ct_reader *r, const struct section *s)
 		at = d.p;
 		TRY(rd_uv(&d, &nframes, "frame count"));
 		if (nframes > (uint64_t)(d.end - d.p) / 3)
-			return rdr_gen_fail(r, at,
+			return rdr_gen_fail(g, at,
 					    "locations section: %llu frames do not fit in the "
 					    "section",
 					    (unsigned long long)nframes);
 		if (VEC_RESERVE(g->lframes, g->lframes_cap, g->nlframes + nframes))
-			return nomem(r);
+			return nomem(g);
 		l->nframes = (uint32_t)nframes;
 		l->frame0 = g->nlframes;
 		for (uint64_t k = 0; k < nframes; k++) {
@@ -270,31 +266,30 @@ static int parse_locations(ct_reader *r, const struct section *s)
 
 /* First pass over the stacks: ids and location references. Frames are
  * expanded afterwards, once their total is known and bounded. */
-static int parse_stacks(ct_reader *r, const struct section *s, uint64_t *total)
+static int parse_stacks(struct gen *g, const struct section *s, uint64_t *total)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "stacks"};
+	struct rd d = {g, s->p, s->end, "stacks"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 2));
 	if (VEC_RESERVE(g->stacks, g->stacks_cap, g->nstacks + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		struct ct_stack *st = &g->stacks[g->nstacks];
 		uint64_t id, depth;
 		const uint8_t *at = d.p;
 		TRY(rd_uv(&d, &id, "stack id"));
 		if (id == 0 || id > UINT32_MAX)
-			return rdr_gen_fail(r, at, "stacks section: stack id %llu out of range",
+			return rdr_gen_fail(g, at, "stacks section: stack id %llu out of range",
 					    (unsigned long long)id);
 		at = d.p;
 		TRY(rd_uv(&d, &depth, "depth"));
 		if (depth > (uint64_t)(d.end - d.p))
-			return rdr_gen_fail(r, at,
+			return rdr_gen_fail(g, at,
 					    "stacks section: depth %llu does not fit in the "
 					    "section",
 					    (unsigned long long)depth);
 		if (VEC_RESERVE(g->refs, g->refs_cap, g->nrefs + depth))
-			return nomem(r);
+			return nomem(g);
 		/* Until expansion, frames holds the index of the first ref. */
 		st->id = (uint32_t)id;
 		st->nframes = (uint32_t)depth;
@@ -304,7 +299,7 @@ static int parse_stacks(ct_reader *r, const struct section *s, uint64_t *total)
 			at = d.p;
 			TRY(rd_uv(&d, &loc, "location"));
 			if (loc == 0 || loc > g->nlocs)
-				return rdr_gen_fail(r, at,
+				return rdr_gen_fail(g, at,
 						    "stacks section: stack %llu references "
 						    "location %llu, the generation has %u",
 						    (unsigned long long)id, (unsigned long long)loc,
@@ -314,20 +309,19 @@ static int parse_stacks(ct_reader *r, const struct section *s, uint64_t *total)
 			*total += nf ? nf : 1;
 		}
 		if (rdr_idmap_add(&g->stack_map, id, g->nstacks))
-			return nomem(r);
+			return nomem(g);
 		g->nstacks++;
 	}
 	return rd_done(&d);
 }
 
-static int expand_stacks(ct_reader *r, uint64_t total, const uint8_t *at)
+static int expand_stacks(struct gen *g, uint64_t total, const uint8_t *at)
 {
-	struct gen *g = &r->g;
 	if (total > FRAMES_MAX)
-		return rdr_gen_fail(r, at, "stacks expand to %llu frames, more than %u",
+		return rdr_gen_fail(g, at, "stacks expand to %llu frames, more than %u",
 				    (unsigned long long)total, FRAMES_MAX);
 	if (VEC_RESERVE(g->frames, g->frames_cap, total ? total : 1))
-		return nomem(r);
+		return nomem(g);
 	struct ct_frame *f = g->frames;
 	for (uint32_t i = 0; i < g->nstacks; i++) {
 		struct ct_stack *st = &g->stacks[i];
@@ -352,14 +346,13 @@ static int expand_stacks(ct_reader *r, uint64_t total, const uint8_t *at)
 	return 0;
 }
 
-static int parse_loss(ct_reader *r, const struct section *s)
+static int parse_loss(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "loss"};
+	struct rd d = {g, s->p, s->end, "loss"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 5));
 	if (VEC_RESERVE(g->loss, g->loss_cap, g->nloss + n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < n; i++) {
 		struct ct_loss *l = &g->loss[g->nloss];
 		uint64_t thread, first, last;
@@ -370,7 +363,7 @@ static int parse_loss(ct_reader *r, const struct section *s)
 			uint32_t slot = idmap_get(&g->thread_map, thread);
 			if (!slot)
 				return rdr_gen_fail(
-					r, at, "loss section: thread %llu not in the generation",
+					g, at, "loss section: thread %llu not in the generation",
 					(unsigned long long)thread);
 			l->thread = &g->threads[slot - 1];
 		}
@@ -385,14 +378,13 @@ static int parse_loss(ct_reader *r, const struct section *s)
 	return rd_done(&d);
 }
 
-static int parse_meta(ct_reader *r, const struct section *s)
+static int parse_meta(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "meta"};
+	struct rd d = {g, s->p, s->end, "meta"};
 	uint64_t n;
 	TRY(rd_count(&d, &n, 2));
 	if (VEC_RESERVE(g->meta, g->meta_cap, g->nmeta + 2 * n))
-		return nomem(r);
+		return nomem(g);
 	for (uint64_t i = 0; i < 2 * n; i++)
 		TRY(rd_str(&d, &g->meta[g->nmeta++], i & 1 ? "value" : "key"));
 	return rd_done(&d);
@@ -435,24 +427,24 @@ static inline const uint8_t *vfast(const uint8_t *p, uint64_t *v)
 
 #define GETV(v) (safe ? (p = vfast(p, &(v))) != NULL : ct_get_uvarint(&p, end, &(v)) == 0)
 
-static __attribute__((noinline, cold)) int bad_type(ct_reader *r, const uint8_t *at,
+static __attribute__((noinline, cold)) int bad_type(struct gen *g, const uint8_t *at,
 						    uint32_t thread, uint64_t n)
 {
 	unsigned type = at[0] & CT_TYPE_MASK;
-	if (r->desc[type].flags & DESC_VALID)
-		return rdr_gen_fail(r, at,
+	if (g->desc[type].flags & DESC_VALID)
+		return rdr_gen_fail(g, at,
 				    "batch of thread %u: event %llu of type %u has a stack but "
 				    "its kind cannot carry one",
 				    thread, (unsigned long long)n, type);
-	return rdr_gen_fail(r, at,
+	return rdr_gen_fail(g, at,
 			    "batch of thread %u: event %llu has type %u, not in the spec table",
 			    thread, (unsigned long long)n, type);
 }
 
-static __attribute__((noinline, cold)) int bad_ref(ct_reader *r, const uint8_t *at, uint32_t thread,
+static __attribute__((noinline, cold)) int bad_ref(struct gen *g, const uint8_t *at, uint32_t thread,
 						   unsigned kind, uint64_t v)
 {
-	return rdr_gen_fail(r, at, "batch of thread %u references %s %llu not in the generation",
+	return rdr_gen_fail(g, at, "batch of thread %u references %s %llu not in the generation",
 			    thread,
 			    kind == CT_ARG_STRING   ? "string id"
 			    : kind == CT_ARG_THREAD ? "thread index"
@@ -462,21 +454,20 @@ static __attribute__((noinline, cold)) int bad_ref(ct_reader *r, const uint8_t *
 
 /* Checks one event at *pp and advances past it; *t accumulates its
  * timestamp. `safe` is a constant: the compiler makes two copies. */
-static inline __attribute__((always_inline)) int check_event(ct_reader *r, const uint8_t **pp,
+static inline __attribute__((always_inline)) int check_event(struct gen *g, const uint8_t **pp,
 							     const uint8_t *end, uint64_t *t,
 							     uint32_t thread, uint64_t n,
 							     const int safe)
 {
-	const struct gen *g = &r->g;
 	const uint8_t *p = *pp, *at = p;
-	const struct evdesc *d = &r->desc[*p++];
+	const struct evdesc *d = &g->desc[*p++];
 	uint64_t v;
 	if (__builtin_expect(!(d->flags & DESC_VALID), 0))
-		return bad_type(r, at, thread, n);
+		return bad_type(g, at, thread, n);
 	if (!GETV(v))
 		goto bad_varint;
 	if (__builtin_add_overflow(*t, v, t))
-		return rdr_gen_fail(r, at, "batch of thread %u: event %llu timestamp overflows",
+		return rdr_gen_fail(g, at, "batch of thread %u: event %llu timestamp overflows",
 				    thread, (unsigned long long)n);
 	unsigned argc = d->argc;
 	if (__builtin_expect(d->check == 0, 1)) {
@@ -494,7 +485,7 @@ static inline __attribute__((always_inline)) int check_event(ct_reader *r, const
 						: kind == CT_ARG_THREAD ? &g->thread_map
 									: &g->stack_map;
 			if (!idmap_get(m, v))
-				return bad_ref(r, at, thread, kind, v);
+				return bad_ref(g, at, thread, kind, v);
 		}
 	}
 	if (__builtin_expect(d->flags & (DESC_STACK | DESC_BYTES), 0)) {
@@ -502,11 +493,11 @@ static inline __attribute__((always_inline)) int check_event(ct_reader *r, const
 			if (!GETV(v))
 				goto bad_varint;
 			if (v && !idmap_get(&g->stack_map, v))
-				return bad_ref(r, at, thread, CT_ARG_STACK, v);
+				return bad_ref(g, at, thread, CT_ARG_STACK, v);
 		}
 		if (d->flags & DESC_BYTES) {
 			if (!GETV(v) || v > (uint64_t)(end - p))
-				return rdr_gen_fail(r, at,
+				return rdr_gen_fail(g, at,
 						    "batch of thread %u: byte string of event %llu "
 						    "runs past the batch",
 						    thread, (unsigned long long)n);
@@ -516,56 +507,55 @@ static inline __attribute__((always_inline)) int check_event(ct_reader *r, const
 	*pp = p;
 	return 0;
 bad_varint:
-	return rdr_gen_fail(r, at, "batch of thread %u: event %llu is cut or has a bad varint",
+	return rdr_gen_fail(g, at, "batch of thread %u: event %llu is cut or has a bad varint",
 			    thread, (unsigned long long)n);
 }
 
 /* Decodes and checks every event of one batch: the validation hot loop. */
-static int check_batch(ct_reader *r, const struct batch *b, uint32_t thread, uint64_t *last)
+static int check_batch(struct gen *g, const struct batch *b, uint32_t thread, uint64_t *last)
 {
 	const uint8_t *p = b->p, *end = b->end;
 	uint64_t t = b->base, n = 0;
 	int rc;
 	while (end - p >= SAFE) {
-		if ((rc = check_event(r, &p, end, &t, thread, n, 1)))
+		if ((rc = check_event(g, &p, end, &t, thread, n, 1)))
 			return rc;
 		n++;
 	}
 	while (p < end) {
-		if ((rc = check_event(r, &p, end, &t, thread, n, 0)))
+		if ((rc = check_event(g, &p, end, &t, thread, n, 0)))
 			return rc;
 		n++;
 	}
 	if (n != b->nevents)
-		return rdr_gen_fail(r, b->p,
+		return rdr_gen_fail(g, b->p,
 				    "batch of thread %u: header says %llu events, found %llu",
 				    thread, (unsigned long long)b->nevents, (unsigned long long)n);
 	*last = t;
 	return 0;
 }
 
-static int parse_batch(ct_reader *r, const struct section *s)
+static int parse_batch(struct gen *g, const struct section *s)
 {
-	struct gen *g = &r->g;
-	struct rd d = {r, s->p, s->end, "batch"};
+	struct rd d = {g, s->p, s->end, "batch"};
 	uint64_t thread, base, nevents;
 	const uint8_t *at = d.p;
 	TRY(rd_uv(&d, &thread, "thread"));
 	uint32_t slot = idmap_get(&g->thread_map, thread);
 	if (!slot)
-		return rdr_gen_fail(r, at, "batch of thread %llu: thread not in the generation",
+		return rdr_gen_fail(g, at, "batch of thread %llu: thread not in the generation",
 				    (unsigned long long)thread);
 	slot--;
 	TRY(rd_uv(&d, &base, "base timestamp"));
 	TRY(rd_uv(&d, &nevents, "event count"));
 	if (VEC_RESERVE(g->batches, g->batches_cap, g->nbatches + 1))
-		return nomem(r);
+		return nomem(g);
 	uint32_t bi = g->nbatches++;
 	struct batch *b = &g->batches[bi];
 	*b = (struct batch){d.p, d.end, base, nevents, NONE};
 	struct tstate *ts = &g->ts[slot];
 	uint64_t last = 0;
-	TRY(check_batch(r, b, (uint32_t)thread, &last));
+	TRY(check_batch(g, b, (uint32_t)thread, &last));
 	if (nevents == 0)
 		return 0;
 	/* Timestamps never decrease within a thread, across batches too. */
@@ -574,7 +564,7 @@ static int parse_batch(ct_reader *r, const struct section *s)
 	ct_get_uvarint(&q, b->end, &delta);
 	first = base + delta;
 	if (ts->nevents && first < ts->last_t)
-		return rdr_gen_fail(r, b->p,
+		return rdr_gen_fail(g, b->p,
 				    "batch of thread %llu: timestamp %llu goes back before "
 				    "%llu of its previous batch",
 				    (unsigned long long)thread, (unsigned long long)first,
@@ -632,9 +622,8 @@ void rdr_gen_free(struct gen *g)
 	free(g->tree);
 }
 
-int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len)
+int rdr_gen_load(struct gen *g, const uint8_t *payload, size_t len)
 {
-	struct gen *g = &r->g;
 	gen_reset(g);
 	g->payload = payload;
 
@@ -648,19 +637,19 @@ int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len)
 		uint8_t kind = *p++;
 		uint64_t slen;
 		if (ct_get_uvarint(&p, end, &slen))
-			return rdr_gen_fail(r, at, "section of kind %u: bad length varint", kind);
+			return rdr_gen_fail(g, at, "section of kind %u: bad length varint", kind);
 		if (slen > (uint64_t)(end - p))
-			return rdr_gen_fail(r, at,
+			return rdr_gen_fail(g, at,
 					    "section of kind %u: length %llu runs past the "
 					    "payload (%td bytes left)",
 					    kind, (unsigned long long)slen, end - p);
 		if (kind >= CT_SEC_CLOCK && kind <= CT_SEC_META) {
 			if (VEC_RESERVE(g->secs, g->secs_cap, g->nsecs + 1))
-				return nomem(r);
+				return nomem(g);
 			g->secs[g->nsecs] = (struct section){kind, p, p + slen};
 			if (kind == CT_SEC_CLOCK) {
 				if (nclock++)
-					return rdr_gen_fail(r, at, "second clock section");
+					return rdr_gen_fail(g, at, "second clock section");
 			}
 			g->nsecs++;
 			/* Strings and entries both cost at least a byte each. */
@@ -671,9 +660,9 @@ int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len)
 		p += slen;
 	}
 	if (!nclock)
-		return rdr_gen_fail(r, payload, "no clock section");
+		return rdr_gen_fail(g, payload, "no clock section");
 	if (VEC_RESERVE(g->arena, g->arena_cap, strbytes + 1))
-		return nomem(r);
+		return nomem(g);
 
 	/* Pass 2: tables in dependency order. */
 	static const uint8_t order[] = {CT_SEC_CLOCK,	 CT_SEC_THREADS,   CT_SEC_STRINGS,
@@ -689,29 +678,29 @@ int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len)
 				continue;
 			switch (kind) {
 			case CT_SEC_CLOCK:
-				TRY(parse_clock(r, s));
+				TRY(parse_clock(g, s));
 				break;
 			case CT_SEC_THREADS:
-				TRY(parse_threads(r, s));
+				TRY(parse_threads(g, s));
 				break;
 			case CT_SEC_STRINGS:
-				TRY(parse_strings(r, s));
+				TRY(parse_strings(g, s));
 				break;
 			case CT_SEC_MAPPINGS:
-				TRY(parse_mappings(r, s));
+				TRY(parse_mappings(g, s));
 				break;
 			case CT_SEC_LOCATIONS:
-				TRY(parse_locations(r, s));
+				TRY(parse_locations(g, s));
 				break;
 			case CT_SEC_STACKS:
 				stacks_at = s->p;
-				TRY(parse_stacks(r, s, &total_frames));
+				TRY(parse_stacks(g, s, &total_frames));
 				break;
 			case CT_SEC_LOSS:
-				TRY(parse_loss(r, s));
+				TRY(parse_loss(g, s));
 				break;
 			case CT_SEC_META:
-				TRY(parse_meta(r, s));
+				TRY(parse_meta(g, s));
 				break;
 			}
 		}
@@ -722,22 +711,22 @@ int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len)
 				break;
 			}
 		if (kind == CT_SEC_THREADS)
-			TRY(finish_map(r, &g->thread_map, at, "thread index"));
+			TRY(finish_map(g, &g->thread_map, at, "thread index"));
 		else if (kind == CT_SEC_STRINGS)
-			TRY(finish_map(r, &g->string_map, at, "string"));
+			TRY(finish_map(g, &g->string_map, at, "string"));
 		else if (kind == CT_SEC_STACKS)
-			TRY(finish_map(r, &g->stack_map, at, "stack"));
+			TRY(finish_map(g, &g->stack_map, at, "stack"));
 	}
-	TRY(expand_stacks(r, total_frames, stacks_at));
+	TRY(expand_stacks(g, total_frames, stacks_at));
 
 	/* Pass 3: every batch, in file order. */
 	if (VEC_RESERVE(g->ts, g->ts_cap, g->nthreads ? g->nthreads : 1))
-		return nomem(r);
+		return nomem(g);
 	for (uint32_t i = 0; i < g->nthreads; i++)
 		g->ts[i] = (struct tstate){NONE, NONE, 0, 0, 0};
 	for (size_t i = 0; i < g->nsecs; i++)
 		if (g->secs[i].kind == CT_SEC_BATCH)
-			TRY(parse_batch(r, &g->secs[i]));
+			TRY(parse_batch(g, &g->secs[i]));
 
 	struct ct_generation *gi = &g->info;
 	uint64_t min_t = UINT64_MAX, max_t = 0;

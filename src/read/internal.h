@@ -3,6 +3,7 @@
 #ifndef CT_READ_INTERNAL_H
 #define CT_READ_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -202,7 +203,27 @@ struct cursor {
 	const struct ct_thread_info *thread;
 };
 
+/* An error and its one-line message. */
+struct rerr {
+	int err;
+	char msg[384];
+};
+
+/* A loaded generation: the frame's payload, its tables and validation
+ * results, and the iteration state over it. A reader has two, so that the
+ * prefetch thread can load one while the caller iterates the other. */
 struct gen {
+	/* The load: 1 a generation, 0 the clean end (complete: with its end
+	 * frame), or a negative error described in e. */
+	int status, complete;
+	struct rerr e;
+	uint32_t nbefore;    /* complete generations before this one */
+	uint64_t end_off;    /* source offset after the frame */
+	int ready, busy;     /* prefetch handoff (under ct_reader.lock) */
+	const struct evdesc *desc; /* the reader's, fixed after the header */
+	uint8_t *buf;	     /* the payload when it had to be copied or decompressed */
+	size_t buf_cap;
+
 	struct section *secs;
 	size_t nsecs, secs_cap;
 	char *arena; /* NUL-terminated copies of strings; sized once per generation */
@@ -273,10 +294,13 @@ struct gen {
 };
 
 struct ct_reader {
+	/* The source; off and everything down to `loaded` belong to the
+	 * loader (the prefetch thread while it runs). */
 	int fd, own_fd;
 	const uint8_t *mem;
 	size_t mem_len;
 	int is_mem;
+	int is_file; /* fd is a regular file: reads never wait for a writer */
 	uint64_t off, file_size;
 
 	uint8_t *hdr; /* header bytes (fd source) */
@@ -287,29 +311,41 @@ struct ct_reader {
 	struct ct_trace_info info;
 	struct evdesc desc[256];
 
-	uint8_t *stored; /* payload as read (fd source) */
+	uint8_t *stored; /* compressed payload as read (fd source) */
 	size_t stored_cap;
-	uint8_t *raw; /* decompressed payload */
-	size_t raw_cap;
 	void *zstd;
-
-	uint32_t ngens; /* complete generations read */
-	int err;
-	int ended, complete;
+	uint32_t nloaded; /* complete generations loaded */
 	int in_end_frame; /* for messages: the frame being read is the end frame */
-	enum ct_order order;
-	char msg[384];
 
-	struct gen g;
+	/* The caller's side. */
+	uint32_t ngens; /* complete generations returned */
+	struct rerr e;
+	int ended, complete;
+	uint64_t cur_off; /* source offset after the current generation */
+	enum ct_order order;
+	struct gen *g; /* the current generation, NULL before the first */
+	struct gen slot[2];
+	unsigned next_slot; /* the slot the next generation arrives in */
+
+	/* Prefetch: the thread loads slot[wslot] while the caller holds the
+	 * other. -1 until decided (CTRACE_READER_THREADS), then 0 or 1. */
+	int prefetch;
+	int running; /* the thread was started (and is to be joined) */
+	int stop;
+	unsigned wslot;
+	int wake[2]; /* closing wakes a thread waiting on a pipe */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t to_loader, to_caller;
 };
 
 /* Records a content error of the generation being loaded, at payload
  * position `at`, and returns CT_EFORMAT. */
-int rdr_gen_fail(ct_reader *r, const uint8_t *at, const char *fmt, ...)
+int rdr_gen_fail(struct gen *g, const uint8_t *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Parses and validates a whole payload; fills r->g. 0 or negative. */
-int rdr_gen_load(ct_reader *r, const uint8_t *payload, size_t len);
+/* Parses and validates a whole payload into g. 0 or negative. */
+int rdr_gen_load(struct gen *g, const uint8_t *payload, size_t len);
 void rdr_gen_free(struct gen *g);
 
 void rdr_iter_reset(ct_reader *r);

@@ -44,7 +44,7 @@ static inline uint64_t uv(const uint8_t **pp)
 static inline __attribute__((always_inline)) void decode(const ct_reader *r, struct cursor *c,
 							 struct ct_event *ev)
 {
-	const struct gen *g = &r->g;
+	const struct gen *g = r->g;
 	const uint8_t *p = c->p;
 	uint8_t type = *p++;
 	const struct evdesc *d = &r->desc[type];
@@ -124,22 +124,22 @@ static int cursor_cmp(const void *a, const void *b)
 
 static int iter_nomem(ct_reader *r)
 {
-	r->err = -ENOMEM;
-	snprintf(r->msg, sizeof(r->msg), "out of memory iterating generation %u", r->ngens);
+	r->e.err = -ENOMEM;
+	snprintf(r->e.msg, sizeof(r->e.msg), "out of memory iterating generation %u", r->ngens);
 	return -ENOMEM;
 }
 
 void rdr_iter_reset(ct_reader *r)
 {
-	r->g.iter_ready = 0;
-	r->g.fast = 0;
+	r->g->iter_ready = 0;
+	r->g->fast = 0;
 }
 
 /* Builds the loser tree: plays every match once, from the leaves up;
  * winners of internal nodes go in the scratch half tree[k..2k) shifted. */
 static int tree_init(ct_reader *r)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	uint32_t k = 1;
 	while (k < g->ncur)
 		k *= 2;
@@ -163,7 +163,7 @@ static int tree_init(ct_reader *r)
 
 static int iter_init(ct_reader *r)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	if (VEC_RESERVE(g->cur, g->cur_cap, g->nthreads ? g->nthreads : 1))
 		return iter_nomem(r);
 	g->ncur = 0;
@@ -182,7 +182,7 @@ static int iter_init(ct_reader *r)
 		qsort(g->cur, g->ncur, sizeof(*g->cur), cursor_cmp);
 		g->fast = g->ncur > 0;
 	} else if (tree_init(r)) {
-		return r->err;
+		return r->e.err;
 	} else {
 		g->fast = 2;
 	}
@@ -193,7 +193,7 @@ static int iter_init(ct_reader *r)
 /* Thread order, past the fast path: moves to the next batch or thread. */
 static int next_by_thread(ct_reader *r, struct ct_event *ev)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	while (g->pos < g->ncur) {
 		struct cursor *c = &g->cur[g->pos];
 		if (!cursor_ready(g, c)) {
@@ -209,7 +209,7 @@ static int next_by_thread(ct_reader *r, struct ct_event *ev)
 
 static inline __attribute__((always_inline)) int next_by_time(ct_reader *r, struct ct_event *ev)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	uint32_t w = g->tree[0];
 	if (g->key[w] == KEY_DONE)
 		return 0;
@@ -236,7 +236,7 @@ static inline __attribute__((always_inline)) int next_by_time(ct_reader *r, stru
 
 static __attribute__((noinline)) int next_slow(ct_reader *r, struct ct_event *ev)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	if (!g->loaded)
 		return 0;
 	if (!g->iter_ready) {
@@ -253,7 +253,7 @@ static __attribute__((noinline)) int next_slow(ct_reader *r, struct ct_event *ev
  * has events left. Everything else goes through next_slow. */
 static inline __attribute__((always_inline)) int next_event(ct_reader *r, struct ct_event *ev)
 {
-	struct gen *g = &r->g;
+	struct gen *g = r->g;
 	if (__builtin_expect(g->fast == 1, 1)) {
 		struct cursor *c = &g->cur[g->pos];
 		if (__builtin_expect(c->left != 0, 1)) {
