@@ -19,6 +19,7 @@ void report_detail_free(struct report *r)
 		free(s->first_child);
 		free(s->next_sibling);
 		free(s->node_name);
+		free(s->first_begin);
 		for (uint32_t j = 0; j < s->pub.nlogs; j++)
 			free(s->pub.logs[j].message);
 		free(s->pub.logs);
@@ -115,9 +116,18 @@ static inline int32_t current_slow(const struct rthread *t)
 	return t->ntasks ? t->tasks[t->ntasks - 1].slow : -1;
 }
 
+static int32_t seen(struct slow_task *s, int32_t k, uint64_t ts)
+{
+	if (ts < s->first_begin[k])
+		s->first_begin[k] = ts;
+	return k;
+}
+
 /* The tree node for a region named `name` under `parent` (-1: top), made on
- * first sight. Past the node limit, new paths share one "(more regions)". */
-static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, uint32_t name)
+ * first sight; ts is when this instance began. Past the node limit, new
+ * paths share one "(more regions)". */
+static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, uint32_t name,
+			uint64_t ts)
 {
 	struct report_task *p = &s->pub;
 	/* Siblings are linked by index: the arrays move when they grow. */
@@ -125,7 +135,7 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 	for (int32_t k = parent < 0 ? s->first_root : s->first_child[parent]; k >= 0;
 	     k = s->next_sibling[k]) {
 		if (s->node_name[k] == name)
-			return k;
+			return seen(s, k, ts);
 		last = k;
 	}
 	if (p->nregions + 1 >= REPORT_MAX_TASK_REGIONS) {
@@ -134,7 +144,7 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 		last = -1;
 		for (int32_t k = s->first_root; k >= 0; k = s->next_sibling[k]) {
 			if (s->node_name[k] == name && p->regions[k].name == NULL)
-				return k;
+				return seen(s, k, ts);
 			last = k;
 		}
 		if (p->nregions == REPORT_MAX_TASK_REGIONS)
@@ -146,6 +156,7 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 		int32_t *fc = realloc(s->first_child, ncap * sizeof(*fc));
 		int32_t *ns = fc ? realloc(s->next_sibling, ncap * sizeof(*ns)) : NULL;
 		uint32_t *nn = ns ? realloc(s->node_name, ncap * sizeof(*nn)) : NULL;
+		uint64_t *fb = nn ? realloc(s->first_begin, ncap * sizeof(*fb)) : NULL;
 		if (n)
 			p->regions = n;
 		if (fc)
@@ -154,7 +165,9 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 			s->next_sibling = ns;
 		if (nn)
 			s->node_name = nn;
-		if (!n || !fc || !ns || !nn)
+		if (fb)
+			s->first_begin = fb;
+		if (!n || !fc || !ns || !nn || !fb)
 			return -1;
 		s->cap_regions = ncap;
 	}
@@ -167,6 +180,7 @@ static int32_t node_for(struct report *r, struct slow_task *s, int32_t parent, u
 	s->first_child[id] = -1;
 	s->next_sibling[id] = -1;
 	s->node_name[id] = name;
+	s->first_begin[id] = ts;
 	if (last >= 0)
 		s->next_sibling[last] = id;
 	else if (parent < 0)
@@ -241,7 +255,7 @@ static void region_open(struct report *r, struct rthread *t, const char *name, u
 			d.slow = -1; /* under an untracked node: count nothing */
 		else
 			d.node = node_for(r, &r->slow[d.slow], parent,
-					  ptrcache_id(&r->pc, &r->names, name));
+					  ptrcache_id(&r->pc, &r->names, name), ts);
 	}
 	t->dregions[t->ndregions++] = d;
 }
@@ -365,8 +379,29 @@ static int cmp_log(const void *a, const void *b)
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }
 
+/* Sorts a sibling list by first begin (ties: first seen). Pass 2 meets
+ * regions thread by thread, so creation order is not time order when a task
+ * ran on several threads. Lists are short: insertion sort. */
+static void sort_siblings(struct slow_task *s, int32_t *head)
+{
+	int32_t sorted = -1, k = *head;
+	while (k >= 0) {
+		int32_t next = s->next_sibling[k];
+		int32_t *at = &sorted;
+		while (*at >= 0 && (s->first_begin[*at] < s->first_begin[k] ||
+				    (s->first_begin[*at] == s->first_begin[k] && *at < k)))
+			at = &s->next_sibling[*at];
+		s->next_sibling[k] = *at;
+		*at = k;
+		k = next;
+	}
+	*head = sorted;
+	for (k = sorted; k >= 0; k = s->next_sibling[k])
+		sort_siblings(s, &s->first_child[k]);
+}
+
 /* Pre-order walk so each parent comes before its children, children in
- * order of first appearance. */
+ * the order they first began. */
 static void preorder(struct slow_task *s, int32_t node, int32_t parent, int32_t *map,
 		     struct report_region_node *out, uint32_t *n)
 {
@@ -403,6 +438,7 @@ void report_detail_close(struct report *r)
 							     ? r->names.strs[s->node_name[j]]
 							     : "(more regions)";
 			uint32_t n = 0;
+			sort_siblings(s, &s->first_root);
 			preorder(s, s->first_root, -1, map, out, &n);
 			free(map);
 			free(p->regions);

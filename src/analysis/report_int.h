@@ -66,6 +66,7 @@ struct slow_task {
 	uint32_t cap_regions;
 	int32_t *first_child, *next_sibling; /* per node */
 	uint32_t *node_name;
+	uint64_t *first_begin; /* per node: the earliest begin, to order siblings */
 	int32_t first_root;
 	uint32_t cap_logs;
 };

@@ -310,6 +310,9 @@ static void test_task_hops_threads(void **state)
 	assert_int_equal(node_named(t, "parse")->total_ns, 40);
 	assert_int_equal(node_named(t, "db")->total_ns, 90);
 	assert_int_equal(node_named(t, "db")->depth, 0);
+	/* Listed by when they began, not in the order pass 2 met them. */
+	assert_string_equal(t->regions[0].name, "parse");
+	assert_string_equal(t->regions[1].name, "db");
 	/* Outside regions: [100,110)+[150,160) on 1, [300,310)+[400,500) on 2. */
 	assert_int_equal(t->outside_ns, 130);
 	assert_int_equal(t->on_thread_ns, 60 + 200);
@@ -321,6 +324,55 @@ static void test_task_hops_threads(void **state)
 	assert_int_equal(t->logs[1].offset_ns, 250);
 	assert_int_equal(t->logs[1].thread, 2);
 	assert_string_equal(t->logs[1].message, "slow query");
+	report_free(r);
+}
+
+/* Siblings are ordered by their first begin even when a later-read thread
+ * holds the earlier ones; a node seen on two threads takes the earliest. */
+static void test_region_order_by_time(void **state)
+{
+	(void)state;
+	const struct ct_event evs[] = {
+		tbegin(1, 100, 9, "request"),
+		rbegin(1, 110, "handle"),
+		rbegin(1, 120, "parse"),
+		rend(1, 130),
+		rend(1, 140),
+		tleave(1, 150, 9),
+		tenter(2, 200, 9),
+		rbegin(2, 210, "handle"),
+		rbegin(2, 220, "send"),
+		rend(2, 230),
+		rbegin(2, 232, "encode"),
+		rend(2, 234),
+		rend(2, 240),
+		rbegin(2, 250, "audit"),
+		rend(2, 260),
+		tend(2, 300, 9),
+	};
+	/* Pass 2 reads thread 2 first: send, encode and audit are met first. */
+	const size_t n = sizeof(evs) / sizeof(evs[0]);
+	struct ct_event order[sizeof(evs) / sizeof(evs[0])];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (evs[i].thread->index == 2)
+			order[k++] = evs[i];
+	for (size_t i = 0; i < n; i++)
+		if (evs[i].thread->index == 1)
+			order[k++] = evs[i];
+	struct report *r = run(order, n, 10);
+	const struct report_result *res = report_finish(r);
+	assert_int_equal(res->nslow, 1);
+	const struct report_task *t = &res->slow[0];
+	const char *want[] = {"handle", "parse", "send", "encode", "audit"};
+	const uint32_t depth[] = {0, 1, 1, 1, 0};
+	assert_int_equal(t->nregions, 5);
+	for (uint32_t i = 0; i < 5; i++) {
+		assert_string_equal(t->regions[i].name, want[i]);
+		assert_int_equal(t->regions[i].depth, depth[i]);
+	}
+	assert_int_equal(t->regions[1].parent, 0);
+	assert_int_equal(t->regions[4].parent, -1);
 	report_free(r);
 }
 
@@ -661,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_random_sequences),
 		cmocka_unit_test(test_region_node_cap),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_region_order_by_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
