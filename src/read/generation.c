@@ -111,6 +111,22 @@ static int finish_map(struct gen *g, struct idmap *m, const uint8_t *at, const c
 	return 0;
 }
 
+static int build_sid(struct gen *g)
+{
+	const struct idmap *m = &g->string_map;
+	g->nsid = 0;
+	if (m->sparse)
+		return 0;
+	uint64_t n = m->dense_n ? m->dense_n : 1;
+	if (VEC_RESERVE(g->sid, g->sid_cap, n))
+		return nomem(g);
+	g->sid[0] = NULL;
+	for (uint64_t id = 1; id < m->dense_n; id++)
+		g->sid[id] = m->dense[id] ? g->strs[m->dense[id] - 1] : NULL;
+	g->nsid = n;
+	return 0;
+}
+
 static int parse_clock(struct gen *g, const struct section *s)
 {
 	struct rd d = {g, s->p, s->end, "clock"};
@@ -607,6 +623,7 @@ void rdr_gen_free(struct gen *g)
 	rdr_idmap_free(&g->string_map);
 	rdr_idmap_free(&g->stack_map);
 	free(g->strs);
+	free(g->sid);
 	free(g->maps);
 	free(g->locs);
 	free(g->lframes);
@@ -712,8 +729,10 @@ int rdr_gen_load(struct gen *g, const uint8_t *payload, size_t len)
 			}
 		if (kind == CT_SEC_THREADS)
 			TRY(finish_map(g, &g->thread_map, at, "thread index"));
-		else if (kind == CT_SEC_STRINGS)
+		else if (kind == CT_SEC_STRINGS) {
 			TRY(finish_map(g, &g->string_map, at, "string"));
+			TRY(build_sid(g));
+		}
 		else if (kind == CT_SEC_STACKS)
 			TRY(finish_map(g, &g->stack_map, at, "stack"));
 	}

@@ -152,12 +152,14 @@ enum {
 	DESC_VALID = 1,
 	DESC_STACK = 2, /* a stack id follows the arguments */
 	DESC_BYTES = 4, /* a str follows */
+	DESC_DUR = 8,	/* some argument is a duration */
 };
 struct evdesc {
 	uint8_t flags;
 	uint8_t argc;
 	uint8_t check;	 /* args that reference a table (string, thread, stack) */
-	uint8_t resolve; /* args the iterator rewrites: strings and durations */
+	uint8_t strs; /* string arguments */
+	uint8_t durs; /* duration arguments */
 	uint8_t kinds[CT_MAX_ARGS];
 	const char *name;
 };
@@ -237,6 +239,12 @@ struct gen {
 	const char **strs;
 	size_t strs_cap;
 	uint32_t nstrs;
+	/* String id -> string, NULL at 0 and at unlisted ids, when the ids are
+	 * dense (the normal case): one load per string argument. NULL when
+	 * sparse; iteration then goes through string_map. */
+	const char **sid;
+	size_t sid_cap;
+	uint64_t nsid;
 	const char **maps; /* mapping paths */
 	size_t maps_cap;
 	uint32_t nmaps;

@@ -40,41 +40,49 @@ static inline uint64_t uv(const uint8_t **pp)
 
 /* Decodes the cursor's next event into *ev. The byte-sized type is stored
  * last: a store through a char type may alias anything, and would make the
- * compiler reload the generation's tables after it. */
-static inline __attribute__((always_inline)) void decode(const ct_reader *r, struct cursor *c,
-							 struct ct_event *ev)
+ * compiler reload the generation's tables after it. `dense` is a constant:
+ * with the generation's string ids dense, a string argument is one load
+ * from g->sid, and the index of any other argument is masked to 0 (NULL)
+ * instead of branching on its kind. Stacks, byte strings and durations are
+ * rare and share one branch. */
+static inline __attribute__((always_inline)) void decode(const ct_reader *r, const struct gen *g,
+							 struct cursor *c, struct ct_event *ev,
+							 const int dense)
 {
-	const struct gen *g = r->g;
 	const uint8_t *p = c->p;
-	uint8_t type = *p++;
+	unsigned type = *p++;
 	const struct evdesc *d = &r->desc[type];
 	uint64_t t = c->t + uv(&p);
-	unsigned argc = d->argc, flags = d->flags, resolve = d->resolve;
+	unsigned argc = d->argc, flags = d->flags, smask = d->strs;
 	memset(ev->args, 0, sizeof(ev->args));
 	memset(ev->strs, 0, sizeof(ev->strs));
-	for (unsigned i = 0; i < argc; i++)
-		ev->args[i] = uv(&p);
-	while (resolve) {
-		unsigned i = (unsigned)__builtin_ctz(resolve);
-		resolve &= resolve - 1;
-		uint64_t v = ev->args[i];
-		if (d->kinds[i] == CT_ARG_DURATION)
-			ev->args[i] = clock_dur_ns(&g->clk, v);
-		else if (v)
+	const char *const *sid = g->sid;
+	for (unsigned i = 0; i < argc; i++) {
+		uint64_t v = uv(&p);
+		ev->args[i] = v;
+		if (dense)
+			ev->strs[i] = sid[v & -(uint64_t)(smask >> i & 1)];
+		else if ((smask >> i & 1) && v)
 			ev->strs[i] = g->strs[idmap_get(&g->string_map, v) - 1];
 	}
 	const struct ct_stack *stack = NULL;
-	if (flags & DESC_STACK) {
-		uint64_t id = uv(&p);
-		if (id)
-			stack = &g->stacks[idmap_get(&g->stack_map, id) - 1];
-	}
 	const char *bytes = NULL;
 	size_t nbytes = 0;
-	if (flags & DESC_BYTES) {
-		nbytes = (size_t)uv(&p);
-		bytes = (const char *)p;
-		p += nbytes;
+	if (__builtin_expect(flags & (DESC_STACK | DESC_BYTES | DESC_DUR), 0)) {
+		for (unsigned m = d->durs; m; m &= m - 1) {
+			unsigned i = (unsigned)__builtin_ctz(m);
+			ev->args[i] = clock_dur_ns(&g->clk, ev->args[i]);
+		}
+		if (flags & DESC_STACK) {
+			uint64_t id = uv(&p);
+			if (id)
+				stack = &g->stacks[idmap_get(&g->stack_map, id) - 1];
+		}
+		if (flags & DESC_BYTES) {
+			nbytes = (size_t)uv(&p);
+			bytes = (const char *)p;
+			p += nbytes;
+		}
 	}
 	ev->ts = clock_event_ns(&g->clk, t);
 	ev->type_name = d->name;
@@ -86,7 +94,7 @@ static inline __attribute__((always_inline)) void decode(const ct_reader *r, str
 	c->p = p;
 	c->t = t;
 	c->left--;
-	ev->type = type & CT_TYPE_MASK;
+	ev->type = (uint8_t)(type & CT_TYPE_MASK);
 }
 
 /* Moves to the thread's next batch when the current one is used up.
@@ -178,13 +186,15 @@ static int iter_init(ct_reader *r)
 	}
 	g->iter_order = r->order;
 	g->pos = 0;
+	/* Sparse string ids (unusual) keep every event on next_slow. */
+	int dense = g->nsid != 0;
 	if (g->iter_order == CT_ORDER_THREAD) {
 		qsort(g->cur, g->ncur, sizeof(*g->cur), cursor_cmp);
-		g->fast = g->ncur > 0;
+		g->fast = dense && g->ncur > 0;
 	} else if (tree_init(r)) {
 		return r->e.err;
 	} else {
-		g->fast = 2;
+		g->fast = dense ? 2 : 0;
 	}
 	g->iter_ready = 1;
 	return 0;
@@ -200,21 +210,25 @@ static int next_by_thread(ct_reader *r, struct ct_event *ev)
 			g->pos++;
 			continue;
 		}
-		decode(r, c, ev);
+		if (g->nsid)
+			decode(r, g, c, ev, 1);
+		else
+			decode(r, g, c, ev, 0);
 		return 1;
 	}
 	g->fast = 0;
 	return 0;
 }
 
-static inline __attribute__((always_inline)) int next_by_time(ct_reader *r, struct ct_event *ev)
+static inline __attribute__((always_inline)) int next_by_time(ct_reader *r, struct ct_event *ev,
+							      const int dense)
 {
 	struct gen *g = r->g;
 	uint32_t w = g->tree[0];
 	if (g->key[w] == KEY_DONE)
 		return 0;
 	struct cursor *c = &g->cur[w];
-	decode(r, c, ev);
+	decode(r, g, c, ev, dense);
 	/* Replay the winner's path to the root. The swaps are written as
 	 * selects so they can compile to cmov: merge order is data-dependent
 	 * and branches here would mispredict often. */
@@ -246,31 +260,18 @@ static __attribute__((noinline)) int next_slow(ct_reader *r, struct ct_event *ev
 	}
 	if (g->iter_order == CT_ORDER_THREAD)
 		return next_by_thread(r, ev);
-	return next_by_time(r, ev);
+	if (g->fast == 2)
+		return next_by_time(r, ev, 1);
+	return next_by_time(r, ev, 0);
 }
 
-/* The common case inline and first: thread order, and the current batch
- * has events left. Everything else goes through next_slow. */
-static inline __attribute__((always_inline)) int next_event(ct_reader *r, struct ct_event *ev)
-{
-	struct gen *g = r->g;
-	if (__builtin_expect(g->fast == 1, 1)) {
-		struct cursor *c = &g->cur[g->pos];
-		if (__builtin_expect(c->left != 0, 1)) {
-			decode(r, c, ev);
-			return 1;
-		}
-	} else if (g->fast == 2) {
-		return next_by_time(r, ev);
-	}
-	return next_slow(r, ev);
-}
-
-int ct_reader_next(ct_reader *r, struct ct_event *ev)
+/* Everything but the inline fast paths: batch and thread changes, the
+ * first event of a generation, loading the next one. */
+static __attribute__((noinline)) int next_more(ct_reader *r, struct ct_event *ev, int all)
 {
 	for (;;) {
-		int k = next_event(r, ev);
-		if (k)
+		int k = next_slow(r, ev);
+		if (k || !all)
 			return k;
 		const struct ct_generation *g;
 		k = ct_reader_next_generation(r, &g);
@@ -279,7 +280,31 @@ int ct_reader_next(ct_reader *r, struct ct_event *ev)
 	}
 }
 
+/* The common cases inline and first: thread order with events left in the
+ * current batch, or time order ready. The fast path keeps few values live
+ * so that it needs no callee-saved registers; the rest is a tail call. */
+static inline __attribute__((always_inline)) int next_event(ct_reader *r, struct ct_event *ev,
+							    int all)
+{
+	struct gen *g = r->g;
+	if (__builtin_expect(g->fast == 1, 1)) {
+		struct cursor *c = &g->cur[g->pos];
+		if (__builtin_expect(c->left != 0, 1)) {
+			decode(r, g, c, ev, 1);
+			return 1;
+		}
+	} else if (g->fast == 2 && __builtin_expect(next_by_time(r, ev, 1), 1)) {
+		return 1;
+	}
+	return next_more(r, ev, all);
+}
+
+int ct_reader_next(ct_reader *r, struct ct_event *ev)
+{
+	return next_event(r, ev, 1);
+}
+
 int ct_reader_next_in_generation(ct_reader *r, struct ct_event *ev)
 {
-	return next_event(r, ev);
+	return next_event(r, ev, 0);
 }

@@ -339,9 +339,13 @@ static int parse_header(ct_reader *r)
 			if (d.kinds[a] == CT_ARG_STRING || d.kinds[a] == CT_ARG_THREAD ||
 			    d.kinds[a] == CT_ARG_STACK)
 				d.check |= 1u << a;
-			if (d.kinds[a] == CT_ARG_STRING || d.kinds[a] == CT_ARG_DURATION)
-				d.resolve |= 1u << a;
+			if (d.kinds[a] == CT_ARG_STRING)
+				d.strs |= 1u << a;
+			if (d.kinds[a] == CT_ARG_DURATION)
+				d.durs |= 1u << a;
 		}
+		if (d.durs)
+			d.flags |= DESC_DUR;
 		r->desc[t] = d;
 		if (s->flags & CT_SPEC_STACK_ABLE) {
 			d.flags |= DESC_STACK;
