@@ -151,6 +151,12 @@ CT_API const char *ct_reader_error(const ct_reader *r);
  * generation the caller is at when the reader is closed. */
 CT_API int ct_reader_set_prefetch(ct_reader *r, int on);
 
+/* Up to n events of the current generation into evs[0..n), in the order
+ * ct_reader_next_in_generation would yield them. Returns how many (0 at
+ * the end of the generation, less than n only there) or a negative error.
+ * Cheaper per event than one call each. */
+CT_API int ct_reader_next_batch(ct_reader *r, struct ct_event *evs, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -109,14 +109,19 @@ static void flush_count(struct report *r)
 	r->counted = r->res.events;
 }
 
+static __attribute__((noinline)) void switch_thread(struct report *r,
+						     const struct ct_thread_info *ti)
+{
+	flush_count(r);
+	r->last_slot = slot_of(r, ti);
+	r->last_ti = ti;
+}
+
 /* Consecutive events mostly come from one thread (always, in thread order). */
 static inline struct rthread *thread_of(struct report *r, const struct ct_thread_info *ti)
 {
-	if (__builtin_expect(ti != r->last_ti || ti == NULL, 0)) {
-		flush_count(r);
-		r->last_slot = slot_of(r, ti);
-		r->last_ti = ti;
-	}
+	if (__builtin_expect(ti != r->last_ti || ti == NULL, 0))
+		switch_thread(r, ti);
 	return &r->threads[r->last_slot];
 }
 
@@ -445,46 +450,70 @@ static inline const char *sarg(const struct ct_event *ev, uint32_t i)
 	return i < ev->nargs ? ev->strs[i] : NULL;
 }
 
-void report_event(struct report *r, const struct ct_event *ev)
+static __attribute__((noinline)) void loss_event(struct report *r, struct rthread *t,
+						  const struct ct_event *ev)
+{
+	/* The reader resolves duration arguments to nanoseconds. */
+	uint64_t ts = ev->ts, span = arg(ev, 1);
+	add_loss(r, t, arg(ev, 0), ts, ts + span < ts ? UINT64_MAX : ts + span,
+		 (uint32_t)arg(ev, 2), 1);
+}
+
+static __attribute__((noinline)) void thread_end(struct report *r, struct rthread *t)
+{
+	t->pub.exited = 1;
+	r->res.regions_unclosed += t->nregions + t->overflow;
+	t->nregions = t->overflow = 0;
+}
+
+/* The per-event path: counters, then one handler per kind. Handlers of the
+ * hot kinds (regions, tasks) are small enough to inline; the rest are out
+ * of line so they add no register pressure here. */
+static inline __attribute__((always_inline)) void event1(struct report *r,
+							const struct ct_event *ev)
 {
 	struct rthread *t = thread_of(r, ev->thread);
 	struct report_result *res = &r->res;
 	uint64_t ts = ev->ts;
+	unsigned type = ev->type & 127;
 	res->events++;
-	if (ts < res->first_ns)
-		res->first_ns = ts;
-	if (ts > res->last_ns)
-		res->last_ns = ts;
-	res->events_by_kind[ev->type & 127]++;
+	res->first_ns = ts < res->first_ns ? ts : res->first_ns;
+	res->last_ns = ts > res->last_ns ? ts : res->last_ns;
+	res->events_by_kind[type]++;
 
-	switch (ev->type & 127) {
-	case CT_EV_TASK_BEGIN:
-		task_begin(r, arg(ev, 0), sarg(ev, 1), arg(ev, 2), ts);
-		break;
-	case CT_EV_TASK_END:
-		task_end(r, arg(ev, 0), ts);
-		break;
+	switch (type) {
 	case CT_EV_REGION_BEGIN:
 		region_begin(r, t, sarg(ev, 0), ts);
 		break;
 	case CT_EV_REGION_END:
 		region_end(r, t, ts);
 		break;
-	case CT_EV_LOSS: {
-		/* The reader resolves duration arguments to nanoseconds. */
-		uint64_t span = arg(ev, 1);
-		add_loss(r, t, arg(ev, 0), ts, ts + span < ts ? UINT64_MAX : ts + span,
-			 (uint32_t)arg(ev, 2), 1);
+	case CT_EV_TASK_BEGIN:
+		task_begin(r, arg(ev, 0), sarg(ev, 1), arg(ev, 2), ts);
 		break;
-	}
+	case CT_EV_TASK_END:
+		task_end(r, arg(ev, 0), ts);
+		break;
+	case CT_EV_LOSS:
+		loss_event(r, t, ev);
+		break;
 	case CT_EV_THREAD_END:
-		t->pub.exited = 1;
-		res->regions_unclosed += t->nregions + t->overflow;
-		t->nregions = t->overflow = 0;
+		thread_end(r, t);
 		break;
 	default:
 		break;
 	}
+}
+
+void report_event(struct report *r, const struct ct_event *ev)
+{
+	event1(r, ev);
+}
+
+void report_events(struct report *r, const struct ct_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		event1(r, &evs[i]);
 }
 
 /* ---- end of pass 1 ---- */

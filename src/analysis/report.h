@@ -147,6 +147,7 @@ void report_free(struct report *r);
  * arguments (the loss span) are nanoseconds, as the reader resolves them. */
 void report_generation(struct report *r, const struct ct_generation *g);
 void report_event(struct report *r, const struct ct_event *ev);
+void report_events(struct report *r, const struct ct_event *evs, int n); /* a batch */
 /* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
 unsigned report_pass1_done(struct report *r);
 

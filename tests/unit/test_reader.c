@@ -1,5 +1,6 @@
 /* Reader round trips: header, every event kind, tables, stacks, clock
  * conversion, event order, compression, forward compatibility, sources. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +203,46 @@ static uint64_t digest_all(const struct tb *b, enum ct_order order, uint64_t *ne
 	assert_int_equal(rc, 0);
 	ct_reader_close(r);
 	return h;
+}
+
+/* Batches of any size yield the same events as one call each, in both
+ * orders, with and without the prefetch thread. */
+static void test_batches(void **state)
+{
+	(void)state;
+	struct tb b;
+	sample_trace(&b, 5, 1, 1, 1, NULL);
+	for (int order = 0; order < 2; order++) {
+		uint64_t want_n, want = digest_all(&b, (enum ct_order)order, &want_n);
+		for (int pf = 0; pf < 2; pf++) {
+			for (int bn = 1; bn <= 64; bn = bn * 3 + 1) {
+				ct_reader *r = open_ok(&b);
+				ct_reader_set_order(r, (enum ct_order)order);
+				assert_int_equal(ct_reader_set_prefetch(r, pf), 0);
+				struct ct_event evs[64];
+				const struct ct_generation *g;
+				uint64_t h = 14695981039346656037ull, n = 0;
+				int rc;
+				while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+					uint64_t in_gen = 0;
+					while ((rc = ct_reader_next_batch(r, evs, bn)) > 0) {
+						for (int i = 0; i < rc; i++)
+							h = digest_event(h, &evs[i]);
+						in_gen += (uint64_t)rc;
+					}
+					assert_int_equal(rc, 0);
+					assert_int_equal(in_gen, g->nevents);
+					n += in_gen;
+				}
+				assert_int_equal(rc, 0);
+				assert_int_equal(ct_reader_set_prefetch(r, 1), -EBUSY);
+				assert_int_equal(n, want_n);
+				assert_int_equal(h, want);
+				ct_reader_close(r);
+			}
+		}
+	}
+	tb_free(&b);
 }
 
 static void test_compressed_equals_plain(void **state)
@@ -628,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_layout_variants),
 		cmocka_unit_test(test_clock_conversion),
 		cmocka_unit_test(test_fd_and_pipe),
+		cmocka_unit_test(test_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
