@@ -205,6 +205,31 @@ static uint64_t digest_all(const struct tb *b, enum ct_order order, uint64_t *ne
 	return h;
 }
 
+/* Closing while the prefetch thread waits on a pipe for data that never
+ * comes: close must wake it and return. */
+static void test_close_while_prefetch_waits(void **state)
+{
+	(void)state;
+	struct tb b;
+	sample_trace(&b, 5, 1, 1, 1, NULL);
+	assert_true(b.out.len < 60000); /* fits in the pipe buffer */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	/* Everything but the end of the end frame; the write end stays open. */
+	assert_int_equal(write(pfd[1], b.out.p, b.out.len - 10), (ssize_t)(b.out.len - 10));
+	ct_reader *r;
+	assert_int_equal(ct_reader_open_fd(pfd[0], &r), 0);
+	const struct ct_generation *g;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ct_reader_next_generation(r, &g), 1);
+	alarm(20); /* a hang fails the test instead of stalling it */
+	ct_reader_close(r);
+	alarm(0);
+	close(pfd[0]);
+	close(pfd[1]);
+	tb_free(&b);
+}
+
 /* Batches of any size yield the same events as one call each, in both
  * orders, with and without the prefetch thread. */
 static void test_batches(void **state)
@@ -670,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_clock_conversion),
 		cmocka_unit_test(test_fd_and_pipe),
 		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_close_while_prefetch_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
