@@ -35,7 +35,8 @@ typedef uint32_t ct_name;
 #define CT_STACK_TASK	0x1u /* task begin/end/enter/leave */
 #define CT_STACK_REGION 0x2u /* region begin/end */
 #define CT_STACK_LOG	0x4u /* logs */
-#define CT_STACK_ALL	0x7u
+#define CT_STACK_WAIT	0x8u /* waits: locks, I/O, sleeps (on by default) */
+#define CT_STACK_ALL	0xfu
 
 enum ct_clock_choice {
 	CT_CLOCK_CHOICE_AUTO = 0,
@@ -59,7 +60,7 @@ struct ct_config {
 	size_t generation_max_bytes; /* a generation is cut early at this size; default 4 MiB */
 	size_t buffer_bytes;	     /* total event buffer memory; default 64 MiB */
 	size_t chunk_bytes;	     /* unit handed to a thread; default 64 KiB */
-	unsigned stack_events;	     /* CT_STACK_* mask; default 0 */
+	unsigned stack_events;	     /* CT_STACK_* mask; default CT_STACK_WAIT */
 	unsigned stack_depth;	     /* frames per stack, max 64; default 32 */
 	int compress;		     /* 0 none, 1 zstd; default 1 */
 	int compress_level;	     /* zstd level; default 1 */
@@ -132,6 +133,15 @@ CT_API void ct_region_begin(const char *name); /* interns by content on every ca
 CT_API void ct_region_begin_n(ct_name name);
 /* Ends the innermost open region of this thread. */
 CT_API void ct_region_end(void);
+
+/* ---- waits ----
+ * The interposers of ctrace (ctrace run, or the link-time wrappers) record
+ * waits on locks, I/O and sleeps by themselves; these are for waits they
+ * cannot see, such as a custom lock. reason: enum ct_wait_reason
+ * (ctrace_events.h); object: the lock's address or the fd; detail: see the
+ * reason. Waits do not nest: ct_wait_end closes the thread's open wait. */
+CT_API void ct_wait_begin(unsigned reason, uint64_t object, uint64_t detail);
+CT_API void ct_wait_end(int64_t result);
 
 /* ---- logs ---- */
 

@@ -14,7 +14,40 @@ enum ct_event_type {
 	CT_EV_LOG = 7,		/* category(string) + message bytes */
 	CT_EV_LOSS = 8,		/* count, span(duration), reason */
 	CT_EV_THREAD_END = 9,	/* the thread exited */
+	CT_EV_WAIT_BEGIN = 10,	/* reason, object, detail: the thread waits (format 1.1) */
+	CT_EV_WAIT_END = 11,	/* result (signed): the thread's open wait ended */
 	CT_EV_TYPE_COUNT
+};
+
+/* Why a thread waits (wait.begin's reason). The object is the lock's
+ * address or the file descriptor; the detail says more, per reason. */
+enum ct_wait_reason {
+	CT_WAIT_MUTEX = 1,	  /* detail: holder's tid, 0 if unknown */
+	CT_WAIT_RWLOCK_READ = 2,  /* detail: writer's tid, 0 if unknown */
+	CT_WAIT_RWLOCK_WRITE = 3, /* detail: writer's tid, 0 if unknown (readers) */
+	CT_WAIT_CONDVAR = 4,	  /* waiting for work, not contention; object: the condvar */
+	CT_WAIT_SEMAPHORE = 5,
+	CT_WAIT_JOIN = 6, /* detail: the joined thread's tid, 0 if unknown */
+	CT_WAIT_BARRIER = 7,
+	CT_WAIT_SLEEP = 8,     /* detail: requested ns */
+	CT_WAIT_NET = 9,       /* a socket; detail: enum ct_wait_call */
+	CT_WAIT_FILE = 10,     /* a regular file or block device; detail: enum ct_wait_call */
+	CT_WAIT_PIPE = 11,     /* a pipe or FIFO; detail: enum ct_wait_call */
+	CT_WAIT_POLL = 12,     /* poll/select/epoll: event-loop wait; object: nfds or epfd */
+	CT_WAIT_OTHER_FD = 13, /* another kind of fd (tty, eventfd...); detail: call */
+};
+
+/* The call behind an fd wait (detail of NET, FILE, PIPE, OTHER_FD). */
+enum ct_wait_call {
+	CT_CALL_READ = 1,
+	CT_CALL_WRITE = 2,
+	CT_CALL_RECV = 3,
+	CT_CALL_SEND = 4,
+	CT_CALL_ACCEPT = 5,
+	CT_CALL_CONNECT = 6,
+	CT_CALL_FSYNC = 7,
+	CT_CALL_OPEN = 8,
+	CT_CALL_CLOSE = 9,
 };
 
 enum ct_clock_kind {

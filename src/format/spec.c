@@ -20,6 +20,12 @@ const struct ct_spec ct_spec_table[CT_EV_TYPE_COUNT] = {
 	[CT_EV_LOG] = {CT_EV_LOG, 1, CT_SPEC_BYTES | CT_SPEC_STACK_ABLE, "log", {CT_ARG_STRING}},
 	[CT_EV_LOSS] = {CT_EV_LOSS, 3, 0, "loss", {CT_ARG_UINT, CT_ARG_DURATION, CT_ARG_UINT}},
 	[CT_EV_THREAD_END] = {CT_EV_THREAD_END, 0, 0, "thread.end", {0}},
+	[CT_EV_WAIT_BEGIN] = {CT_EV_WAIT_BEGIN,
+			      3,
+			      CT_SPEC_STACK_ABLE,
+			      "wait.begin",
+			      {CT_ARG_UINT, CT_ARG_ADDR, CT_ARG_UINT}},
+	[CT_EV_WAIT_END] = {CT_EV_WAIT_END, 1, 0, "wait.end", {CT_ARG_INT}},
 };
 
 size_t ct_spec_encode(uint8_t *out, size_t cap)

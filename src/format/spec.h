@@ -48,6 +48,7 @@ enum ct_arg_kind {
 	CT_ARG_THREAD = 4,   /* thread index, 0 = none */
 	CT_ARG_ADDR = 5,     /* an address */
 	CT_ARG_STACK = 6,    /* stack id, 0 = none */
+	CT_ARG_INT = 7,	     /* a signed integer, zigzag-encoded (format 1.1) */
 };
 
 /* Spec flags. */

@@ -58,6 +58,16 @@ static inline int ct_get_uvarint(const uint8_t **pp, const uint8_t *end, uint64_
 	return -1;
 }
 
+/* Signed values (CT_ARG_INT) are zigzag-encoded: 0, -1, 1, -2... */
+static inline uint64_t ct_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t ct_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 /* Fixed-width little-endian helpers for frame headers. */
 static inline void ct_put_u32le(uint8_t *p, uint32_t v)
 {

@@ -207,6 +207,43 @@ NOINLINE void ct_region_end(void)
 	ev_commit(t, p);
 }
 
+/* ---- waits ---- */
+
+/* frame: where the stack starts; an interposer passes its own frame, so
+ * that frame 0 is the program's call site, not the interposer. */
+void wait_begin_at(unsigned reason, uint64_t object, uint64_t detail, void *frame)
+{
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *tb;
+	uint8_t *p = ev_head(t, CT_EV_WAIT_BEGIN, 0, &tb);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, reason);
+	p = ct_put_uvarint(p, object);
+	p = ct_put_uvarint(p, detail);
+	p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
+	ev_commit(t, p);
+}
+
+NOINLINE void ct_wait_begin(unsigned reason, uint64_t object, uint64_t detail)
+{
+	wait_begin_at(reason, object, detail, __builtin_frame_address(0));
+}
+
+NOINLINE void ct_wait_end(int64_t result)
+{
+	struct tls *t = ev_begin();
+	if (!t)
+		return;
+	uint8_t *p = ev_head(t, CT_EV_WAIT_END, 0, NULL);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, ct_zigzag(result));
+	ev_commit(t, p);
+}
+
 /* ---- logs ---- */
 
 /* Short messages are the common case; the inlined memcpy of an unknown

@@ -62,7 +62,7 @@ void ct_config_init(struct ct_config *c)
 	c->generation_max_bytes = 4u << 20;
 	c->buffer_bytes = 64u << 20;
 	c->chunk_bytes = 64u << 10;
-	c->stack_events = 0;
+	c->stack_events = CT_STACK_WAIT;
 	c->stack_depth = 32;
 	c->compress = 1;
 	c->compress_level = 1;
@@ -161,6 +161,8 @@ static int parse_stacks(const char *s, unsigned *mask)
 			*mask |= CT_STACK_REGION;
 		else if (!strcmp(tok, "log") || !strcmp(tok, "logs"))
 			*mask |= CT_STACK_LOG;
+		else if (!strcmp(tok, "wait") || !strcmp(tok, "waits"))
+			*mask |= CT_STACK_WAIT;
 		else
 			return -1;
 	}
@@ -184,10 +186,10 @@ int ct_config_from_env(struct ct_config *c)
 	if ((v = getenv("CTRACE_GENERATION_MAX")) && parse_size(v, &c->generation_max_bytes))
 		return set_err(CT_ECONFIG, "CTRACE_GENERATION_MAX: bad size '%s' (e.g. 4M)", v);
 	if ((v = getenv("CTRACE_STACKS")) && parse_stacks(v, &c->stack_events))
-		return set_err(
-			CT_ECONFIG,
-			"CTRACE_STACKS: bad value '%s' (none, all, or a list of task,region,log)",
-			v);
+		return set_err(CT_ECONFIG,
+			       "CTRACE_STACKS: bad value '%s' (none, all, or a list of "
+			       "task,region,log,wait)",
+			       v);
 	if ((v = getenv("CTRACE_STACK_DEPTH")) && parse_uint(v, &c->stack_depth))
 		return set_err(CT_ECONFIG, "CTRACE_STACK_DEPTH: bad number '%s'", v);
 	if ((v = getenv("CTRACE_COMPRESS"))) {

@@ -168,6 +168,10 @@ static inline void ev_abort(struct tls *t)
 	atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
 }
 
+/* Records a wait.begin whose stack starts at frame (api.c): for the
+ * interposers, which pass their own frame. */
+void wait_begin_at(unsigned reason, uint64_t object, uint64_t detail, void *frame);
+
 /* Capture-wide state (threads.c / writer.c). */
 struct capture_params {
 	size_t chunk_bytes;
