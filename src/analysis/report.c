@@ -1,11 +1,15 @@
-/* Pass 1 of the report analysis and its results: trace summary, threads,
- * loss, task latency histograms per type, the N slowest tasks, and region
- * totals. Per-event work is a switch and a few array updates; strings are
- * mapped to ids through a per-generation pointer cache (table.h). */
+/* Pass 1 of the report analysis: trace summary, threads, loss, task latency
+ * histograms per type, the N slowest tasks, and region totals. Per-event
+ * work is a switch and a few array updates. Over a reader, pass 1 decodes
+ * the events itself (the lean path, read/lean.h) and maps string ids to
+ * name ids per generation; events handed in as struct ct_event map their
+ * string pointers through a per-generation pointer cache (table.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/report_int.h"
+#include "read/lean.h"
 
 struct report *report_new(const struct report_options *o)
 {
@@ -47,6 +51,7 @@ void report_free(struct report *r)
 	free(r->gens);
 	free(r->spans);
 	free(r->gen_slots);
+	free(r->sname);
 	free(r->res.loss.ranges);
 	free(r->res.threads);
 	free(r->res.types);
@@ -110,7 +115,7 @@ static void flush_count(struct report *r)
 }
 
 static __attribute__((noinline)) void switch_thread(struct report *r,
-						     const struct ct_thread_info *ti)
+						    const struct ct_thread_info *ti)
 {
 	flush_count(r);
 	r->last_slot = slot_of(r, ti);
@@ -324,13 +329,11 @@ static void task_done(struct report *r, const struct open_task *t, uint64_t begi
 	heap_offer(r, &e);
 }
 
-static void task_begin(struct report *r, uint64_t id, const char *type, uint64_t parent,
-		       uint64_t ts)
+/* A task.begin with a known id, its type's name id resolved. */
+static void task_begun(struct report *r, uint64_t id, uint32_t name, uint64_t parent, uint64_t ts)
 {
-	if (id == 0)
-		return;
 	r->res.tasks_begun++;
-	uint32_t ty = type_of(r, ptrcache_id(&r->pc, &r->names, type));
+	uint32_t ty = type_of(r, name);
 	int created;
 	struct open_task *t = taskmap_put(&r->open, id, &created);
 	if (!t)
@@ -354,6 +357,13 @@ static void task_begin(struct report *r, uint64_t id, const char *type, uint64_t
 	t->begin = ts;
 	t->type = ty;
 	t->parent = parent;
+}
+
+static void task_begin(struct report *r, uint64_t id, const char *type, uint64_t parent,
+		       uint64_t ts)
+{
+	if (id != 0)
+		task_begun(r, id, ptrcache_id(&r->pc, &r->names, type), parent, ts);
 }
 
 static void task_end(struct report *r, uint64_t id, uint64_t ts)
@@ -394,27 +404,42 @@ static struct rstat *rstat_of(struct report *r, uint32_t name)
 	return &r->rstats[name];
 }
 
-static void region_begin(struct report *r, struct rthread *t, const char *name, uint64_t ts)
+static __attribute__((noinline)) int region_grow(struct rthread *t)
 {
-	if (t->overflow || t->nregions == REGION_DEPTH_MAX) {
+	uint32_t ncap = t->cap ? t->cap * 2 : 16;
+	struct open_region *n = realloc(t->regions, ncap * sizeof(*n));
+	if (!n) {
 		t->overflow++;
-		return;
+		return 0;
 	}
-	if (t->nregions == t->cap) {
-		uint32_t ncap = t->cap ? t->cap * 2 : 16;
-		struct open_region *n = realloc(t->regions, ncap * sizeof(*n));
-		if (!n) {
-			t->overflow++;
-			return;
-		}
-		t->regions = n;
-		t->cap = ncap;
-	}
-	t->regions[t->nregions++] =
-		(struct open_region){ts, 0, ptrcache_id(&r->pc, &r->names, name)};
+	t->regions = n;
+	t->cap = ncap;
+	return 1;
 }
 
-static void region_end(struct report *r, struct rthread *t, uint64_t ts)
+/* Whether t can open one more region; when not, it is counted as overflow
+ * (and its name never resolved). */
+static inline int region_room(struct rthread *t)
+{
+	if (__builtin_expect(t->overflow || t->nregions == REGION_DEPTH_MAX, 0)) {
+		t->overflow++;
+		return 0;
+	}
+	return __builtin_expect(t->nregions < t->cap, 1) || region_grow(t);
+}
+
+static inline void region_push(struct rthread *t, uint64_t ts, uint32_t name)
+{
+	t->regions[t->nregions++] = (struct open_region){ts, 0, name};
+}
+
+static void region_begin(struct report *r, struct rthread *t, const char *name, uint64_t ts)
+{
+	if (region_room(t))
+		region_push(t, ts, ptrcache_id(&r->pc, &r->names, name));
+}
+
+static inline void region_end(struct report *r, struct rthread *t, uint64_t ts)
 {
 	if (t->overflow) {
 		t->overflow--;
@@ -451,7 +476,7 @@ static inline const char *sarg(const struct ct_event *ev, uint32_t i)
 }
 
 static __attribute__((noinline)) void loss_event(struct report *r, struct rthread *t,
-						  const struct ct_event *ev)
+						 const struct ct_event *ev)
 {
 	/* The reader resolves duration arguments to nanoseconds. */
 	uint64_t ts = ev->ts, span = arg(ev, 1);
@@ -466,22 +491,14 @@ static __attribute__((noinline)) void thread_end(struct report *r, struct rthrea
 	t->nregions = t->overflow = 0;
 }
 
-/* The per-event path: counters, then one handler per kind. Handlers of the
- * hot kinds (regions, tasks) are small enough to inline; the rest are out
- * of line so they add no register pressure here. */
-static inline __attribute__((always_inline)) void event1(struct report *r,
-							const struct ct_event *ev)
+/* One handler per kind. Handlers of the hot kinds (regions, tasks) are
+ * small enough to inline; the rest are out of line so they add no register
+ * pressure here. */
+static inline __attribute__((always_inline)) void handle(struct report *r, struct rthread *t,
+							 const struct ct_event *ev)
 {
-	struct rthread *t = thread_of(r, ev->thread);
-	struct report_result *res = &r->res;
 	uint64_t ts = ev->ts;
-	unsigned type = ev->type & 127;
-	res->events++;
-	res->first_ns = ts < res->first_ns ? ts : res->first_ns;
-	res->last_ns = ts > res->last_ns ? ts : res->last_ns;
-	res->events_by_kind[type]++;
-
-	switch (type) {
+	switch (ev->type & 127) {
 	case CT_EV_REGION_BEGIN:
 		region_begin(r, t, sarg(ev, 0), ts);
 		break;
@@ -505,6 +522,20 @@ static inline __attribute__((always_inline)) void event1(struct report *r,
 	}
 }
 
+/* The per-event path: counters, then the kind's handler. */
+static inline __attribute__((always_inline)) void event1(struct report *r,
+							 const struct ct_event *ev)
+{
+	struct rthread *t = thread_of(r, ev->thread);
+	struct report_result *res = &r->res;
+	uint64_t ts = ev->ts;
+	res->events++;
+	res->first_ns = ts < res->first_ns ? ts : res->first_ns;
+	res->last_ns = ts > res->last_ns ? ts : res->last_ns;
+	res->events_by_kind[ev->type & 127]++;
+	handle(r, t, ev);
+}
+
 void report_event(struct report *r, const struct ct_event *ev)
 {
 	event1(r, ev);
@@ -514,6 +545,161 @@ void report_events(struct report *r, const struct ct_event *evs, int n)
 {
 	for (int i = 0; i < n; i++)
 		event1(r, &evs[i]);
+}
+
+/* ---- the lean path: pass 1 fused with decoding ---- */
+
+/* What the lean loop does with a type byte. The hot kinds are decoded in
+ * place only when the file's spec gives them exactly the layout this code
+ * knows; any other layout, and the rare kinds the report handles, are
+ * decoded in full (LK_FULL), so results never depend on the path. */
+enum { LK_SKIP, LK_FULL, LK_RBEGIN, LK_REND, LK_TBEGIN, LK_TEND };
+
+static int spec_is(const struct ct_event_spec *s, unsigned argc, const uint8_t *kinds)
+{
+	return s->argc == argc && !(s->flags & CT_SPEC_BYTES) &&
+	       memcmp(s->arg_kinds, kinds, argc) == 0;
+}
+
+static void lean_kinds(struct report *r, const struct ct_trace_info *info)
+{
+	static const uint8_t k_rbegin[] = {CT_ARG_STRING},
+			     k_tbegin[] = {CT_ARG_TASK, CT_ARG_STRING, CT_ARG_TASK},
+			     k_tend[] = {CT_ARG_TASK};
+	memset(r->lk, LK_FULL, sizeof(r->lk));
+	for (uint32_t i = 0; i < info->nspecs; i++) {
+		const struct ct_event_spec *s = &info->specs[i];
+		uint8_t k = LK_SKIP;
+		switch (s->type) {
+		case CT_EV_REGION_BEGIN:
+			k = spec_is(s, 1, k_rbegin) ? LK_RBEGIN : LK_FULL;
+			break;
+		case CT_EV_REGION_END:
+			k = spec_is(s, 0, NULL) ? LK_REND : LK_FULL;
+			break;
+		case CT_EV_TASK_BEGIN:
+			k = spec_is(s, 3, k_tbegin) ? LK_TBEGIN : LK_FULL;
+			break;
+		case CT_EV_TASK_END:
+			k = spec_is(s, 1, k_tend) ? LK_TEND : LK_FULL;
+			break;
+		case CT_EV_LOSS:
+		case CT_EV_THREAD_END:
+			k = LK_FULL;
+			break;
+		}
+		r->lk[s->type] = k;
+		/* With a stack: the hot kinds take the full decode, which skips it. */
+		r->lk[s->type | CT_TYPE_STACK_BIT] = k == LK_SKIP ? LK_SKIP : LK_FULL;
+	}
+}
+
+/* Generation string id -> name id, resolved once per id per generation
+ * (the same id may name another string in the next generation). */
+static __attribute__((noinline)) uint32_t sname_miss(struct report *r, const struct lean_gen *lg,
+						     uint64_t sid)
+{
+	uint32_t id = ptrcache_id(&r->pc, &r->names, lg->sid[sid]);
+	r->sname[sid] = id + 1;
+	return id;
+}
+
+static inline uint32_t sname(struct report *r, const struct lean_gen *lg, uint64_t sid)
+{
+	uint32_t v = r->sname[sid];
+	return __builtin_expect(v != 0, 1) ? v - 1 : sname_miss(r, lg, sid);
+}
+
+static __attribute__((noinline)) const uint8_t *lean_full(struct report *r, ct_reader *rd,
+							  struct rthread *th, const uint8_t *p,
+							  uint64_t *t,
+							  const struct ct_thread_info *ti)
+{
+	struct ct_event ev;
+	p = rdr_lean_decode(rd, p, t, ti, &ev);
+	handle(r, th, &ev);
+	return p;
+}
+
+/* One run of one thread's events. Counting is per run: the thread and the
+ * run's length are known, and a thread's timestamps never decrease, so its
+ * first and last events bound the run. String arguments stay ids (sid and
+ * sname); only the kinds pass 1 handles convert their timestamp. */
+static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
+		     const struct lean_run *run)
+{
+	struct rthread *th = thread_of(r, run->thread);
+	struct report_result *res = &r->res;
+	const struct clockconv *clk = lg->clk;
+	const uint8_t *p = run->p, *q = p + 1;
+	uint64_t t = run->t, first = t + lean_uv(&q);
+	uint64_t *kinds = res->events_by_kind;
+	for (uint64_t n = run->n; n; n--) {
+		unsigned type = *p;
+		uint64_t t0 = t;
+		const uint8_t *at = p++;
+		t += lean_uv(&p);
+		kinds[type & 127]++;
+		switch (r->lk[type]) {
+		case LK_REND:
+			region_end(r, th, clock_event_ns(clk, t));
+			break;
+		case LK_RBEGIN: {
+			uint64_t sid = lean_uv(&p);
+			if (region_room(th))
+				region_push(th, clock_event_ns(clk, t), sname(r, lg, sid));
+			break;
+		}
+		case LK_TBEGIN: {
+			uint64_t id = lean_uv(&p), sid = lean_uv(&p), parent = lean_uv(&p);
+			if (id)
+				task_begun(r, id, sname(r, lg, sid), parent,
+					   clock_event_ns(clk, t));
+			break;
+		}
+		case LK_TEND:
+			task_end(r, lean_uv(&p), clock_event_ns(clk, t));
+			break;
+		case LK_SKIP:
+			p = lean_skip(&lg->desc[type], p);
+			break;
+		default:
+			t = t0;
+			p = lean_full(r, rd, th, at, &t, run->thread);
+			break;
+		}
+	}
+	uint64_t lo = clock_event_ns(clk, first), hi = clock_event_ns(clk, t);
+	res->events += run->n;
+	res->first_ns = lo < res->first_ns ? lo : res->first_ns;
+	res->last_ns = hi > res->last_ns ? hi : res->last_ns;
+}
+
+int report_read_generation(struct report *r, ct_reader *rd)
+{
+	struct lean_gen lg;
+	if (rdr_lean_gen(rd, &lg) < 0) {
+		/* Sparse string ids or time order: the public iteration. */
+		struct ct_event evs[32];
+		int rc;
+		while ((rc = ct_reader_next_batch(rd, evs, 32)) > 0)
+			report_events(r, evs, rc);
+		return rc;
+	}
+	lean_kinds(r, ct_reader_info(rd)); /* a few hundred bytes: per generation is cheap */
+	if (lg.nsid > r->cap_sname) {
+		uint32_t *n = realloc(r->sname, lg.nsid * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->sname = n;
+		r->cap_sname = lg.nsid;
+	}
+	memset(r->sname, 0, lg.nsid * sizeof(*r->sname));
+	struct lean_run run;
+	int rc;
+	while ((rc = rdr_lean_run(rd, &run)) > 0)
+		lean_run(r, rd, &lg, &run);
+	return rc;
 }
 
 /* ---- end of pass 1 ---- */
@@ -618,140 +804,4 @@ int64_t report_detail_spans(struct report *r, const struct report_span **spans)
 	}
 	*spans = r->spans;
 	return n;
-}
-
-/* ---- results ---- */
-
-static int cmp_thread(const void *a, const void *b)
-{
-	const struct report_thread *x = a, *y = b;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int cmp_type(const void *a, const void *b)
-{
-	const struct report_type *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	if (x->unfinished != y->unfinished)
-		return x->unfinished > y->unfinished ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-static int cmp_region(const void *a, const void *b)
-{
-	const struct report_region_stat *x = a, *y = b;
-	if (x->total_ns != y->total_ns)
-		return x->total_ns > y->total_ns ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-static int cmp_loss(const void *a, const void *b)
-{
-	const struct report_loss_range *x = a, *y = b;
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return x->in_band - y->in_band;
-}
-
-static void finish_threads(struct report *r)
-{
-	struct report_result *res = &r->res;
-	res->threads = calloc(r->nthreads ? r->nthreads : 1, sizeof(*res->threads));
-	if (!res->threads)
-		abort();
-	for (uint32_t i = 0; i < r->nthreads; i++) {
-		const struct report_thread *t = &r->threads[i].pub;
-		/* Index 0 only collects what no thread could be named for. */
-		if (t->index == 0 && t->events == 0 && t->lost_events == 0)
-			continue;
-		res->threads[res->nthreads] = *t;
-		if (!res->threads[res->nthreads].name)
-			res->threads[res->nthreads].name = r->threads[i].pub.name = strdup("");
-		res->nthreads++;
-	}
-	qsort(res->threads, res->nthreads, sizeof(*res->threads), cmp_thread);
-}
-
-static void finish_tasks(struct report *r)
-{
-	struct report_result *res = &r->res;
-	for (uint32_t i = 0; i <= r->open.mask; i++) {
-		const struct open_task *t = &r->open.slots[i];
-		if (t->id == 0)
-			continue;
-		if (t->state == OPEN_ENDED) {
-			res->tasks_before_trace++;
-			continue;
-		}
-		struct rtype *ty = &r->types[t->type];
-		ty->unfinished++;
-		if (ty->oldest_unfinished == 0 || t->begin < ty->oldest_unfinished)
-			ty->oldest_unfinished = t->begin;
-	}
-	res->types = calloc(r->ntypes ? r->ntypes : 1, sizeof(*res->types));
-	if (!res->types)
-		abort();
-	for (uint32_t i = 0; i < r->ntypes; i++) {
-		const struct rtype *ty = &r->types[i];
-		const struct hist *h = &ty->h;
-		struct report_type *o = &res->types[res->ntypes++];
-		o->name = r->names.strs[ty->name];
-		o->count = h->count;
-		o->unfinished = ty->unfinished;
-		o->oldest_unfinished_begin_ns = ty->oldest_unfinished;
-		res->tasks_unfinished += ty->unfinished;
-		if (h->count == 0)
-			continue;
-		o->min_ns = h->min;
-		o->max_ns = h->max;
-		o->total_ns = h->total;
-		o->p50_ns = hist_quantile(h, 5000);
-		o->p90_ns = hist_quantile(h, 9000);
-		o->p99_ns = hist_quantile(h, 9900);
-		o->p999_ns = hist_quantile(h, 9990);
-	}
-	qsort(res->types, res->ntypes, sizeof(*res->types), cmp_type);
-}
-
-static void finish_regions(struct report *r)
-{
-	struct report_result *res = &r->res;
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < r->cap_rstats; i++)
-		n += r->rstats[i].count > 0;
-	res->nregion_names = n;
-	res->top_regions = calloc(n ? n : 1, sizeof(*res->top_regions));
-	if (!res->top_regions)
-		abort();
-	n = 0;
-	for (uint32_t i = 0; i < r->cap_rstats; i++) {
-		const struct rstat *s = &r->rstats[i];
-		if (s->count == 0)
-			continue;
-		res->top_regions[n++] = (struct report_region_stat){r->names.strs[i], s->count,
-								    s->total, s->self, s->max};
-	}
-	qsort(res->top_regions, n, sizeof(*res->top_regions), cmp_region);
-	res->ntop_regions = n < r->opt.top_regions ? n : r->opt.top_regions;
-}
-
-const struct report_result *report_finish(struct report *r)
-{
-	if (r->finished)
-		return &r->res;
-	report_pass1_done(r);
-	report_detail_close(r);
-	r->finished = 1;
-	struct report_result *res = &r->res;
-	if (res->events == 0)
-		res->first_ns = res->last_ns = 0;
-	/* Read in thread order; shown in time order. */
-	qsort(res->loss.ranges, res->loss.nranges, sizeof(*res->loss.ranges), cmp_loss);
-	finish_threads(r);
-	finish_tasks(r);
-	finish_regions(r);
-	return res;
 }

@@ -148,6 +148,10 @@ void report_free(struct report *r);
 void report_generation(struct report *r, const struct ct_generation *g);
 void report_event(struct report *r, const struct ct_event *ev);
 void report_events(struct report *r, const struct ct_event *evs, int n); /* a batch */
+/* Or, over a reader in CT_ORDER_THREAD: every event of its current
+ * generation (after report_generation), decoded straight into pass 1
+ * without a struct ct_event per event. Returns 0 or the reader's error. */
+int report_read_generation(struct report *r, ct_reader *rd);
 /* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
 unsigned report_pass1_done(struct report *r);
 

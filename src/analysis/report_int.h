@@ -117,6 +117,12 @@ struct report {
 	struct report_span *spans;
 	int detail_fed; /* pass 2 saw events */
 
+	/* the lean path: what to do per type byte, and the current
+	 * generation's string id -> name id + 1 (0: not resolved yet) */
+	uint8_t lk[256];
+	uint32_t *sname;
+	uint64_t cap_sname;
+
 	/* pass 2 */
 	struct slow_task *slow;
 	uint32_t nslow;

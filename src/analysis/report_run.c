@@ -44,16 +44,13 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 		 report_progress_fn progress, void *arg)
 {
 	const struct ct_generation *g;
-	/* Batches of events: a few KiB that stay in the L1 cache. */
-	struct ct_event evs[32];
 	uint64_t events = 0;
 	int rc;
 	while ((rc = ct_reader_next_generation(rd, &g)) == 1) {
 		if (f->generations == 0)
 			f->header_bytes = g->offset; /* the header ends where it begins */
 		report_generation(r, g);
-		while ((rc = ct_reader_next_batch(rd, evs, 32)) > 0)
-			report_events(r, evs, rc);
+		rc = report_read_generation(r, rd);
 		events += g->nevents;
 		if (rc < 0)
 			return rc;

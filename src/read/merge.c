@@ -8,35 +8,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lean.h"
 
 #define KEY_DONE (~(unsigned __int128)0)
-
-/* A varint from validated data: it is known to end inside its batch. */
-static inline uint64_t uv(const uint8_t **pp)
-{
-	const uint8_t *p = *pp;
-	uint64_t v = p[0];
-	if (__builtin_expect(v < 0x80, 1)) {
-		*pp = p + 1;
-		return v;
-	}
-	v = (v & 0x7f) | (uint64_t)p[1] << 7;
-	if (p[1] < 0x80) {
-		*pp = p + 2;
-		return v;
-	}
-	v &= (1u << 14) - 1;
-	p += 2;
-	unsigned s = 14;
-	uint8_t b;
-	do {
-		b = *p++;
-		v |= (uint64_t)(b & 0x7f) << s;
-		s += 7;
-	} while (b >= 0x80);
-	*pp = p;
-	return v;
-}
 
 /* Decodes the cursor's next event into *ev. The byte-sized type is stored
  * last: a store through a char type may alias anything, and would make the
@@ -52,13 +26,13 @@ static inline __attribute__((always_inline)) void decode(const ct_reader *r, con
 	const uint8_t *p = c->p;
 	unsigned type = *p++;
 	const struct evdesc *d = &r->desc[type];
-	uint64_t t = c->t + uv(&p);
+	uint64_t t = c->t + lean_uv(&p);
 	unsigned argc = d->argc, flags = d->flags, smask = d->strs;
 	memset(ev->args, 0, sizeof(ev->args));
 	memset(ev->strs, 0, sizeof(ev->strs));
 	const char *const *sid = g->sid;
 	for (unsigned i = 0; i < argc; i++) {
-		uint64_t v = uv(&p);
+		uint64_t v = lean_uv(&p);
 		ev->args[i] = v;
 		if (dense)
 			ev->strs[i] = sid[v & -(uint64_t)(smask >> i & 1)];
@@ -74,12 +48,12 @@ static inline __attribute__((always_inline)) void decode(const ct_reader *r, con
 			ev->args[i] = clock_dur_ns(&g->clk, ev->args[i]);
 		}
 		if (flags & DESC_STACK) {
-			uint64_t id = uv(&p);
+			uint64_t id = lean_uv(&p);
 			if (id)
 				stack = &g->stacks[idmap_get(&g->stack_map, id) - 1];
 		}
 		if (flags & DESC_BYTES) {
-			nbytes = (size_t)uv(&p);
+			nbytes = (size_t)lean_uv(&p);
 			bytes = (const char *)p;
 			p += nbytes;
 		}
@@ -120,7 +94,7 @@ static inline unsigned __int128 cursor_key(const struct gen *g, struct cursor *c
 	if (!cursor_ready(g, c))
 		return KEY_DONE;
 	const uint8_t *q = c->p + 1;
-	uint64_t t = c->t + uv(&q);
+	uint64_t t = c->t + lean_uv(&q);
 	return (unsigned __int128)t << 32 | c->index;
 }
 
@@ -332,4 +306,50 @@ int ct_reader_next_batch(ct_reader *r, struct ct_event *evs, int n)
 		k++;
 	}
 	return k;
+}
+
+/* ---- lean iteration (lean.h) ---- */
+
+int rdr_lean_gen(ct_reader *r, struct lean_gen *lg)
+{
+	struct gen *g = r->g;
+	if (r->order != CT_ORDER_THREAD || !g->loaded || g->nsid == 0)
+		return -EINVAL;
+	*lg = (struct lean_gen){r->desc, &g->clk, g->sid, g->nsid};
+	return 0;
+}
+
+int rdr_lean_run(ct_reader *r, struct lean_run *run)
+{
+	struct gen *g = r->g;
+	if (!g->loaded)
+		return 0;
+	if (!g->iter_ready) {
+		int rc = iter_init(r);
+		if (rc)
+			return rc;
+	}
+	if (g->iter_order != CT_ORDER_THREAD)
+		return -EINVAL;
+	while (g->pos < g->ncur) {
+		struct cursor *c = &g->cur[g->pos];
+		if (!cursor_ready(g, c)) {
+			g->pos++;
+			continue;
+		}
+		*run = (struct lean_run){c->p, c->left, c->t, c->thread};
+		c->left = 0;
+		return 1;
+	}
+	g->fast = 0;
+	return 0;
+}
+
+const uint8_t *rdr_lean_decode(ct_reader *r, const uint8_t *p, uint64_t *t,
+			       const struct ct_thread_info *thread, struct ct_event *ev)
+{
+	struct cursor c = {.p = p, .t = *t, .left = 1, .thread = thread};
+	decode(r, r->g, &c, ev, 1);
+	*t = c.t;
+	return c.p;
 }
