@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
 	{"report", cmd_report, cmd_report_help,
 	 "summarize a trace: threads, loss, task latencies, slowest tasks, regions"},
+	{"run", cmd_run, cmd_run_help, "run a program traced, waits included: ctrace run -- PROG"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

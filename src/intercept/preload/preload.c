@@ -1,0 +1,397 @@
+/* libctrace-preload.so: defines the libc and pthread calls that
+ * src/intercept traces, for programs run with LD_PRELOAD (`ctrace run`).
+ * The real functions are resolved with dlsym(RTLD_NEXT) in a constructor,
+ * before the program has threads; a call that comes earlier (another
+ * library's constructor) resolves its own function on the spot. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "intercept/intercept.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* The symbol version to ask for first: glibc keeps old condition variable
+ * code under the base version, and dlsym without a version could bind an
+ * old one on some releases. */
+static void *resolve(const char *name, const char *version)
+{
+	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
+	if (!p)
+		abort(); /* no libc function to call: nothing sensible to return */
+	return p;
+}
+
+#define REAL_V(f, ver)                                                                             \
+	static __typeof__(&f) real_##f;                                                            \
+	static inline __typeof__(&f) get_##f(void)                                                 \
+	{                                                                                          \
+		__typeof__(&f) p = __atomic_load_n(&real_##f, __ATOMIC_ACQUIRE);                   \
+		if (unlikely(!p)) {                                                                \
+			p = (__typeof__(&f))resolve(#f, ver);                                      \
+			__atomic_store_n(&real_##f, p, __ATOMIC_RELEASE);                          \
+		}                                                                                  \
+		return p;                                                                          \
+	}
+#define REAL(f) REAL_V(f, NULL)
+
+REAL(pthread_mutex_lock)
+REAL(pthread_mutex_timedlock)
+REAL(pthread_rwlock_rdlock)
+REAL(pthread_rwlock_wrlock)
+REAL(pthread_rwlock_timedrdlock)
+REAL(pthread_rwlock_timedwrlock)
+REAL_V(pthread_cond_wait, "GLIBC_2.3.2")
+REAL_V(pthread_cond_timedwait, "GLIBC_2.3.2")
+REAL(sem_wait)
+REAL(sem_timedwait)
+REAL(pthread_join)
+REAL(pthread_barrier_wait)
+REAL(read)
+REAL(write)
+REAL(pread)
+REAL(pwrite)
+REAL(readv)
+REAL(writev)
+REAL(recv)
+REAL(recvfrom)
+REAL(recvmsg)
+REAL(send)
+REAL(sendto)
+REAL(sendmsg)
+REAL(accept)
+REAL(accept4)
+REAL(connect)
+REAL(fsync)
+REAL(fdatasync)
+REAL(open)
+REAL(open64)
+REAL(openat)
+REAL(openat64)
+REAL(close)
+REAL(socket)
+REAL(pipe)
+REAL(pipe2)
+REAL(dup2)
+REAL(dup3)
+REAL(poll)
+REAL(ppoll)
+REAL(select)
+REAL(pselect)
+REAL(epoll_wait)
+REAL(epoll_pwait)
+REAL(nanosleep)
+REAL(clock_nanosleep)
+REAL(usleep)
+REAL(sleep)
+
+/* Before the capture's auto-start constructor (default priority): resolve
+ * everything while single-threaded, and keep programs that `ctrace run`'s
+ * target starts (fork + exec) from writing into the same file. */
+__attribute__((constructor(101))) static void preload_init(void)
+{
+	const char *pid = getenv("CTRACE_RUN_PID");
+	if (pid && strtol(pid, NULL, 10) != (long)getpid())
+		unsetenv("CTRACE_OUTPUT");
+	get_pthread_mutex_lock(), get_pthread_mutex_timedlock(), get_pthread_rwlock_rdlock();
+	get_pthread_rwlock_wrlock(), get_pthread_rwlock_timedrdlock();
+	get_pthread_rwlock_timedwrlock(), get_pthread_cond_wait(), get_pthread_cond_timedwait();
+	get_sem_wait(), get_sem_timedwait(), get_pthread_join(), get_pthread_barrier_wait();
+	get_read(), get_write(), get_pread(), get_pwrite(), get_readv(), get_writev();
+	get_recv(), get_recvfrom(), get_recvmsg(), get_send(), get_sendto(), get_sendmsg();
+	get_accept(), get_accept4(), get_connect(), get_fsync(), get_fdatasync();
+	get_open(), get_open64(), get_openat(), get_openat64(), get_close(), get_socket();
+	get_pipe(), get_pipe2(), get_dup2(), get_dup3(), get_poll(), get_ppoll();
+	get_select(), get_pselect(), get_epoll_wait(), get_epoll_pwait(), get_nanosleep();
+	get_clock_nanosleep(), get_usleep(), get_sleep();
+}
+
+#define FRAME __builtin_frame_address(0)
+
+/* Every definition below keeps its own frame (no tail call) so that the
+ * recorded stack starts at its caller. */
+#define RET(expr)                                                                                  \
+	do {                                                                                       \
+		__typeof__(expr) r_ = (expr);                                                      \
+		IC_NO_TAILCALL();                                                                  \
+		return r_;                                                                         \
+	} while (0)
+
+/* ---- sync ---- */
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	RET(ic_mutex_lock(get_pthread_mutex_lock(), m, FRAME));
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
+{
+	RET(ic_mutex_timedlock(get_pthread_mutex_timedlock(), m, ts, FRAME));
+}
+
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+	RET(ic_rwlock_rdlock(get_pthread_rwlock_rdlock(), l, FRAME));
+}
+
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{
+	RET(ic_rwlock_wrlock(get_pthread_rwlock_wrlock(), l, FRAME));
+}
+
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	RET(ic_rwlock_timedrdlock(get_pthread_rwlock_timedrdlock(), l, ts, FRAME));
+}
+
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	RET(ic_rwlock_timedwrlock(get_pthread_rwlock_timedwrlock(), l, ts, FRAME));
+}
+
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	RET(ic_cond_wait(get_pthread_cond_wait(), c, m, FRAME));
+}
+
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts)
+{
+	RET(ic_cond_timedwait(get_pthread_cond_timedwait(), c, m, ts, FRAME));
+}
+
+EXPORT int sem_wait(sem_t *s)
+{
+	RET(ic_sem_wait(get_sem_wait(), s, FRAME));
+}
+
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *ts)
+{
+	RET(ic_sem_timedwait(get_sem_timedwait(), s, ts, FRAME));
+}
+
+EXPORT int pthread_join(pthread_t th, void **ret)
+{
+	RET(ic_join(get_pthread_join(), th, ret, FRAME));
+}
+
+EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
+{
+	RET(ic_barrier_wait(get_pthread_barrier_wait(), b, FRAME));
+}
+
+/* ---- I/O: write-side calls share the read-side bodies (same ABI) ---- */
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	RET(ic_rw(get_read(), fd, buf, n, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	RET(ic_rw((rw_fn)get_write(), fd, (void *)buf, n, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	RET(ic_prw(get_pread(), fd, buf, n, off, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	RET(ic_prw((prw_fn)get_pwrite(), fd, (void *)buf, n, off, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	RET(ic_rwv(get_readv(), fd, iov, cnt, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	RET(ic_rwv(get_writev(), fd, iov, cnt, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	RET(ic_xfer(get_recv(), fd, buf, n, flags, CT_CALL_RECV, FRAME));
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	RET(ic_xfer((xfer_fn)get_send(), fd, (void *)buf, n, flags, CT_CALL_SEND, FRAME));
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+			socklen_t *fromlen)
+{
+	RET(ic_recvfrom(get_recvfrom(), fd, buf, n, flags, from, fromlen, FRAME));
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+		      socklen_t tolen)
+{
+	RET(ic_sendto(get_sendto(), fd, buf, n, flags, to, tolen, FRAME));
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	RET(ic_msg(get_recvmsg(), fd, msg, flags, CT_CALL_RECV, FRAME));
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	RET(ic_msg((msg_fn)get_sendmsg(), fd, (struct msghdr *)msg, flags, CT_CALL_SEND, FRAME));
+}
+
+EXPORT int accept(int fd, struct sockaddr *a, socklen_t *alen)
+{
+	RET(ic_accept(get_accept(), fd, a, alen, FRAME));
+}
+
+EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
+{
+	RET(ic_accept4(get_accept4(), fd, a, alen, flags, FRAME));
+}
+
+EXPORT int connect(int fd, const struct sockaddr *a, socklen_t alen)
+{
+	RET(ic_connect(get_connect(), fd, a, alen, FRAME));
+}
+
+EXPORT int fsync(int fd)
+{
+	RET(ic_fsync(get_fsync(), fd, FRAME));
+}
+
+EXPORT int fdatasync(int fd)
+{
+	RET(ic_fsync(get_fdatasync(), fd, FRAME));
+}
+
+/* The mode argument exists only with O_CREAT or O_TMPFILE. */
+#define OPEN_MODE(flags)                                                                           \
+	({                                                                                         \
+		mode_t m_ = 0;                                                                     \
+		if ((flags)&O_CREAT || ((flags)&O_TMPFILE) == O_TMPFILE) {                         \
+			va_list ap;                                                                \
+			va_start(ap, flags);                                                       \
+			m_ = va_arg(ap, mode_t);                                                   \
+			va_end(ap);                                                                \
+		}                                                                                  \
+		m_;                                                                                \
+	})
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	RET(ic_open(get_open(), path, flags, OPEN_MODE(flags), FRAME));
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	RET(ic_open(get_open64(), path, flags, OPEN_MODE(flags), FRAME));
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	RET(ic_openat(get_openat(), dirfd, path, flags, OPEN_MODE(flags), FRAME));
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	RET(ic_openat(get_openat64(), dirfd, path, flags, OPEN_MODE(flags), FRAME));
+}
+
+EXPORT int close(int fd)
+{
+	RET(ic_close(get_close(), fd, FRAME));
+}
+
+EXPORT int socket(int dom, int type, int proto)
+{
+	return ic_socket(get_socket(), dom, type, proto);
+}
+
+EXPORT int pipe(int fds[2])
+{
+	int r = get_pipe()(fds);
+	if (r == 0) {
+		fd_set_reason(fds[0], CT_WAIT_PIPE);
+		fd_set_reason(fds[1], CT_WAIT_PIPE);
+	}
+	return r;
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	return ic_pipe2(get_pipe2(), fds, flags);
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	return ic_dup2(get_dup2(), oldfd, newfd);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return ic_dup3(get_dup3(), oldfd, newfd, flags);
+}
+
+/* ---- event loops and sleeps ---- */
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int ms)
+{
+	RET(ic_poll(get_poll(), fds, n, ms, FRAME));
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	RET(ic_ppoll(get_ppoll(), fds, n, ts, mask, FRAME));
+}
+
+EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	RET(ic_select(get_select(), n, r, w, e, tv, FRAME));
+}
+
+EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+		   const sigset_t *mask)
+{
+	RET(ic_pselect(get_pselect(), n, r, w, e, ts, mask, FRAME));
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)
+{
+	RET(ic_epoll_wait(get_epoll_wait(), epfd, ev, max, ms, FRAME));
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int ms, const sigset_t *mask)
+{
+	RET(ic_epoll_pwait(get_epoll_pwait(), epfd, ev, max, ms, mask, FRAME));
+}
+
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	RET(ic_nanosleep(get_nanosleep(), req, rem, FRAME));
+}
+
+EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			   struct timespec *rem)
+{
+	RET(ic_clock_nanosleep(get_clock_nanosleep(), clk, flags, req, rem, FRAME));
+}
+
+EXPORT int usleep(useconds_t us)
+{
+	RET(ic_usleep(get_usleep(), us, FRAME));
+}
+
+EXPORT unsigned sleep(unsigned s)
+{
+	RET(ic_sleep(get_sleep(), s, FRAME));
+}

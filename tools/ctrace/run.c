@@ -1,0 +1,234 @@
+/* `ctrace run [options] -- PROG ARGS`: runs a program with the LD_PRELOAD
+ * library (libctrace-preload.so) so that it is traced, locks, I/O and
+ * sleeps included, without rebuilding it; exits with the program's status. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ctrace.h"
+
+#define PRELOAD_NAME "libctrace-preload.so"
+
+void cmd_run_help(FILE *out)
+{
+	fputs("usage: ctrace run [options] -- PROG [ARGS...]\n"
+	      "\n"
+	      "Runs PROG traced through LD_PRELOAD: its waits on locks, condition\n"
+	      "variables, I/O, poll and sleeps are recorded with their stacks, with no\n"
+	      "rebuild. Programs it starts in turn are not traced.\n"
+	      "\n"
+	      "options:\n"
+	      "  -o FILE         write the trace to FILE (default PROG.ctrace here)\n"
+	      "  --stacks LIST   events with stacks: none, all, or a list of\n"
+	      "                  task,region,log,wait (default wait)\n"
+	      "  --buffer SIZE   buffer memory, e.g. 64M (default 64M)\n"
+	      "  -h, --help      show this help\n"
+	      "\n"
+	      "Other settings come from CTRACE_* variables (README.md). A statically\n"
+	      "linked program cannot be traced this way: link it with libctrace-wrap.a.\n"
+	      "\n"
+	      "exit status: the program's (128+N when killed by signal N), 2 bad\n"
+	      "command line or a program that cannot be run\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("ctrace run: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see 'ctrace run --help')\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* The preload library next to this binary (build tree), else in the lib
+ * directories of the installation prefix. */
+static int find_preload(char *out, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	char *dir = dirname(self);
+	snprintf(out, cap, "%s/%s", dir, PRELOAD_NAME);
+	if (access(out, R_OK) == 0)
+		return 0;
+	char pat[PATH_MAX + 64];
+	const char *pats[] = {"%s/../lib*/" PRELOAD_NAME, "%s/../lib*/*/" PRELOAD_NAME};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(pat, sizeof pat, pats[i], dir);
+		glob_t g;
+		if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+			int ok = !realpath(g.gl_pathv[0], out) ? -1 : 0;
+			globfree(&g);
+			if (ok == 0)
+				return 0;
+		} else {
+			globfree(&g);
+		}
+	}
+	return -1;
+}
+
+/* PROG as execvp would find it. */
+static int find_program(const char *prog, char *out, size_t cap)
+{
+	if (strchr(prog, '/')) {
+		snprintf(out, cap, "%s", prog);
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		int len = (int)(end - path);
+		snprintf(out, cap, "%.*s%s%s", len, path, len ? "/" : "", prog);
+		struct stat st;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return 0;
+		path = *end ? end + 1 : end;
+	}
+	return -1;
+}
+
+/* 1 when the file is an ELF executable without an interpreter: the dynamic
+ * loader never runs, so LD_PRELOAD has no effect. Scripts are not static. */
+static int is_static_elf(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf64_Ehdr eh;
+	int stat_elf = 0;
+	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64) {
+		stat_elf = 1;
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * eh.e_phentsize)) !=
+			    (ssize_t)sizeof ph)
+				break;
+			if (ph.p_type == PT_INTERP) {
+				stat_elf = 0;
+				break;
+			}
+		}
+	}
+	close(fd);
+	return stat_elf;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *output = NULL, *stacks = NULL, *buffer = NULL;
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			cmd_run_help(stdout);
+			return EXIT_OK;
+		}
+		const char **dst = !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
+				   : !strcmp(a, "--stacks")		      ? &stacks
+				   : !strcmp(a, "--buffer")		      ? &buffer
+									      : NULL;
+		if (dst) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", a);
+			*dst = argv[++i];
+			continue;
+		}
+		if (a[0] == '-')
+			return usage_error("unknown option '%s'", a);
+		break; /* the program, without "--" */
+	}
+	if (i >= argc)
+		return usage_error("%s", "missing program to run");
+	char **prog_argv = argv + i;
+
+	char prog[PATH_MAX], preload[PATH_MAX];
+	if (find_program(prog_argv[0], prog, sizeof prog) != 0) {
+		fprintf(stderr, "ctrace run: %s: no such program\n", prog_argv[0]);
+		return EXIT_USAGE;
+	}
+	if (is_static_elf(prog)) {
+		fprintf(stderr,
+			"ctrace run: %s is statically linked: LD_PRELOAD cannot trace it "
+			"(link it with libctrace-wrap.a)\n",
+			prog);
+		return EXIT_USAGE;
+	}
+	if (find_preload(preload, sizeof preload) != 0) {
+		fprintf(stderr, "ctrace run: cannot find %s next to ctrace or in ../lib*\n",
+			PRELOAD_NAME);
+		return EXIT_USAGE;
+	}
+
+	char defout[PATH_MAX];
+	if (!output) {
+		snprintf(defout, sizeof defout, "%s.ctrace", basename(prog));
+		output = defout;
+	}
+	setenv("CTRACE_OUTPUT", output, 1);
+	if (stacks)
+		setenv("CTRACE_STACKS", stacks, 1);
+	if (buffer)
+		setenv("CTRACE_BUFFER", buffer, 1);
+	/* Bad values are reported here, once, rather than by the program. */
+	struct ct_config c;
+	ct_config_init(&c);
+	if (ct_config_from_env(&c) != 0) {
+		fprintf(stderr, "ctrace run: %s\n", ct_last_error());
+		return EXIT_USAGE;
+	}
+	const char *old = getenv("LD_PRELOAD");
+	char *pre = NULL;
+	if (asprintf(&pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "") < 0)
+		return EXIT_USAGE;
+	setenv("LD_PRELOAD", pre, 1);
+	free(pre);
+
+	/* Like time(1): a ^C is for the program; its status is ours. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "ctrace run: fork: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		/* Only this process is traced into the file (preload.c). */
+		char b[32];
+		snprintf(b, sizeof b, "%ld", (long)getpid());
+		setenv("CTRACE_RUN_PID", b, 1);
+		execv(prog, prog_argv);
+		fprintf(stderr, "ctrace run: %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "ctrace run: waitpid: %s\n", strerror(errno));
+			return EXIT_USAGE;
+		}
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
