@@ -388,19 +388,23 @@ static void task_end(struct report *r, uint64_t id, uint64_t ts)
 
 /* ---- regions ---- */
 
-static struct rstat *rstat_of(struct report *r, uint32_t name)
+static __attribute__((noinline)) void rstat_grow(struct report *r, uint32_t name)
 {
-	if (name >= r->cap_rstats) {
-		uint32_t ncap = r->cap_rstats ? r->cap_rstats : 64;
-		while (ncap <= name)
-			ncap *= 2;
-		struct rstat *n = realloc(r->rstats, ncap * sizeof(*n));
-		if (!n)
-			abort();
-		memset(n + r->cap_rstats, 0, (ncap - r->cap_rstats) * sizeof(*n));
-		r->rstats = n;
-		r->cap_rstats = ncap;
-	}
+	uint32_t ncap = r->cap_rstats ? r->cap_rstats : 64;
+	while (ncap <= name)
+		ncap *= 2;
+	struct rstat *n = realloc(r->rstats, ncap * sizeof(*n));
+	if (!n)
+		abort();
+	memset(n + r->cap_rstats, 0, (ncap - r->cap_rstats) * sizeof(*n));
+	r->rstats = n;
+	r->cap_rstats = ncap;
+}
+
+static inline struct rstat *rstat_of(struct report *r, uint32_t name)
+{
+	if (__builtin_expect(name >= r->cap_rstats, 0))
+		rstat_grow(r, name);
 	return &r->rstats[name];
 }
 
@@ -621,16 +625,35 @@ static __attribute__((noinline)) const uint8_t *lean_full(struct report *r, ct_r
 	return p;
 }
 
+/* clock_event_ns with the generation's mode a constant: the hot kinds
+ * convert a timestamp each, and the mode and divisor branches add up. */
+static inline __attribute__((always_inline)) uint64_t lean_ns(const struct clockconv *c,
+							      const int mode, uint64_t t)
+{
+	if (mode == CLK_BELOW || mode == CLK_ABOVE) {
+		uint64_t n = (mode == CLK_BELOW ? c->ref_ticks - t : t - c->ref_ticks) * NS_PER_SEC;
+		uint64_t q = (uint64_t)(((unsigned __int128)c->div.magic * n) >> 64);
+		if (c->div.add)
+			q = ((n - q) >> 1) + q;
+		q >>= c->div.shift;
+		return mode == CLK_BELOW ? c->ref_mono - q : c->ref_mono + q;
+	}
+	return clock_event_ns(c, t);
+}
+
 /* One run of one thread's events. Counting is per run: the thread and the
  * run's length are known, and a thread's timestamps never decrease, so its
  * first and last events bound the run. String arguments stay ids (sid and
  * sname); only the kinds pass 1 handles convert their timestamp. */
-static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
-		     const struct lean_run *run)
+static inline __attribute__((always_inline)) void lean_run_clk(struct report *r, ct_reader *rd,
+							       const struct lean_gen *lg,
+							       const struct lean_run *run,
+							       const int mode)
 {
 	struct rthread *th = thread_of(r, run->thread);
 	struct report_result *res = &r->res;
-	const struct clockconv *clk = lg->clk;
+	/* A copy: stores to the counters could alias the generation's. */
+	const struct clockconv clock = *lg->clk, *clk = &clock;
 	const uint8_t *p = run->p, *q = p + 1;
 	uint64_t t = run->t, first = t + lean_uv(&q);
 	uint64_t *kinds = res->events_by_kind;
@@ -642,23 +665,22 @@ static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
 		kinds[type & 127]++;
 		switch (r->lk[type]) {
 		case LK_REND:
-			region_end(r, th, clock_event_ns(clk, t));
+			region_end(r, th, lean_ns(clk, mode, t));
 			break;
 		case LK_RBEGIN: {
 			uint64_t sid = lean_uv(&p);
 			if (region_room(th))
-				region_push(th, clock_event_ns(clk, t), sname(r, lg, sid));
+				region_push(th, lean_ns(clk, mode, t), sname(r, lg, sid));
 			break;
 		}
 		case LK_TBEGIN: {
 			uint64_t id = lean_uv(&p), sid = lean_uv(&p), parent = lean_uv(&p);
 			if (id)
-				task_begun(r, id, sname(r, lg, sid), parent,
-					   clock_event_ns(clk, t));
+				task_begun(r, id, sname(r, lg, sid), parent, lean_ns(clk, mode, t));
 			break;
 		}
 		case LK_TEND:
-			task_end(r, lean_uv(&p), clock_event_ns(clk, t));
+			task_end(r, lean_uv(&p), lean_ns(clk, mode, t));
 			break;
 		case LK_SKIP:
 			p = lean_skip(&lg->desc[type], p);
@@ -669,10 +691,22 @@ static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
 			break;
 		}
 	}
-	uint64_t lo = clock_event_ns(clk, first), hi = clock_event_ns(clk, t);
+	uint64_t lo = lean_ns(clk, mode, first), hi = lean_ns(clk, mode, t);
 	res->events += run->n;
 	res->first_ns = lo < res->first_ns ? lo : res->first_ns;
 	res->last_ns = hi > res->last_ns ? hi : res->last_ns;
+}
+
+static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
+		     const struct lean_run *run)
+{
+	const struct clockconv *c = lg->clk;
+	if (c->mode == CLK_BELOW && !c->div.pow2)
+		lean_run_clk(r, rd, lg, run, CLK_BELOW);
+	else if (c->mode == CLK_ABOVE && !c->div.pow2)
+		lean_run_clk(r, rd, lg, run, CLK_ABOVE);
+	else
+		lean_run_clk(r, rd, lg, run, CLK_GENERIC);
 }
 
 int report_read_generation(struct report *r, ct_reader *rd)
