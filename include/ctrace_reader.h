@@ -50,7 +50,8 @@ struct ct_event {
 	uint64_t ts;	       /* CLOCK_MONOTONIC nanoseconds */
 	const struct ct_thread_info *thread;
 	uint32_t nargs;
-	uint64_t args[6];    /* as recorded, except durations: converted to ns */
+	uint64_t args[6];    /* as recorded, except durations: converted to ns,
+			      * and signed ones: two's complement int64 */
 	const char *strs[6]; /* resolved string for string arguments, else NULL */
 	const char *bytes;   /* byte-string payload (log message) or NULL; not
 			      * NUL-terminated, nbytes long */

@@ -153,6 +153,7 @@ enum {
 	DESC_STACK = 2, /* a stack id follows the arguments */
 	DESC_BYTES = 4, /* a str follows */
 	DESC_DUR = 8,	/* some argument is a duration */
+	DESC_INT = 16,	/* some argument is signed (zigzag) */
 };
 struct evdesc {
 	uint8_t flags;
@@ -160,6 +161,7 @@ struct evdesc {
 	uint8_t check;	 /* args that reference a table (string, thread, stack) */
 	uint8_t strs; /* string arguments */
 	uint8_t durs; /* duration arguments */
+	uint8_t ints; /* signed arguments, decoded to two's complement */
 	uint8_t kinds[CT_MAX_ARGS];
 	const char *name;
 };

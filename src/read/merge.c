@@ -42,10 +42,14 @@ static inline __attribute__((always_inline)) void decode(const ct_reader *r, con
 	const struct ct_stack *stack = NULL;
 	const char *bytes = NULL;
 	size_t nbytes = 0;
-	if (__builtin_expect(flags & (DESC_STACK | DESC_BYTES | DESC_DUR), 0)) {
+	if (__builtin_expect(flags & (DESC_STACK | DESC_BYTES | DESC_DUR | DESC_INT), 0)) {
 		for (unsigned m = d->durs; m; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctz(m);
 			ev->args[i] = clock_dur_ns(&g->clk, ev->args[i]);
+		}
+		for (unsigned m = d->ints; m; m &= m - 1) {
+			unsigned i = (unsigned)__builtin_ctz(m);
+			ev->args[i] = (uint64_t)ct_unzigzag(ev->args[i]);
 		}
 		if (flags & DESC_STACK) {
 			uint64_t id = lean_uv(&p);

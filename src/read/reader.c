@@ -343,9 +343,13 @@ static int parse_header(ct_reader *r)
 				d.strs |= 1u << a;
 			if (d.kinds[a] == CT_ARG_DURATION)
 				d.durs |= 1u << a;
+			if (d.kinds[a] == CT_ARG_INT)
+				d.ints |= 1u << a;
 		}
 		if (d.durs)
 			d.flags |= DESC_DUR;
+		if (d.ints)
+			d.flags |= DESC_INT;
 		r->desc[t] = d;
 		if (s->flags & CT_SPEC_STACK_ABLE) {
 			d.flags |= DESC_STACK;

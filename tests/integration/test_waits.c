@@ -1,6 +1,7 @@
 /* Waits end to end: waits_prog's threads block for known causes, traced
  * through `ctrace run` (LD_PRELOAD) and through the link-time wrappers, and
  * the trace read back must name the cause, the site and the holder. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@ static char tmpdir[] = "/tmp/ctrace-waits-XXXXXX";
 struct wait {
 	uint32_t tid, reason;
 	uint64_t object, detail, begin, end;
+	int64_t result;
 	char func[128]; /* innermost frame's function */
 };
 
@@ -64,6 +66,7 @@ static void read_waits(const char *path, struct run *out)
 			open_at[ti] = out->n++;
 		} else if (ev.type == CT_EV_WAIT_END && open_at[ti] >= 0) {
 			out->w[open_at[ti]].end = ev.ts;
+			out->w[open_at[ti]].result = (int64_t)ev.args[0];
 			open_at[ti] = -1;
 		}
 	}
@@ -121,6 +124,7 @@ static void check_mutex(int wrapped, int with_fsync)
 			assert_int_not_equal(w->tid, holder);
 			assert_string_equal(w->func, "contended_lock_site");
 			assert_true(w->end > w->begin);
+			assert_int_equal(w->result, 0);
 		}
 		if (w->reason == CT_WAIT_FILE && w->detail == CT_CALL_FSYNC) {
 			fsyncs++;
@@ -160,6 +164,11 @@ static void test_late_socket_peer(void **state)
 				found++;
 				assert_int_equal(w->object, fact(&r, "fd"));
 				assert_true(w->end - w->begin >= fact(&r, "delay_ns") * 9 / 10);
+				assert_int_equal(w->result, 4); /* "pong" */
+			}
+			if (w->object == 1000) { /* a signed result: -EBADF */
+				assert_int_equal(w->reason, CT_WAIT_OTHER_FD);
+				assert_int_equal(w->result, -EBADF);
 			}
 		}
 		assert_int_equal(found, 1);
