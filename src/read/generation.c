@@ -457,8 +457,8 @@ static __attribute__((noinline, cold)) int bad_type(struct gen *g, const uint8_t
 			    thread, (unsigned long long)n, type);
 }
 
-static __attribute__((noinline, cold)) int bad_ref(struct gen *g, const uint8_t *at, uint32_t thread,
-						   unsigned kind, uint64_t v)
+static __attribute__((noinline, cold)) int bad_ref(struct gen *g, const uint8_t *at,
+						   uint32_t thread, unsigned kind, uint64_t v)
 {
 	return rdr_gen_fail(g, at, "batch of thread %u references %s %llu not in the generation",
 			    thread,
@@ -527,15 +527,78 @@ bad_varint:
 			    thread, (unsigned long long)n);
 }
 
+/* Event kinds with no stack, no byte string, and no references but string
+ * ids, checked with the generation's dense string table: the bulk of a
+ * trace (regions, tasks). fast[type] is 1 + argc for those, 0 for the rest
+ * and for every kind when string ids are sparse. */
+static void fast_kinds(const struct gen *g, uint8_t fast[256])
+{
+	memset(fast, 0, 256);
+	if (!g->nsid)
+		return;
+	for (unsigned ty = 0; ty < 256; ty++) {
+		const struct evdesc *d = &g->desc[ty];
+		if ((d->flags & DESC_VALID) && !(d->flags & (DESC_STACK | DESC_BYTES)) &&
+		    (d->check & ~d->strs) == 0 && d->argc <= 3)
+			fast[ty] = (uint8_t)(1 + d->argc);
+	}
+}
+
+/* check_event for a fast kind with `argc` a constant, in the safe zone.
+ * Returns 0 when the event is bad in any way; the caller then runs
+ * check_event on it for the message. */
+static inline __attribute__((always_inline)) int check_fast(const struct gen *g, const uint8_t **pp,
+							    uint64_t *t, const unsigned argc)
+{
+	const uint8_t *p = *pp + 1;
+	const struct evdesc *d = &g->desc[**pp];
+	uint64_t v;
+	if (!(p = vfast(p, &v)) || __builtin_add_overflow(*t, v, t))
+		return 0;
+	for (unsigned i = 0; i < argc; i++) {
+		if (!(p = vfast(p, &v)))
+			return 0;
+		if ((d->strs >> i & 1) && v && (v >= g->nsid || !g->sid[v]))
+			return 0;
+	}
+	*pp = p;
+	return 1;
+}
+
 /* Decodes and checks every event of one batch: the validation hot loop. */
-static int check_batch(struct gen *g, const struct batch *b, uint32_t thread, uint64_t *last)
+static int check_batch(struct gen *g, const struct batch *b, uint32_t thread, uint64_t *last,
+		       const uint8_t fast[256])
 {
 	const uint8_t *p = b->p, *end = b->end;
 	uint64_t t = b->base, n = 0;
 	int rc;
 	while (end - p >= SAFE) {
-		if ((rc = check_event(g, &p, end, &t, thread, n, 1)))
-			return rc;
+		const uint8_t *at = p;
+		uint64_t t0 = t;
+		int ok;
+		switch (fast[*p]) {
+		case 1:
+			ok = check_fast(g, &p, &t, 0);
+			break;
+		case 2:
+			ok = check_fast(g, &p, &t, 1);
+			break;
+		case 3:
+			ok = check_fast(g, &p, &t, 2);
+			break;
+		case 4:
+			ok = check_fast(g, &p, &t, 3);
+			break;
+		default:
+			ok = 0;
+			break;
+		}
+		if (__builtin_expect(!ok, 0)) {
+			p = at;
+			t = t0;
+			if ((rc = check_event(g, &p, end, &t, thread, n, 1)))
+				return rc;
+		}
 		n++;
 	}
 	while (p < end) {
@@ -551,7 +614,7 @@ static int check_batch(struct gen *g, const struct batch *b, uint32_t thread, ui
 	return 0;
 }
 
-static int parse_batch(struct gen *g, const struct section *s)
+static int parse_batch(struct gen *g, const struct section *s, const uint8_t fast[256])
 {
 	struct rd d = {g, s->p, s->end, "batch"};
 	uint64_t thread, base, nevents;
@@ -571,7 +634,7 @@ static int parse_batch(struct gen *g, const struct section *s)
 	*b = (struct batch){d.p, d.end, base, nevents, NONE};
 	struct tstate *ts = &g->ts[slot];
 	uint64_t last = 0;
-	TRY(check_batch(g, b, (uint32_t)thread, &last));
+	TRY(check_batch(g, b, (uint32_t)thread, &last, fast));
 	if (nevents == 0)
 		return 0;
 	/* Timestamps never decrease within a thread, across batches too. */
@@ -732,8 +795,7 @@ int rdr_gen_load(struct gen *g, const uint8_t *payload, size_t len)
 		else if (kind == CT_SEC_STRINGS) {
 			TRY(finish_map(g, &g->string_map, at, "string"));
 			TRY(build_sid(g));
-		}
-		else if (kind == CT_SEC_STACKS)
+		} else if (kind == CT_SEC_STACKS)
 			TRY(finish_map(g, &g->stack_map, at, "stack"));
 	}
 	TRY(expand_stacks(g, total_frames, stacks_at));
@@ -743,9 +805,11 @@ int rdr_gen_load(struct gen *g, const uint8_t *payload, size_t len)
 		return nomem(g);
 	for (uint32_t i = 0; i < g->nthreads; i++)
 		g->ts[i] = (struct tstate){NONE, NONE, 0, 0, 0};
+	uint8_t fast[256];
+	fast_kinds(g, fast);
 	for (size_t i = 0; i < g->nsecs; i++)
 		if (g->secs[i].kind == CT_SEC_BATCH)
-			TRY(parse_batch(g, &g->secs[i]));
+			TRY(parse_batch(g, &g->secs[i], fast));
 
 	struct ct_generation *gi = &g->info;
 	uint64_t min_t = UINT64_MAX, max_t = 0;
