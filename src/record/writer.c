@@ -44,7 +44,8 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu; /* only between ct_stop() and the writer thread */
 	pthread_cond_t cv;
-	int stopping;
+	int stopping;    /* under mu: ct_stop() asked the writer to finish */
+	int final_drain; /* writer only: the last drain after quiescence */
 	uint64_t flush_req, flush_done; /* ct_flush() requests, under mu */
 	pthread_cond_t flushed;
 	uint32_t epoch;
@@ -632,7 +633,7 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 		struct trec *r = &g_recs[i];
 		if (!r->w_active || atomic_load(&r->epoch) != w->epoch)
 			continue;
-		if (!(r->w_done == 1 || w->stopping))
+		if (!(r->w_done == 1 || w->final_drain))
 			continue; /* the thread itself will write it */
 		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);
 		if (!lost)
@@ -867,6 +868,7 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->mu);
 	/* ct_stop() quiesced every thread: this drain is the last. */
+	w->final_drain = 1;
 	while (drain_all(w))
 		;
 	finish_gen(w);

@@ -218,11 +218,6 @@ static void test_condvar_pool(void **state)
 static void test_fork_child_stays_out(void **state)
 {
 	(void)state;
-#ifdef CTRACE_TSAN
-	/* TSan reports writer_stop's `stopping = 1` against put_loss reading it
-	 * in the writer thread (writer.c) in this program: to fix there. */
-	skip();
-#endif
 	static struct run r;
 	for (int v = 2 - variants(); v < 2; v++) {
 		run_mode("fork", v, &r);
