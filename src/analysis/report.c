@@ -562,7 +562,7 @@ enum { LK_SKIP, LK_FULL, LK_RBEGIN, LK_REND, LK_TBEGIN, LK_TEND };
 static int spec_is(const struct ct_event_spec *s, unsigned argc, const uint8_t *kinds)
 {
 	return s->argc == argc && !(s->flags & CT_SPEC_BYTES) &&
-	       memcmp(s->arg_kinds, kinds, argc) == 0;
+	       (argc == 0 || memcmp(s->arg_kinds, kinds, argc) == 0);
 }
 
 static void lean_kinds(struct report *r, const struct ct_trace_info *info)
