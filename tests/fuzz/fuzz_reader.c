@@ -4,7 +4,7 @@
  * writes new inputs into its first directory, so run it on a scratch copy:
  *   cmake -S . -B /tmp/fz -DCTRACE_FUZZ=ON -DCMAKE_C_COMPILER=clang
  *   cmake --build /tmp/fz --target fuzz_reader
- *   mkdir -p /tmp/fz/c && cp tests/fuzz/corpus/* /tmp/fz/c
+ *   mkdir -p /tmp/fz/c && cp -r tests/fuzz/corpus/. /tmp/fz/c
  *   /tmp/fz/tests/fuzz_reader -max_total_time=120 /tmp/fz/c */
 #include <stddef.h>
 #include <stdint.h>
