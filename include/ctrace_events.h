@@ -60,6 +60,8 @@ enum ct_loss_reason {
 	CT_LOSS_NO_BUFFER = 1,	 /* the thread could not be given a buffer at all */
 	CT_LOSS_SINK = 2,	 /* the sink failed; generations were not written */
 	CT_LOSS_ENCODING = 3,	 /* the writer found a thread's bytes undecodable */
+	CT_LOSS_REENTRANT =
+		4, /* an event from a signal handler interrupted one of the same thread */
 };
 
 #endif

@@ -165,7 +165,7 @@ static void add_loss(struct report *r, struct rthread *t, uint64_t count, uint64
 		l->section_records++;
 		l->section_events += count;
 	}
-	if (reason < 4)
+	if (reason < sizeof l->by_reason / sizeof l->by_reason[0])
 		l->by_reason[reason] += count;
 	else
 		l->other_reason += count;

@@ -49,7 +49,7 @@ struct report_loss {
 	uint64_t events; /* all lost events */
 	uint64_t in_band_records, in_band_events;
 	uint64_t section_records, section_events;
-	uint64_t by_reason[4]; /* events, by enum ct_loss_reason */
+	uint64_t by_reason[5]; /* events, by enum ct_loss_reason */
 	uint64_t other_reason; /* events with a reason this version does not know */
 	uint32_t nranges;
 	struct report_loss_range *ranges; /* the first REPORT_MAX_LOSS_RANGES read, by start time */

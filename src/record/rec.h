@@ -44,7 +44,10 @@ enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
  * outlives the thread (the writer may still be draining it). */
 struct trec {
 	/* written by the owning thread */
-	_Atomic uint32_t busy;	       /* inside an event: see threads.c, stop */
+	_Atomic uint32_t busy; /* inside an event: see threads.c, stop */
+	/* events dropped because a signal handler emitted one while this
+	 * thread was inside another (only handlers add to it) */
+	_Atomic uint64_t reentered;
 	_Atomic uint32_t state;	       /* enum rec_state */
 	_Atomic(struct chunk *) first; /* first chunk of this capture */
 	_Atomic uint32_t epoch;	       /* capture this registration belongs to */
@@ -71,7 +74,8 @@ struct trec {
 	uint64_t w_events;
 	uint32_t w_gen_seen; /* generation in which it last had events */
 	uint32_t w_done;     /* exited and fully drained */
-	uint32_t w_active;   /* listed in the current generation */
+	uint64_t w_reentered_reported;
+	uint32_t w_active; /* listed in the current generation */
 };
 
 /* Per-thread hot state, initial-exec TLS: no allocation, no __tls_get_addr. */
@@ -115,6 +119,12 @@ static inline struct tls *ev_begin(void)
 			return NULL;
 	}
 	struct trec *r = t->rec;
+	if (unlikely(atomic_load_explicit(&r->busy, memory_order_relaxed))) {
+		/* A signal handler interrupted an event of this thread: writing
+		 * now would interleave the two. Drop it, and say so. */
+		atomic_fetch_add_explicit(&r->reentered, 1, memory_order_relaxed);
+		return NULL;
+	}
 	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	/* Re-check after announcing busy: ct_stop() flips g_epoch, forces a

@@ -207,6 +207,8 @@ int thread_register(struct tls *t)
 	prctl(PR_GET_NAME, r->name);
 	atomic_store(&r->busy, 0);
 	atomic_store(&r->lost, 0);
+	atomic_store(&r->reentered, 0);
+	r->w_reentered_reported = 0;
 	r->rd = NULL;
 	r->rd_off = 0;
 	r->w_events = 0;

@@ -44,8 +44,8 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu; /* only between ct_stop() and the writer thread */
 	pthread_cond_t cv;
-	int stopping;    /* under mu: ct_stop() asked the writer to finish */
-	int final_drain; /* writer only: the last drain after quiescence */
+	int stopping;			/* under mu: ct_stop() asked the writer to finish */
+	int final_drain;		/* writer only: the last drain after quiescence */
 	uint64_t flush_req, flush_done; /* ct_flush() requests, under mu */
 	pthread_cond_t flushed;
 	uint32_t epoch;
@@ -621,8 +621,9 @@ static void put_strings(struct writer *w)
 }
 
 /* Loss the threads could not write in-band: what an exited thread (or, at
- * the end, any thread) still had pending, events of threads that got no
- * record, bytes that did not decode. Returns the events counted. */
+ * the end, any thread) still had pending, events dropped because a signal
+ * handler interrupted an event, events of threads that got no record, bytes
+ * that did not decode. Returns the events counted. */
 static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 {
 	struct buf *b = &w->tmp;
@@ -633,6 +634,18 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 		struct trec *r = &g_recs[i];
 		if (!r->w_active || atomic_load(&r->epoch) != w->epoch)
 			continue;
+		uint64_t re = atomic_load_explicit(&r->reentered, memory_order_relaxed);
+		if (re > r->w_reentered_reported) {
+			buf_uv(&entries, r->index);
+			buf_uv(&entries, re - r->w_reentered_reported);
+			buf_uv(&entries, now_ticks);
+			buf_uv(&entries, now_ticks);
+			buf_uv(&entries, CT_LOSS_REENTRANT);
+			total += re - r->w_reentered_reported;
+			r->w_reentered_reported = re;
+			r->w_gen_seen = w->seq;
+			n++;
+		}
 		if (!(r->w_done == 1 || w->final_drain))
 			continue; /* the thread itself will write it */
 		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -510,6 +512,53 @@ static void test_logs_stacks_clock(void **state)
 	}
 }
 
+/* ---- an event from a signal handler never corrupts the interrupted one ---- */
+
+static volatile sig_atomic_t handler_events;
+
+static void on_prof(int sig)
+{
+	(void)sig;
+	CT_LOG("signal", "from a handler");
+	handler_events++;
+}
+
+static void test_signal_handler_events(void **state)
+{
+	(void)state;
+	char path[256];
+	tmp_path(path, sizeof path, "signal.ct");
+	assert_int_equal(start_to(path, 256u << 20, 0), 0);
+	CT_REGION_BEGIN("registered"); /* register outside any handler */
+	CT_REGION_END();
+	struct sigaction sa = {0}, old;
+	sa.sa_handler = on_prof;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGPROF, &sa, &old), 0);
+	struct itimerval it = {{0, 50}, {0, 50}}; /* every 50 us of CPU time */
+	assert_int_equal(setitimer(ITIMER_PROF, &it, NULL), 0);
+	const long pairs = 1000000;
+	for (long i = 0; i < pairs; i++) {
+		CT_REGION_BEGIN("busy");
+		CT_REGION_END();
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_PROF, &off, NULL);
+	sigaction(SIGPROF, &old, NULL);
+	assert_int_equal(ct_stop(), 0);
+
+	struct totals t;
+	read_totals(path, &t);
+	assert_int_equal(t.rc, 0);
+	assert_true(handler_events > 0);
+	/* the interrupted events are all there, and each handler event is
+	 * either recorded or counted as lost */
+	assert_int_equal(t.by_type[CT_EV_REGION_BEGIN], pairs + 1);
+	assert_int_equal(t.by_type[CT_EV_REGION_END], pairs + 1);
+	assert_int_equal(t.by_type[CT_EV_LOG] + t.lost, (uint64_t)handler_events);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -524,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_callback_sink_and_restart),
 		cmocka_unit_test(test_logs_stacks_clock),
+		cmocka_unit_test(test_signal_handler_events),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {

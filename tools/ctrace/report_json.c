@@ -173,7 +173,7 @@ static void emit_loss(struct js *j, const struct report_result *res)
 	js_u64(j, "events", l->section_events);
 	js_close(j, '}');
 	js_open(j, "by_reason", '{');
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 5; i++)
 		js_u64(j, report_loss_reason(i, 1), l->by_reason[i]);
 	js_u64(j, "other", l->other_reason);
 	js_close(j, '}');

@@ -22,9 +22,10 @@ const char *report_meta(const struct report_file *f, const char *key)
 
 const char *report_loss_reason(unsigned reason, int json)
 {
-	static const char *text[] = {"buffer full", "no buffer", "sink failed", "undecodable"};
-	static const char *keys[] = {"buffer_full", "no_buffer", "sink", "encoding"};
-	if (reason < 4)
+	static const char *text[] = {"buffer full", "no buffer", "sink failed", "undecodable",
+				     "signal handler inside an event"};
+	static const char *keys[] = {"buffer_full", "no_buffer", "sink", "encoding", "reentrant"};
+	if (reason < 5)
 		return json ? keys[reason] : text[reason];
 	return json ? "other" : "other";
 }
@@ -173,7 +174,7 @@ static void print_loss(FILE *out, const struct report_view *v)
 		fmt_count(b, l->in_band_records + l->section_records));
 	fputs("  by reason:", out);
 	const char *sep = " ";
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 5; i++)
 		if (l->by_reason[i]) {
 			fprintf(out, "%s%s %s", sep, report_loss_reason(i, 0),
 				fmt_count(a, l->by_reason[i]));
