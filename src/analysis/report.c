@@ -24,7 +24,8 @@ struct report *report_new(const struct report_options *o)
 	r->res.loss.ranges = calloc(REPORT_MAX_LOSS_RANGES, sizeof(*r->res.loss.ranges));
 	if (!r->heap || !r->res.loss.ranges ||
 	    strtab_init(&r->names, "", NAMES_MAX, "(other)") < 0 || ptrcache_init(&r->pc) < 0 ||
-	    u64map_init(&r->thread_slot) < 0 || taskmap_init(&r->open) < 0) {
+	    u64map_init(&r->thread_slot) < 0 || taskmap_init(&r->open) < 0 ||
+	    u64map_init(&r->site_slot) < 0) {
 		report_free(r);
 		return NULL;
 	}
@@ -36,6 +37,7 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	report_detail_free(r);
+	waits_free(r);
 	for (uint32_t i = 0; i < r->nthreads; i++) {
 		free(r->threads[i].pub.name);
 		free(r->threads[i].regions);
@@ -82,6 +84,7 @@ static uint32_t slot_of_index(struct report *r, uint32_t index, const struct ct_
 	uint32_t slot = r->nthreads++;
 	struct rthread *t = &r->threads[slot];
 	memset(t, 0, sizeof(*t));
+	t->first_ts = UINT64_MAX;
 	t->pub.index = index;
 	if (ti) {
 		t->pub.tid = ti->tid;
@@ -488,9 +491,11 @@ static __attribute__((noinline)) void loss_event(struct report *r, struct rthrea
 		 (uint32_t)arg(ev, 2), 1);
 }
 
-static __attribute__((noinline)) void thread_end(struct report *r, struct rthread *t)
+static __attribute__((noinline)) void thread_end(struct report *r, struct rthread *t, uint64_t ts)
 {
 	t->pub.exited = 1;
+	if (t->w1.open)
+		wait_end1(r, t, ts);
 	r->res.regions_unclosed += t->nregions + t->overflow;
 	t->nregions = t->overflow = 0;
 }
@@ -519,7 +524,13 @@ static inline __attribute__((always_inline)) void handle(struct report *r, struc
 		loss_event(r, t, ev);
 		break;
 	case CT_EV_THREAD_END:
-		thread_end(r, t);
+		thread_end(r, t, ts);
+		break;
+	case CT_EV_WAIT_BEGIN:
+		wait_begin1(r, t, ev);
+		break;
+	case CT_EV_WAIT_END:
+		wait_end1(r, t, ts);
 		break;
 	default:
 		break;
@@ -537,6 +548,8 @@ static inline __attribute__((always_inline)) void event1(struct report *r,
 	res->first_ns = ts < res->first_ns ? ts : res->first_ns;
 	res->last_ns = ts > res->last_ns ? ts : res->last_ns;
 	res->events_by_kind[ev->type & 127]++;
+	t->first_ts = ts < t->first_ts ? ts : t->first_ts;
+	t->last_ts1 = ts > t->last_ts1 ? ts : t->last_ts1;
 	handle(r, t, ev);
 }
 
@@ -589,6 +602,8 @@ static void lean_kinds(struct report *r, const struct ct_trace_info *info)
 			break;
 		case CT_EV_LOSS:
 		case CT_EV_THREAD_END:
+		case CT_EV_WAIT_BEGIN:
+		case CT_EV_WAIT_END:
 			k = LK_FULL;
 			break;
 		}
@@ -695,6 +710,8 @@ static inline __attribute__((always_inline)) void lean_run_clk(struct report *r,
 	res->events += run->n;
 	res->first_ns = lo < res->first_ns ? lo : res->first_ns;
 	res->last_ns = hi > res->last_ns ? hi : res->last_ns;
+	th->first_ts = lo < th->first_ts ? lo : th->first_ts;
+	th->last_ts1 = hi > th->last_ts1 ? hi : th->last_ts1;
 }
 
 static void lean_run(struct report *r, ct_reader *rd, const struct lean_gen *lg,
@@ -749,6 +766,7 @@ unsigned report_pass1_done(struct report *r)
 		return r->nslow;
 	flush_count(r);
 	r->last_ti = NULL;
+	waits_pass1_done(r);
 	for (uint32_t i = 0; i < r->nthreads; i++) {
 		struct rthread *t = &r->threads[i];
 		r->res.regions_unclosed += t->nregions + t->overflow;

@@ -17,10 +17,13 @@
 #define REPORT_DEFAULT_TOP	   10
 #define REPORT_DEFAULT_TOP_REGIONS 20
 #define REPORT_MAX_TOP		   1000
-#define REPORT_MAX_TASK_THREADS	   16  /* threads listed per slow task */
-#define REPORT_MAX_TASK_REGIONS	   256 /* region tree nodes per slow task */
-#define REPORT_MAX_TASK_LOGS	   64  /* logs kept per slow task */
-#define REPORT_MAX_LOSS_RANGES	   256 /* loss records listed one by one */
+#define REPORT_MAX_TASK_THREADS	   16	/* threads listed per slow task */
+#define REPORT_MAX_TASK_REGIONS	   256	/* region tree nodes per slow task */
+#define REPORT_MAX_TASK_LOGS	   64	/* logs kept per slow task */
+#define REPORT_MAX_LOSS_RANGES	   256	/* loss records listed one by one */
+#define REPORT_MAX_WAIT_SITES	   4096 /* distinct (reason, call site) pairs */
+#define REPORT_TOP_WAIT_SITES	   20	/* listed, by total time */
+#define REPORT_MAX_TASK_WAITS	   8	/* longest waits kept per slow task */
 /* Percentiles come from a log-linear histogram: within this relative error. */
 #define REPORT_PERCENTILE_ERROR 0.01
 
@@ -29,12 +32,71 @@ struct report_options {
 	unsigned top_regions; /* regions listed by total time */
 };
 
+/* Where a thread's time went, by what it waited on (report_wait.c). A wait
+ * lasts from wait.begin to the thread's next wait.end; "other" is time in
+ * no wait: running or runnable, which the trace cannot tell apart yet. */
+enum report_wait_cat {
+	REPORT_WAIT_SYNC,    /* mutex, rwlock, semaphore, barrier, join */
+	REPORT_WAIT_CONDVAR, /* waiting for work, not contention */
+	REPORT_WAIT_SLEEP,
+	REPORT_WAIT_NET,
+	REPORT_WAIT_FILE,
+	REPORT_WAIT_FD,	  /* pipe, another kind of fd, reasons this version does not know */
+	REPORT_WAIT_POLL, /* event-loop wait */
+	REPORT_WAIT_CATS
+};
+
+unsigned report_wait_cat(uint32_t reason);
+const char *report_wait_cat_name(unsigned cat);	      /* "sync", "condvar", ... */
+const char *report_wait_reason_name(uint32_t reason); /* "mutex", "rwlock_read", ... */
+
+struct report_breakdown {
+	uint64_t wait_ns[REPORT_WAIT_CATS];
+	uint64_t other_ns; /* in no wait */
+	uint64_t waits;	   /* waits that ended, plus the one open at the end */
+};
+
+/* A wait's call site: the first frame of its stack ("" and 0 when unknown). */
+struct report_site {
+	const char *function, *file;
+	uint32_t line;
+};
+
+/* One wait, with the lock's holder when known: the holder's thread index
+ * (0 when its tid is in no thread table of the trace) and tid. */
+struct report_wait {
+	uint32_t reason, thread;
+	uint64_t begin_ns, duration_ns;
+	uint64_t object, detail;
+	struct report_site site;
+	uint32_t holder, holder_tid;
+	const char *holder_name; /* NULL when not a named thread of the trace */
+	int open;		 /* still waiting at the end of the trace */
+};
+
 struct report_thread {
 	uint32_t index, tid;
 	char *name;
 	uint64_t events;
 	uint64_t lost_events, loss_records; /* in-band and loss-section */
 	int exited;
+	/* From its first event to its last, or to the trace's end when a wait
+	 * is open there (then `open` describes it). */
+	uint64_t span_ns;
+	struct report_breakdown waits;
+	int waiting;
+	struct report_wait open;
+};
+
+struct report_wait_site {
+	uint32_t reason;
+	struct report_site site;
+	uint64_t count, open; /* waits, and those still open at the end */
+	uint64_t total_ns, max_ns;
+	/* Locks: the most frequent holder (approximate past 4 distinct ones). */
+	uint32_t holder, holder_tid;
+	const char *holder_name;
+	uint64_t holder_waits;
 };
 
 struct report_loss_range {
@@ -95,6 +157,11 @@ struct report_task {
 	 * for it (queued, or not annotated); on_thread can exceed latency when
 	 * threads worked for it in parallel. */
 	uint64_t on_thread_ns, outside_ns;
+	/* on_thread_ns by what its threads waited on, and its longest waits
+	 * (clipped to the task), longest first. */
+	struct report_breakdown waits;
+	uint32_t nwaits;
+	struct report_wait longest[REPORT_MAX_TASK_WAITS];
 	uint32_t nregions;
 	struct report_region_node *regions;
 	uint32_t nlogs;
@@ -135,6 +202,15 @@ struct report_result {
 	uint32_t nregion_names;
 	struct report_region_stat *top_regions; /* by total time, descending */
 	uint32_t ntop_regions;
+
+	uint64_t waits;			     /* wait.begin events */
+	uint64_t waits_open;		     /* still open at the end of the trace */
+	uint64_t waits_unmatched;	     /* wait.end with no open wait (capture edge) */
+	uint32_t nwait_sites;		     /* distinct sites */
+	struct report_wait_site *wait_sites; /* by total time, descending */
+	uint32_t ntop_wait_sites;	     /* at most REPORT_TOP_WAIT_SITES */
+	/* Waits at sites beyond REPORT_MAX_WAIT_SITES: counted here only. */
+	uint64_t wait_sites_overflow, wait_sites_overflow_ns;
 };
 
 struct report;

@@ -209,6 +209,7 @@ static void slice(struct report *r, struct rthread *t, int32_t si, uint64_t from
 		return;
 	uint64_t d = hi - lo;
 	s->pub.on_thread_ns += d;
+	wait_slice(s, t, d);
 	const struct dregion *top =
 		t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
 	if (top && top->slow == si && top->node >= 0)
@@ -361,7 +362,14 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 		if (cur >= 0)
 			add_log(r, t, cur, ev);
 		break;
+	case CT_EV_WAIT_BEGIN:
+		wait_begin2(r, t, cur, ev);
+		break;
+	case CT_EV_WAIT_END:
+		wait_end2(r, t, cur, ts, 0);
+		break;
 	case CT_EV_THREAD_END:
+		wait_end2(r, t, cur, ts, 0);
 		close_all(r, t, ts);
 		t->ntasks = 0;
 		t->has_last = 0;
@@ -418,8 +426,16 @@ void report_detail_close(struct report *r)
 {
 	/* Regions still open belong to their task up to the thread's last
 	 * event (clipped to the task's end). */
-	for (uint32_t i = 0; i < r->nthreads; i++)
-		close_all(r, &r->threads[i], r->threads[i].last_ts);
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		struct rthread *t = &r->threads[i];
+		close_all(r, t, t->last_ts);
+		/* A wait open at the end of the trace holds its task to the end. */
+		int32_t cur = current_slow(t);
+		if (t->w2.open && cur >= 0 && t->has_last && r->res.last_ns > t->last_ts)
+			slice(r, t, cur, t->last_ts, r->res.last_ns);
+		wait_end2(r, t, cur, r->res.last_ns, t->pub.waiting);
+	}
+	waits_detail_close(r);
 	r->res.slow = calloc(r->nslow ? r->nslow : 1, sizeof(*r->res.slow));
 	if (!r->res.slow)
 		abort();

@@ -31,9 +31,30 @@ struct dregion { /* pass 2: an open region */
 	int32_t node; /* its node in that task's tree */
 };
 
+/* A thread's open wait, in either pass. Site strings are name ids. */
+struct wopen {
+	uint64_t begin, object, detail;
+	uint32_t reason, func, file, line;
+	uint32_t holder, holder_tid;
+	int32_t site; /* pass 1: slot in r->sites, -1 past the cap */
+	int open;
+};
+
+struct wsite {
+	uint64_t key;
+	uint32_t reason, func, file, line;
+	uint64_t count, open, total, max;
+	struct {
+		uint32_t index, tid;
+		uint64_t n;
+	} hold[4]; /* Misra-Gries candidates for the most frequent holder */
+};
+
 struct rthread {
 	struct report_thread pub;
 	/* pass 1 */
+	uint64_t first_ts, last_ts1; /* first_ts UINT64_MAX before its first event */
+	struct wopen w1;
 	struct open_region *regions;
 	uint32_t nregions, cap, overflow;
 	/* pass 2 */
@@ -41,6 +62,7 @@ struct rthread {
 	uint32_t ntasks;
 	struct dregion *dregions;
 	uint32_t ndregions, dcap, doverflow;
+	struct wopen w2;
 	uint64_t last_ts; /* of its previous event in pass 2 */
 	int has_last;	  /* last_ts is set */
 };
@@ -123,6 +145,11 @@ struct report {
 	uint32_t *sname;
 	uint64_t cap_sname;
 
+	/* waits: sites by (reason, function, file, line) */
+	struct wsite *sites;
+	uint32_t nsites;
+	struct u64map site_slot;
+
 	/* pass 2 */
 	struct slow_task *slow;
 	uint32_t nslow;
@@ -133,5 +160,16 @@ struct report {
 struct rthread *report_thread_of(struct report *r, const struct ct_thread_info *ti);
 void report_detail_free(struct report *r);
 void report_detail_close(struct report *r); /* end of pass 2: close open regions */
+
+/* Waits (report_wait.c). */
+void wait_begin1(struct report *r, struct rthread *t, const struct ct_event *ev);
+void wait_end1(struct report *r, struct rthread *t, uint64_t ts);
+void waits_pass1_done(struct report *r);
+void wait_begin2(struct report *r, struct rthread *t, int32_t si, const struct ct_event *ev);
+void wait_end2(struct report *r, struct rthread *t, int32_t si, uint64_t ts, int open);
+void wait_slice(struct slow_task *s, const struct rthread *t, uint64_t d);
+void waits_detail_close(struct report *r);
+void waits_finish(struct report *r);
+void waits_free(struct report *r);
 
 #endif

@@ -134,6 +134,7 @@ const struct report_result *report_finish(struct report *r)
 		res->first_ns = res->last_ns = 0;
 	/* Read in thread order; shown in time order. */
 	qsort(res->loss.ranges, res->loss.nranges, sizeof(*res->loss.ranges), cmp_loss);
+	waits_finish(r);
 	finish_threads(r);
 	finish_tasks(r);
 	finish_regions(r);
