@@ -235,6 +235,33 @@ static void test_fork_child_stays_out(void **state)
 	}
 }
 
+/* `ctrace report --json` over a contended mutex: the waiter's time is
+ * sync, the top mutex site is the lock's caller, the holder is named. */
+static void test_report_waits(void **state)
+{
+	(void)state;
+	static struct run r;
+	int wrapped = variants() == 2 ? 0 : 1;
+	run_mode("mutex", wrapped, &r);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "%s report --json %s/mutex-%d.ctrace | jq -e --argjson h %llu '"
+		 "([.threads[] | select(.tid != $h and .waits.sync_ns > 0)][0] as $w "
+		 "| $w.waits.sync_ns > 0.8 * $w.span_ns and $w.waits.sync_ns >= 40000000) "
+		 "and ([.waits.top_sites[] | select(.reason == \"mutex\")][0] as $s "
+		 "| $s.function == \"contended_lock_site\" and $s.holder.tid == $h "
+		 "and $s.holder.thread != null and $s.holder.name == \"waits_prog\")' "
+		 ">/dev/null",
+		 CTRACE_CLI, tmpdir, wrapped, (unsigned long long)fact(&r, "holder_tid"));
+	int st = system(cmd);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(cmd, sizeof cmd, "%s report %s/mutex-%d.ctrace >&2", CTRACE_CLI, tmpdir,
+			 wrapped);
+		(void)system(cmd);
+		fail_msg("the report does not show the contended mutex");
+	}
+}
+
 static void test_unmodified_program(void **state)
 {
 	(void)state;
@@ -280,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_condvar_pool),
 		cmocka_unit_test(test_fork_child_stays_out),
 		cmocka_unit_test(test_unmodified_program),
+		cmocka_unit_test(test_report_waits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

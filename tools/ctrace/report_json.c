@@ -140,6 +140,58 @@ static void emit_trace(struct js *j, const struct report_view *v)
 	js_close(j, '}');
 }
 
+static void emit_breakdown(struct js *j, const char *key, const struct report_breakdown *b)
+{
+	char k[32];
+	js_open(j, key, '{');
+	for (unsigned c = 0; c < REPORT_WAIT_CATS; c++) {
+		snprintf(k, sizeof(k), "%s_ns", report_wait_cat_name(c));
+		js_u64(j, k, b->wait_ns[c]);
+	}
+	js_u64(j, "other_ns", b->other_ns);
+	js_u64(j, "count", b->waits);
+	js_close(j, '}');
+}
+
+static void emit_site(struct js *j, const struct report_site *s)
+{
+	js_str(j, "function", s->function);
+	js_str(j, "file", s->file);
+	js_u64(j, "line", s->line);
+}
+
+static void emit_holder(struct js *j, uint32_t index, uint32_t tid, const char *name)
+{
+	if (!tid) {
+		js_str(j, "holder", NULL);
+		return;
+	}
+	js_open(j, "holder", '{');
+	if (index)
+		js_u64(j, "thread", index);
+	else
+		js_str(j, "thread", NULL);
+	js_u64(j, "tid", tid);
+	js_str(j, "name", index ? (name ? name : "") : NULL);
+	js_close(j, '}');
+}
+
+static void emit_wait(struct js *j, const char *key, const struct report_wait *w)
+{
+	js_open(j, key, '{');
+	js_str(j, "reason", report_wait_reason_name(w->reason));
+	js_str(j, "category", report_wait_cat_name(report_wait_cat(w->reason)));
+	js_u64(j, "thread", w->thread);
+	js_u64(j, "start_ns", w->begin_ns);
+	js_u64(j, "duration_ns", w->duration_ns);
+	js_bool(j, "open", w->open);
+	js_u64(j, "object", w->object);
+	js_u64(j, "detail", w->detail);
+	emit_site(j, &w->site);
+	emit_holder(j, w->holder, w->holder_tid, w->holder_name);
+	js_close(j, '}');
+}
+
 static void emit_threads(struct js *j, const struct report_result *res)
 {
 	js_open(j, "threads", '[');
@@ -153,6 +205,12 @@ static void emit_threads(struct js *j, const struct report_result *res)
 		js_u64(j, "lost_events", t->lost_events);
 		js_u64(j, "loss_records", t->loss_records);
 		js_bool(j, "exited", t->exited);
+		js_u64(j, "span_ns", t->span_ns);
+		emit_breakdown(j, "waits", &t->waits);
+		if (t->waiting)
+			emit_wait(j, "blocked_at_end", &t->open);
+		else
+			js_str(j, "blocked_at_end", NULL);
 		js_close(j, '}');
 	}
 	js_close(j, ']');
@@ -251,6 +309,11 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 	js_u64(j, "outside_regions_ns", t->outside_ns);
 	js_u64(j, "off_thread_ns",
 	       t->latency_ns > t->on_thread_ns ? t->latency_ns - t->on_thread_ns : 0);
+	emit_breakdown(j, "waits", &t->waits);
+	js_open(j, "longest_waits", '[');
+	for (uint32_t i = 0; i < t->nwaits; i++)
+		emit_wait(j, NULL, &t->longest[i]);
+	js_close(j, ']');
 	js_open(j, "regions", '[');
 	for (uint32_t i = 0; i < t->nregions; i++) {
 		const struct report_region_node *r = &t->regions[i];
@@ -312,6 +375,34 @@ static void emit_regions(struct js *j, const struct report_result *res)
 	js_close(j, '}');
 }
 
+static void emit_waits(struct js *j, const struct report_result *res)
+{
+	js_open(j, "waits", '{');
+	js_u64(j, "count", res->waits);
+	js_u64(j, "open_at_end", res->waits_open);
+	js_u64(j, "unmatched_ends", res->waits_unmatched);
+	js_u64(j, "sites", res->nwait_sites);
+	js_u64(j, "sites_overflow_waits", res->wait_sites_overflow);
+	js_u64(j, "sites_overflow_ns", res->wait_sites_overflow_ns);
+	js_open(j, "top_sites", '[');
+	for (uint32_t i = 0; i < res->ntop_wait_sites; i++) {
+		const struct report_wait_site *s = &res->wait_sites[i];
+		js_open(j, NULL, '{');
+		js_str(j, "reason", report_wait_reason_name(s->reason));
+		js_str(j, "category", report_wait_cat_name(report_wait_cat(s->reason)));
+		emit_site(j, &s->site);
+		js_u64(j, "count", s->count);
+		js_u64(j, "open", s->open);
+		js_u64(j, "total_ns", s->total_ns);
+		js_u64(j, "max_ns", s->max_ns);
+		js_u64(j, "mean_ns", s->count ? s->total_ns / s->count : 0);
+		emit_holder(j, s->holder, s->holder_tid, s->holder_name);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_close(j, '}');
+}
+
 void report_print_json(FILE *out, const struct report_view *v)
 {
 	struct js j = {out, 0, 1};
@@ -329,6 +420,7 @@ void report_print_json(FILE *out, const struct report_view *v)
 		emit_task(&j, v->res, i);
 	js_close(&j, ']');
 	emit_regions(&j, v->res);
+	emit_waits(&j, v->res);
 	js_close(&j, '}');
 	fputc('\n', out);
 }

@@ -159,6 +159,159 @@ static const char *thread_label(char *buf, size_t cap, const struct report_resul
 	return buf;
 }
 
+/* "function file:line", the file cut to its base name: sites go in tables. */
+static const char *site_label(char *buf, size_t cap, const struct report_site *st)
+{
+	char f[128], fl[128];
+	const char *base = strrchr(st->file, '/');
+	base = base ? base + 1 : st->file;
+	if (!st->function[0] && !base[0])
+		return snprintf(buf, cap, "(no stack)"), buf;
+	safe(f, sizeof(f), st->function[0] ? st->function : "?", NAME_COLS);
+	safe(fl, sizeof(fl), base, 40);
+	if (base[0])
+		snprintf(buf, cap, "%s %s:%u", f, fl, st->line);
+	else
+		snprintf(buf, cap, "%s", f);
+	return buf;
+}
+
+/* The holder of a lock: "3 main", or "tid 1234" when not a thread of the trace. */
+static const char *holder_label(char *buf, size_t cap, uint32_t index, uint32_t tid,
+				const char *name)
+{
+	char n[128];
+	if (index && name && name[0])
+		snprintf(buf, cap, "%u %s", index, safe(n, sizeof(n), name, 32));
+	else if (index)
+		snprintf(buf, cap, "%u", index);
+	else if (tid)
+		snprintf(buf, cap, "tid %u", tid);
+	else
+		snprintf(buf, cap, "-");
+	return buf;
+}
+
+static const char *dur_or_dash(char *buf, uint64_t ns)
+{
+	return ns ? fmt_dur(buf, ns) : "-";
+}
+
+static void print_thread_waits(FILE *out, const struct report_view *v)
+{
+	const struct report_result *res = v->res;
+	char cells[REPORT_WAIT_CATS + 2][FMT_BUF], th[160], site[400], hold[160], a[FMT_BUF];
+	if (!res->waits)
+		return;
+	fputs("\nThread time  by what each thread waited on (other: in no wait, running or "
+	      "runnable)\n",
+	      out);
+	const char *hdr[] = {"THREAD", "SPAN", "SYNC", "CONDVAR", "SLEEP", "NET",
+			     "FILE",   "FD",   "POLL", "OTHER",	  "WAITS"};
+	struct table *t = table_new(11, "lrrrrrrrrrr", hdr);
+	for (uint32_t i = 0; i < res->nthreads; i++) {
+		const struct report_thread *p = &res->threads[i];
+		if (p->index == 0 && !p->span_ns)
+			continue;
+		const char *row[11];
+		row[0] = thread_label(th, sizeof(th), res, p->index);
+		row[1] = fmt_dur(cells[0], p->span_ns);
+		for (unsigned c = 0; c < REPORT_WAIT_CATS; c++)
+			row[2 + c] = dur_or_dash(cells[1 + c], p->waits.wait_ns[c]);
+		row[9] = dur_or_dash(cells[REPORT_WAIT_CATS + 1], p->waits.other_ns);
+		row[10] = fmt_count(a, p->waits.waits);
+		table_row(t, row);
+	}
+	table_print(t, out, "  ");
+	table_free(t);
+	for (uint32_t i = 0; i < res->nthreads; i++) {
+		const struct report_thread *p = &res->threads[i];
+		if (!p->waiting)
+			continue;
+		const struct report_wait *w = &p->open;
+		fprintf(out, "  thread %s is blocked at the end: %s at %s for %s",
+			thread_label(th, sizeof(th), res, p->index),
+			report_wait_reason_name(w->reason),
+			site_label(site, sizeof(site), &w->site), fmt_dur(a, w->duration_ns));
+		if (w->holder_tid)
+			fprintf(out, ", held by %s",
+				holder_label(hold, sizeof(hold), w->holder, w->holder_tid,
+					     w->holder_name));
+		fputc('\n', out);
+	}
+}
+
+static void print_wait_sites(FILE *out, const struct report_view *v)
+{
+	const struct report_result *res = v->res;
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], site[400], hold[160];
+	if (!res->waits)
+		return;
+	fprintf(out, "\nTop wait sites  %u of %u (reason, call site) by total time; %s waits",
+		res->ntop_wait_sites, res->nwait_sites, fmt_count(a, res->waits));
+	if (res->waits_open)
+		fprintf(out, ", %s open at the end (counted to it)", fmt_count(b, res->waits_open));
+	fputc('\n', out);
+	if (res->wait_sites_overflow)
+		fprintf(out, "  (%s waits, %s, at sites beyond the first %u: not listed)\n",
+			fmt_count(a, res->wait_sites_overflow),
+			fmt_dur(b, res->wait_sites_overflow_ns), REPORT_MAX_WAIT_SITES);
+	if (!res->ntop_wait_sites)
+		return;
+	const char *hdr[] = {"REASON", "SITE", "COUNT", "TOTAL", "MAX", "HOLDER (most often)"};
+	struct table *t = table_new(6, "llrrrl", hdr);
+	for (uint32_t i = 0; i < res->ntop_wait_sites; i++) {
+		const struct report_wait_site *w = &res->wait_sites[i];
+		const char *row[] = {report_wait_reason_name(w->reason),
+				     site_label(site, sizeof(site), &w->site),
+				     fmt_count(a, w->count),
+				     fmt_dur(b, w->total_ns),
+				     fmt_dur(c, w->max_ns),
+				     w->holder_tid ? holder_label(hold, sizeof(hold), w->holder,
+								  w->holder_tid, w->holder_name)
+						   : ""};
+		table_row(t, row);
+	}
+	table_print(t, out, "  ");
+	table_free(t);
+}
+
+static void print_task_waits(FILE *out, const struct report_result *res,
+			     const struct report_task *tk)
+{
+	char a[FMT_BUF], b[FMT_BUF], th[160], site[400], hold[160];
+	uint64_t waited = 0;
+	for (unsigned c = 0; c < REPORT_WAIT_CATS; c++)
+		waited += tk->waits.wait_ns[c];
+	if (!waited && !tk->nwaits)
+		return;
+	fputs("      on its threads:", out);
+	for (unsigned c = 0; c < REPORT_WAIT_CATS; c++)
+		if (tk->waits.wait_ns[c])
+			fprintf(out, " %s %s,", report_wait_cat_name(c),
+				fmt_dur(a, tk->waits.wait_ns[c]));
+	fprintf(out, " other %s\n", fmt_dur(a, tk->waits.other_ns));
+	const char *hdr[] = {"WAIT", "DURATION", "AT", "THREAD", "SITE", "HOLDER"};
+	struct table *t = table_new(6, "lrrlll", hdr);
+	for (uint32_t j = 0; j < tk->nwaits; j++) {
+		const struct report_wait *w = &tk->longest[j];
+		uint64_t at = w->begin_ns > tk->begin_ns ? w->begin_ns - tk->begin_ns : 0;
+		char dur[FMT_BUF + 8];
+		snprintf(dur, sizeof(dur), "%s%s", fmt_dur(a, w->duration_ns), w->open ? "+" : "");
+		const char *row[] = {report_wait_reason_name(w->reason),
+				     dur,
+				     fmt_offset(b, at),
+				     thread_label(th, sizeof(th), res, w->thread),
+				     site_label(site, sizeof(site), &w->site),
+				     w->holder_tid ? holder_label(hold, sizeof(hold), w->holder,
+								  w->holder_tid, w->holder_name)
+						   : ""};
+		table_row(t, row);
+	}
+	table_print(t, out, "      ");
+	table_free(t);
+}
+
 static void print_loss(FILE *out, const struct report_view *v)
 {
 	const struct report_result *res = v->res;
@@ -289,6 +442,7 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 	}
 	table_print(t, out, "      ");
 	table_free(t);
+	print_task_waits(out, res, tk);
 	if (!tk->nlogs)
 		return;
 	fprintf(out, "      logs (%u%s)\n", tk->nlogs,
@@ -363,8 +517,10 @@ void report_print_text(FILE *out, const struct report_view *v)
 {
 	print_trace(out, v);
 	print_threads(out, v);
+	print_thread_waits(out, v);
 	print_loss(out, v);
 	print_types(out, v);
 	print_slow(out, v);
 	print_regions(out, v);
+	print_wait_sites(out, v);
 }
