@@ -250,7 +250,8 @@ static void test_report_waits(void **state)
 		 "| $w.waits.sync_ns > 0.8 * $w.span_ns and $w.waits.sync_ns >= 40000000) "
 		 "and ([.waits.top_sites[] | select(.reason == \"mutex\")][0] as $s "
 		 "| $s.function == \"contended_lock_site\" and $s.holder.tid == $h "
-		 "and $s.holder.thread != null and $s.holder.name == \"waits_prog\")' "
+		 "and $s.holder.thread == ([.threads[] | select(.tid == $h)][0].index) "
+		 "and ($s.holder.name | startswith(\"waits_prog\")))' "
 		 ">/dev/null",
 		 CTRACE_CLI, tmpdir, wrapped, (unsigned long long)fact(&r, "holder_tid"));
 	int st = system(cmd);
