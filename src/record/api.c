@@ -156,7 +156,8 @@ ct_task ct_task_current(void)
 
 /* ---- regions ---- */
 
-NOINLINE void ct_region_begin_n(ct_name name)
+/* The full path of a region begin: registration, a new chunk, a stack. */
+static __attribute__((noinline)) void region_begin_full(ct_name name, void *frame)
 {
 	struct tls *t = ev_begin();
 	if (!t)
@@ -165,14 +166,24 @@ NOINLINE void ct_region_begin_n(ct_name name)
 	uint8_t *p = ev_head(t, CT_EV_REGION_BEGIN, 0, &tb);
 	if (!p)
 		return;
-	if (likely(name < 128)) {
+	p = ct_put_uvarint(p, name);
+	p = put_stack(t, CT_STACK_REGION, tb, p, frame);
+	ev_commit(t, p);
+}
+
+NOINLINE void ct_region_begin_n(ct_name name)
+{
+	struct tls *t;
+	uint8_t *p = ev_fast(&t, CT_EV_REGION_BEGIN, CT_STACK_REGION);
+	if (unlikely(!p)) {
+		if (atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE)
+			region_begin_full(name, __builtin_frame_address(0));
+		return;
+	}
+	if (likely(name < 128))
 		*p++ = (uint8_t)name;
-	} else {
+	else
 		p = ct_put_uvarint(p, name);
-	}
-	if (unlikely(t->stack_mask & CT_STACK_REGION)) {
-		p = put_stack(t, CT_STACK_REGION, tb, p, __builtin_frame_address(0));
-	}
 	ev_commit(t, p);
 }
 
@@ -192,7 +203,7 @@ NOINLINE void ct_region_begin(const char *name)
 	ev_commit(t, p);
 }
 
-NOINLINE void ct_region_end(void)
+static __attribute__((noinline)) void region_end_full(void *frame)
 {
 	struct tls *t = ev_begin();
 	if (!t)
@@ -201,8 +212,18 @@ NOINLINE void ct_region_end(void)
 	uint8_t *p = ev_head(t, CT_EV_REGION_END, 0, &tb);
 	if (!p)
 		return;
-	if (unlikely(t->stack_mask & CT_STACK_REGION)) {
-		p = put_stack(t, CT_STACK_REGION, tb, p, __builtin_frame_address(0));
+	p = put_stack(t, CT_STACK_REGION, tb, p, frame);
+	ev_commit(t, p);
+}
+
+NOINLINE void ct_region_end(void)
+{
+	struct tls *t;
+	uint8_t *p = ev_fast(&t, CT_EV_REGION_END, CT_STACK_REGION);
+	if (unlikely(!p)) {
+		if (atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE)
+			region_end_full(__builtin_frame_address(0));
+		return;
 	}
 	ev_commit(t, p);
 }

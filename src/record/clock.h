@@ -14,7 +14,8 @@
 #endif
 
 /* Set once by clock_setup() before a capture starts; read on every event. */
-extern int ct_clock_is_tsc;
+/* Hidden: read on every event, so a direct load, not through the GOT. */
+extern int ct_clock_is_tsc __attribute__((visibility("hidden")));
 
 static inline uint64_t mono_ns(void)
 {

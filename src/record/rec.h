@@ -99,8 +99,11 @@ struct tls {
 #define EPOCH_INACTIVE 0xffffffffu
 #define EPOCH_DEAD     0xfffffffeu
 
-extern __thread struct tls ct_tls __attribute__((tls_model("initial-exec")));
-extern _Atomic uint32_t g_epoch;
+/* Hidden (internal to libctrace): the hot path reaches them directly rather
+ * than through the GOT. */
+#define CT_INTERNAL __attribute__((visibility("hidden")))
+extern __thread struct tls ct_tls __attribute__((tls_model("initial-exec"))) CT_INTERNAL;
+extern _Atomic uint32_t g_epoch CT_INTERNAL;
 
 /* Slow paths (threads.c). */
 /* Registers the calling thread in the running capture; 0 when it may emit. */
@@ -165,6 +168,51 @@ static inline uint8_t *ev_head(struct tls *t, uint8_t type, size_t extra, uint8_
 	return ct_put_uvarint(p, d);
 }
 
+/* The fast path of a small event, which calls nothing (so that its caller
+ * needs no frame beyond the frame pointer): returns the cursor after the type
+ * and delta with busy set, or NULL when the caller must take its full path
+ * instead: not registered or not tracing, a re-entered event, a full chunk,
+ * a stack wanted (stack_kind in the thread's mask), time going back. */
+static inline uint8_t *ev_fast(struct tls **tp, uint8_t type, unsigned stack_kind)
+{
+	struct tls *t = &ct_tls;
+	if (unlikely(t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed)))
+		return NULL;
+	struct trec *r = t->rec;
+	if (unlikely(atomic_load_explicit(&r->busy, memory_order_relaxed) |
+		     !!(t->stack_mask & stack_kind)))
+		return NULL;
+	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	/* The cursor and the last timestamp are read only now: a signal handler
+	 * may have written an event between the busy test and the store. */
+	uint8_t *p = t->p;
+	if (unlikely((t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed)) |
+		     (p > t->lim))) {
+		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
+		return NULL;
+	}
+#if CT_HAVE_TSC
+	uint64_t now = __rdtsc();
+#else
+	uint64_t now = 0;
+#endif
+	uint64_t d = now - t->last;
+	/* the vDSO clock is a call: the monotonic fallback takes the full path */
+	if (unlikely(((int64_t)d < 0) | !ct_clock_is_tsc)) {
+		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
+		return NULL;
+	}
+	t->last = now;
+	*p++ = type;
+	*tp = t;
+	if (likely(d < 128)) {
+		*p++ = (uint8_t)d;
+		return p;
+	}
+	return ct_put_uvarint(p, d);
+}
+
 /* Publishes the event ending at p and leaves the busy section. */
 static inline void ev_commit(struct tls *t, uint8_t *p)
 {
@@ -188,7 +236,7 @@ struct capture_params {
 	unsigned stack_mask;
 	int stack_depth;
 };
-extern struct capture_params g_params;
+extern struct capture_params g_params CT_INTERNAL;
 
 /* Buffer pool and thread table (threads.c). */
 int pool_create(size_t total, size_t chunk_bytes);
@@ -196,10 +244,10 @@ void pool_destroy(void);
 void pool_put(struct chunk *c);
 size_t pool_free_chunks(void);
 #define REC_MAX 16384
-extern struct trec g_recs[REC_MAX];
-extern _Atomic uint32_t g_recs_high; /* records [0, high) may be in use */
-extern _Atomic uint32_t g_next_index;
-extern _Atomic uint64_t g_unregistered_lost; /* events of threads with no record */
+extern struct trec g_recs[REC_MAX] CT_INTERNAL;
+extern _Atomic uint32_t g_recs_high CT_INTERNAL; /* records [0, high) may be in use */
+extern _Atomic uint32_t g_next_index CT_INTERNAL;
+extern _Atomic uint64_t g_unregistered_lost CT_INTERNAL; /* events of threads with no record */
 void threads_begin_capture(void);
 /* Waits until no thread is inside an event of the finished capture. */
 void threads_quiesce(void);
