@@ -46,6 +46,17 @@ static inline void ic_leave(void)
  * starts from. */
 #define IC_NO_TAILCALL() __asm__ volatile("" ::: "memory")
 
+/* For the interposer definitions (preload/ and wrap/): the recorded stack
+ * starts at the definition's frame, which it keeps (no tail call), so that
+ * frame 0 is the program's call site. */
+#define FRAME __builtin_frame_address(0)
+#define RET(expr)                                                                                  \
+	do {                                                                                       \
+		__typeof__(expr) r_ = (expr);                                                      \
+		IC_NO_TAILCALL();                                                                  \
+		return r_;                                                                         \
+	} while (0)
+
 /* fd kinds (fdkind.c): the wait reason of an fd, cached per fd. */
 unsigned fd_reason(int fd);
 void fd_forget(int fd);

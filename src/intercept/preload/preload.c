@@ -112,17 +112,6 @@ __attribute__((constructor(101))) static void preload_init(void)
 	get_clock_nanosleep(), get_usleep(), get_sleep();
 }
 
-#define FRAME __builtin_frame_address(0)
-
-/* Every definition below keeps its own frame (no tail call) so that the
- * recorded stack starts at its caller. */
-#define RET(expr)                                                                                  \
-	do {                                                                                       \
-		__typeof__(expr) r_ = (expr);                                                      \
-		IC_NO_TAILCALL();                                                                  \
-		return r_;                                                                         \
-	} while (0)
-
 /* ---- sync ---- */
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)

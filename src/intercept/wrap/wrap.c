@@ -64,17 +64,6 @@ extern __typeof__(clock_nanosleep) __real_clock_nanosleep;
 extern __typeof__(usleep) __real_usleep;
 extern __typeof__(sleep) __real_sleep;
 
-#define FRAME __builtin_frame_address(0)
-
-/* Every definition below keeps its own frame (no tail call) so that the
- * recorded stack starts at its caller. */
-#define RET(expr)                                                                                  \
-	do {                                                                                       \
-		__typeof__(expr) r_ = (expr);                                                      \
-		IC_NO_TAILCALL();                                                                  \
-		return r_;                                                                         \
-	} while (0)
-
 /* ---- sync ---- */
 
 int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
