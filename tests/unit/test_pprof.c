@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "export/pprof.h"
+#include "pprof_known.h"
 
 /* ---- a minimal decoder of the profile.proto subset we write ---- */
 
@@ -392,47 +393,11 @@ static void roundtrip(struct pprof *p, struct decoded *d)
 static const char *const types[] = {"contentions", "delay"};
 static const char *const units[] = {"count", "nanoseconds"};
 
-/* A sync profile: lock_wait inlined into mutex_lock_slow, two threads. */
+/* The profile all tests check (tests/pprof_known.h). */
 static struct pprof *sample_profile(void)
 {
-	struct pprof *p = pprof_new(types, units, 2);
+	struct pprof *p = pprof_known_profile("made by test_pprof");
 	assert_non_null(p);
-	pprof_set_default_sample_type(p, "delay");
-	pprof_set_period(p, "contentions", "count", 1);
-	pprof_set_time(p, 1700000000000000000, 3000000000);
-	pprof_add_comment(p, "made by test_pprof");
-	const uint8_t bid[] = {0xde, 0xad, 0xbe, 0xef, 0x01};
-	uint64_t m = pprof_mapping(p, 0x400000, 0x500000, 0, "/usr/bin/demo", bid, sizeof(bid));
-	assert_int_equal(m, 1);
-	const struct pprof_line l_lock[] = {{"lock_wait", "src/lock.h", 12},
-					    {"mutex_lock_slow", "src/lock.c", 40}};
-	const struct pprof_line l_req[] = {{"handle_request", "src/server.c", 88}};
-	const struct pprof_line l_req2[] = {{"handle_request", "src/server.c", 92}};
-	const struct pprof_line l_main[] = {{"main", "src/main.c", 10}};
-	const struct pprof_line l_read[] = {{"read_socket", "src/net.c", 55}};
-	uint64_t lock = pprof_location(p, 0x401010, m, l_lock, 2);
-	uint64_t req = pprof_location(p, 0x401200, m, l_req, 1);
-	uint64_t req2 = pprof_location(p, 0x401210, m, l_req2, 1);
-	uint64_t mainl = pprof_location(p, 0x401300, m, l_main, 1);
-	uint64_t rd = pprof_location(p, 0x401400, m, l_read, 1);
-	assert_true(lock && req && req2 && mainl && rd);
-
-	const uint64_t s_lock[] = {lock, req, mainl}, s_read[] = {rd, req2, mainl};
-	const struct pprof_label w1[] = {{"thread", "worker-1", 0, NULL},
-					 {"tid", NULL, 1234, NULL}};
-	const struct pprof_label w1_swapped[] = {{"tid", NULL, 1234, NULL},
-						 {"thread", "worker-1", 0, NULL}};
-	const struct pprof_label w2[] = {{"thread", "worker-2", 0, NULL}};
-	const struct pprof_label w1_io[] = {{"thread", "worker-1", 0, NULL},
-					    {"bytes", NULL, 4096, "bytes"}};
-	assert_int_equal(pprof_add_sample(p, s_lock, 3, (const int64_t[]){1, 1500000000}, w1, 2),
-			 0);
-	assert_int_equal(
-		pprof_add_sample(p, s_lock, 3, (const int64_t[]){1, 500000000}, w1_swapped, 2), 0);
-	assert_int_equal(pprof_add_sample(p, s_lock, 3, (const int64_t[]){3, 750000000}, w2, 1), 0);
-	assert_int_equal(pprof_add_sample(p, s_read, 3, (const int64_t[]){5, 250000000}, w1_io, 2),
-			 0);
-	assert_int_equal(pprof_sample_count(p), 3);
 	return p;
 }
 
