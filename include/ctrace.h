@@ -38,6 +38,14 @@ typedef uint32_t ct_name;
 #define CT_STACK_WAIT	0x8u /* waits: locks, I/O, sleeps (on by default) */
 #define CT_STACK_ALL	0xfu
 
+/* Where runnable-but-not-running time comes from (ct_config.sched). */
+enum ct_sched_choice {
+	CT_SCHED_AUTO = 0,	/* perf context switches; schedstat where refused */
+	CT_SCHED_PERF = 1,	/* perf only: threads that cannot get it go without */
+	CT_SCHED_SCHEDSTAT = 2, /* sample /proc/self/task/TID/schedstat only */
+	CT_SCHED_OFF = 3,
+};
+
 enum ct_clock_choice {
 	CT_CLOCK_CHOICE_AUTO = 0,
 	CT_CLOCK_CHOICE_TSC = 1,
@@ -66,6 +74,10 @@ struct ct_config {
 	int compress_level;	     /* zstd level; default 1 */
 	int clock;		     /* enum ct_clock_choice; default auto */
 	uint64_t flush_ns;	     /* how often the writer drains threads; default 20 ms */
+	int sched;		     /* enum ct_sched_choice; default auto */
+	int faults;		     /* page-fault events; default 1 */
+	unsigned cpu_hz;	     /* CPU samples per second of CPU time; default 0 (off) */
+	int cgroup;		     /* cgroup CPU quota and throttling; default 1 */
 };
 
 /* Fills c with the defaults. */

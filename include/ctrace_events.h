@@ -16,6 +16,16 @@ enum ct_event_type {
 	CT_EV_THREAD_END = 9,	/* the thread exited */
 	CT_EV_WAIT_BEGIN = 10,	/* reason, object, detail: the thread waits (format 1.1) */
 	CT_EV_WAIT_END = 11,	/* result (signed): the thread's open wait ended */
+	/* Kernel and sampled sources (format 1.2): written by the capture's
+	 * writer into the thread's stream, in time order with its own events. */
+	CT_EV_SCHED_OUT = 12,	 /* state (enum ct_sched_state): the thread left its CPU */
+	CT_EV_SCHED_IN = 13,	 /* cpu: the thread got a CPU again */
+	CT_EV_SCHED_SAMPLE = 14, /* runnable, running (durations), timeslices: since the
+				  * thread's previous sample (the schedstat source) */
+	CT_EV_FAULT = 15,	 /* kind (enum ct_fault_kind), count, address */
+	CT_EV_CPU_SAMPLE = 16,	 /* weight (duration of CPU time it stands for); stack */
+	CT_EV_THROTTLE = 17,	 /* periods throttled, throttled time, periods: since the
+				  * previous one (the cgroup's cpu.stat) */
 	CT_EV_TYPE_COUNT
 };
 
@@ -48,6 +58,18 @@ enum ct_wait_call {
 	CT_CALL_FSYNC = 7,
 	CT_CALL_OPEN = 8,
 	CT_CALL_CLOSE = 9,
+};
+
+/* sched.out's state. */
+enum ct_sched_state {
+	CT_SCHED_PREEMPTED = 1, /* still runnable: waits for a CPU */
+	CT_SCHED_BLOCKED = 2,	/* gave up the CPU: sleeps until woken */
+};
+
+/* fault's kind. */
+enum ct_fault_kind {
+	CT_FAULT_MINOR = 1,
+	CT_FAULT_MAJOR = 2, /* needed I/O: the thread blocked on it */
 };
 
 enum ct_clock_kind {

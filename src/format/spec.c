@@ -26,6 +26,22 @@ const struct ct_spec ct_spec_table[CT_EV_TYPE_COUNT] = {
 			      "wait.begin",
 			      {CT_ARG_UINT, CT_ARG_ADDR, CT_ARG_UINT}},
 	[CT_EV_WAIT_END] = {CT_EV_WAIT_END, 1, 0, "wait.end", {CT_ARG_INT}},
+	[CT_EV_SCHED_OUT] = {CT_EV_SCHED_OUT, 1, 0, "sched.out", {CT_ARG_UINT}},
+	[CT_EV_SCHED_IN] = {CT_EV_SCHED_IN, 1, 0, "sched.in", {CT_ARG_UINT}},
+	[CT_EV_SCHED_SAMPLE] = {CT_EV_SCHED_SAMPLE,
+				3,
+				0,
+				"sched.sample",
+				{CT_ARG_DURATION, CT_ARG_DURATION, CT_ARG_UINT}},
+	[CT_EV_FAULT] = {CT_EV_FAULT,
+			 3,
+			 CT_SPEC_STACK_ABLE,
+			 "fault",
+			 {CT_ARG_UINT, CT_ARG_UINT, CT_ARG_ADDR}},
+	[CT_EV_CPU_SAMPLE] =
+		{CT_EV_CPU_SAMPLE, 1, CT_SPEC_STACK_ABLE, "cpu.sample", {CT_ARG_DURATION}},
+	[CT_EV_THROTTLE] =
+		{CT_EV_THROTTLE, 3, 0, "throttle", {CT_ARG_UINT, CT_ARG_DURATION, CT_ARG_UINT}},
 };
 
 size_t ct_spec_encode(uint8_t *out, size_t cap)

@@ -21,8 +21,8 @@ ct_name ct_intern(const char *s)
 /* Captures the caller's stack; the id goes after the event's arguments and
  * bit 7 of its type byte says it is there. Out of line, so that the
  * stackless hot paths keep a small frame. */
-static __attribute__((noinline)) uint8_t *stack_slow(struct tls *t, uint8_t *type_byte,
-							   uint8_t *p, void *frame)
+static __attribute__((noinline)) uint8_t *stack_slow(struct tls *t, uint8_t *type_byte, uint8_t *p,
+						     void *frame)
 {
 	uint64_t pcs[STACK_MAX_DEPTH];
 	struct trec *r = t->rec;

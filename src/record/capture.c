@@ -68,6 +68,21 @@ void ct_config_init(struct ct_config *c)
 	c->compress_level = 1;
 	c->clock = CT_CLOCK_CHOICE_AUTO;
 	c->flush_ns = 20000000u;
+	c->sched = CT_SCHED_AUTO;
+	c->faults = 1;
+	c->cpu_hz = 0;
+	c->cgroup = 1;
+}
+
+static int parse_onoff(const char *v, int *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
 }
 
 /* "250ms", "1s", "500us", "100000ns"; a bare number is nanoseconds. */
@@ -219,6 +234,26 @@ int ct_config_from_env(struct ct_config *c)
 			return set_err(CT_ECONFIG,
 				       "CTRACE_CLOCK: bad value '%s' (auto, tsc, monotonic)", v);
 	}
+	if ((v = getenv("CTRACE_SCHED"))) {
+		if (!strcmp(v, "auto"))
+			c->sched = CT_SCHED_AUTO;
+		else if (!strcmp(v, "perf"))
+			c->sched = CT_SCHED_PERF;
+		else if (!strcmp(v, "schedstat"))
+			c->sched = CT_SCHED_SCHEDSTAT;
+		else if (!strcmp(v, "off"))
+			c->sched = CT_SCHED_OFF;
+		else
+			return set_err(CT_ECONFIG,
+				       "CTRACE_SCHED: bad value '%s' (auto, perf, schedstat, off)",
+				       v);
+	}
+	if ((v = getenv("CTRACE_FAULTS")) && parse_onoff(v, &c->faults))
+		return set_err(CT_ECONFIG, "CTRACE_FAULTS: bad value '%s' (on or off)", v);
+	if ((v = getenv("CTRACE_CGROUP")) && parse_onoff(v, &c->cgroup))
+		return set_err(CT_ECONFIG, "CTRACE_CGROUP: bad value '%s' (on or off)", v);
+	if ((v = getenv("CTRACE_CPU_HZ")) && parse_uint(v, &c->cpu_hz))
+		return set_err(CT_ECONFIG, "CTRACE_CPU_HZ: bad number '%s' (0 = off, e.g. 100)", v);
 	return 0;
 }
 
@@ -244,6 +279,10 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "stack depth must be between 1 and %d", STACK_MAX_DEPTH);
 	if (c->stack_events & ~CT_STACK_ALL)
 		return set_err(CT_ECONFIG, "unknown stack event bits 0x%x", c->stack_events);
+	if (c->sched < CT_SCHED_AUTO || c->sched > CT_SCHED_OFF)
+		return set_err(CT_ECONFIG, "unknown scheduler source %d", c->sched);
+	if (c->cpu_hz > 10000)
+		return set_err(CT_ECONFIG, "CPU sample rate must be at most 10000 Hz");
 	return 0;
 }
 

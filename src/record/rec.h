@@ -76,6 +76,14 @@ struct trec {
 	uint32_t w_done;     /* exited and fully drained */
 	uint64_t w_reentered_reported;
 	uint32_t w_active; /* listed in the current generation */
+	uint32_t pseudo;   /* a writer-made record with no thread behind it */
+	/* Source events waiting to be merged into the stream (sources.h), in
+	 * time order, and the timestamp of the thread's own last event (the
+	 * base its next delta is relative to; w_last is the last emitted). */
+	struct side_ev *side;
+	uint32_t nside, capside;
+	uint64_t w_user_last;
+	uint64_t w_side_lost; /* source events dropped: the queue was full */
 };
 
 /* Per-thread hot state, initial-exec TLS: no allocation, no __tls_get_addr. */
@@ -253,5 +261,7 @@ void threads_begin_capture(void);
 void threads_quiesce(void);
 void threads_release_all(void);
 void rec_free(struct trec *r);
+/* A record with no thread behind it, for source events (sources.h). */
+struct trec *rec_pseudo(const char *name, uint32_t epoch);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "record/rec.h"
+#include "record/sources.h"
 
 __thread struct tls ct_tls __attribute__((tls_model("initial-exec")));
 _Atomic uint32_t g_epoch = EPOCH_INACTIVE;
@@ -158,6 +159,33 @@ static struct trec *rec_alloc(void)
 	return NULL;
 }
 
+struct trec *rec_pseudo(const char *name, uint32_t epoch)
+{
+	struct trec *r = rec_alloc();
+	if (!r)
+		return NULL;
+	r->tid = 0;
+	memset(r->name, 0, sizeof r->name);
+	strncpy(r->name, name, sizeof r->name - 1);
+	atomic_store(&r->busy, 0);
+	atomic_store(&r->lost, 0);
+	atomic_store(&r->reentered, 0);
+	r->w_reentered_reported = 0;
+	r->rd = NULL;
+	r->rd_off = 0;
+	r->w_events = 0;
+	r->w_gen_seen = 0;
+	r->w_done = 0;
+	r->w_active = 0;
+	r->pseudo = 1;
+	r->nside = 0;
+	r->w_side_lost = 0;
+	r->index = atomic_fetch_add(&g_next_index, 1) + 1;
+	atomic_store_explicit(&r->first, NULL, memory_order_relaxed);
+	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
+	return r;
+}
+
 void rec_free(struct trec *r)
 {
 	atomic_store_explicit(&r->state, REC_FREE, memory_order_release);
@@ -221,6 +249,10 @@ int thread_register(struct tls *t)
 	t->last = clock_ticks();
 	r->base_ticks = t->last;
 	r->w_last = t->last;
+	r->w_user_last = t->last;
+	r->pseudo = 0;
+	r->nside = 0;
+	r->w_side_lost = 0;
 	t->ntasks = 0;
 	t->stack_mask = g_params.stack_mask;
 	t->stack_depth = g_params.stack_depth;
@@ -228,6 +260,7 @@ int thread_register(struct tls *t)
 	set_chunk(t, c);
 	atomic_store_explicit(&r->first, c, memory_order_relaxed);
 	pthread_setspecific(exit_key, r);
+	sources_thread_start(r);
 	/* Publish: the writer lists records whose epoch matches (acquire) and
 	 * only then reads the fields above. */
 	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
@@ -289,6 +322,8 @@ static void on_thread_exit(void *arg)
 				ev_commit(e, p);
 		}
 	}
+	if (t->rec == r)
+		sources_thread_exit(r);
 	/* Events from destructors that run after this one are ignored. */
 	t->dead = 1;
 	t->epoch = EPOCH_DEAD;

@@ -18,6 +18,7 @@
 #include "record/buf.h"
 #include "record/intern.h"
 #include "record/rec.h"
+#include "record/sources.h"
 #include "record/stacks.h"
 #include "record/symbolize.h"
 
@@ -87,7 +88,21 @@ struct writer {
 	uint64_t encoding_lost;
 
 	uint64_t events, lost, bytes, generations, threads;
+
+	struct buf merge;	   /* a piece re-encoded with source events */
+	struct clock_snapshot ref; /* recent, for the sources' conversions */
+	uint64_t ref_rate;	   /* ticks per second */
 };
+
+/* A source event waiting in a thread's side queue: its encoding without the
+ * timestamp delta (type byte, arguments, stack id). */
+struct side_ev {
+	uint64_t ts;
+	uint8_t n;
+	uint8_t b[CT_EVENT_MAX_FIXED];
+};
+/* Per thread; beyond it source events are dropped and counted. */
+#define SIDE_MAX 65536u
 
 static struct writer *W;
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -165,10 +180,17 @@ static void read_small_file(const char *path, char *out, size_t cap, int nul_to_
 	}
 }
 
-static void meta(struct buf *b, const char *k, const char *v)
+struct meta_list {
+	struct buf b;
+	uint64_t n;
+};
+
+static void meta(void *ctx, const char *k, const char *v)
 {
-	buf_str(b, k, strlen(k));
-	buf_str(b, v, strlen(v));
+	struct meta_list *m = ctx;
+	buf_str(&m->b, k, strlen(k));
+	buf_str(&m->b, v, strlen(v));
+	m->n++;
 }
 
 static void write_header(struct writer *w)
@@ -192,17 +214,23 @@ static void write_header(struct writer *w)
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = 0;
 	host[sizeof host - 1] = 0;
-	buf_uv(&b, 7);
-	meta(&b, "program", exe);
+	struct meta_list m = {{0}, 0};
+	meta(&m, "program", exe);
 	snprintf(num, sizeof num, "%d", (int)getpid());
-	meta(&b, "pid", num);
-	meta(&b, "ctrace.version", CT_VERSION_STRING);
-	meta(&b, "clock", w->clock_kind == CT_CLOCK_TSC ? "tsc" : "monotonic");
+	meta(&m, "pid", num);
+	meta(&m, "ctrace.version", CT_VERSION_STRING);
+	meta(&m, "clock", w->clock_kind == CT_CLOCK_TSC ? "tsc" : "monotonic");
 	snprintf(num, sizeof num, "%llu", (unsigned long long)w->start.real_ns);
-	meta(&b, "start.realtime_ns", num);
-	meta(&b, "cmdline", cmd);
-	meta(&b, "hostname", host);
-	if (buf_reserve(&b, 4) == 0) {
+	meta(&m, "start.realtime_ns", num);
+	meta(&m, "cmdline", cmd);
+	meta(&m, "hostname", host);
+	sources_meta(meta, &m);
+	buf_uv(&b, m.n);
+	buf_put(&b, m.b.p, m.b.len);
+	if (m.b.oom)
+		b.oom = 1;
+	buf_free(&m.b);
+	if (!b.oom && buf_reserve(&b, 4) == 0) {
 		ct_put_u32le(b.p + 12, (uint32_t)(b.len + 4));
 		uint32_t crc = (uint32_t)crc32(0, b.p, (uInt)b.len);
 		ct_put_u32le(b.p + b.len, crc);
@@ -246,42 +274,54 @@ static void mark_stack(struct writer *w, uint64_t id)
 	w->stacks[w->nstacks++] = (uint32_t)id;
 }
 
+/* Decodes one event at p (before end): its timestamp delta, and marks what
+ * the generation must list. Returns the end of the event, or NULL if the
+ * bytes do not decode (a bug, never expected). */
+static const uint8_t *scan_one(struct writer *w, const uint8_t *p, const uint8_t *end,
+			       uint64_t *delta)
+{
+	uint64_t v;
+	uint8_t tb = *p++;
+	unsigned type = tb & CT_TYPE_MASK;
+	if (type == 0 || type >= CT_EV_TYPE_COUNT || !ct_spec_table[type].name)
+		return NULL;
+	const struct ct_spec *s = &ct_spec_table[type];
+	if (ct_get_uvarint(&p, end, delta))
+		return NULL;
+	for (unsigned a = 0; a < s->argc; a++) {
+		if (ct_get_uvarint(&p, end, &v))
+			return NULL;
+		if (s->args[a] == CT_ARG_STRING)
+			mark_name(w, v);
+		else if (type == CT_EV_LOSS && a == 0)
+			w->gen_lost += v;
+	}
+	if (tb & CT_TYPE_STACK_BIT) {
+		if (ct_get_uvarint(&p, end, &v))
+			return NULL;
+		mark_stack(w, v);
+	}
+	if (s->flags & CT_SPEC_BYTES) {
+		if (ct_get_uvarint(&p, end, &v) || v > (uint64_t)(end - p))
+			return NULL;
+		p += v;
+	}
+	return p;
+}
+
 /* Decodes [p, end) (whole events of one thread), counting them, following
  * the timestamps from *last and marking what the generation must list.
- * Returns 0, or -1 if the bytes do not decode (a bug, never expected). */
+ * Returns 0, or -1 if the bytes do not decode. */
 static int scan(struct writer *w, const uint8_t *p, const uint8_t *end, uint64_t *last,
 		uint64_t *nev, uint64_t *first_ts)
 {
-	uint64_t ts = *last, n = 0, v;
+	uint64_t ts = *last, n = 0, d;
 	while (p < end) {
-		uint8_t tb = *p++;
-		unsigned type = tb & CT_TYPE_MASK;
-		if (type == 0 || type >= CT_EV_TYPE_COUNT || !ct_spec_table[type].name)
+		if (!(p = scan_one(w, p, end, &d)))
 			return -1;
-		const struct ct_spec *s = &ct_spec_table[type];
-		if (ct_get_uvarint(&p, end, &v))
-			return -1;
-		ts += v;
+		ts += d;
 		if (n == 0)
 			*first_ts = ts;
-		for (unsigned a = 0; a < s->argc; a++) {
-			if (ct_get_uvarint(&p, end, &v))
-				return -1;
-			if (s->args[a] == CT_ARG_STRING)
-				mark_name(w, v);
-			else if (type == CT_EV_LOSS && a == 0)
-				w->gen_lost += v;
-		}
-		if (tb & CT_TYPE_STACK_BIT) {
-			if (ct_get_uvarint(&p, end, &v))
-				return -1;
-			mark_stack(w, v);
-		}
-		if (s->flags & CT_SPEC_BYTES) {
-			if (ct_get_uvarint(&p, end, &v) || v > (uint64_t)(end - p))
-				return -1;
-			p += v;
-		}
 		n++;
 	}
 	*last = ts;
@@ -291,17 +331,11 @@ static int scan(struct writer *w, const uint8_t *p, const uint8_t *end, uint64_t
 
 static void finish_gen(struct writer *w);
 
-static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t n)
+/* Appends a BATCH section of thread r: nev events in [p, p+n), the first
+ * relative to base, the last at last. */
+static void put_batch(struct writer *w, struct trec *r, uint64_t base, const uint8_t *p, size_t n,
+		      uint64_t nev, uint64_t first, uint64_t last)
 {
-	uint64_t base = r->w_last, last = base, nev = 0, first = 0;
-	if (scan(w, p, p + n, &last, &nev, &first) != 0) {
-		/* Cannot happen with this writer's own encoder; if it does, the
-		 * bytes are dropped and the trace says so. */
-		w->encoding_lost++;
-		return;
-	}
-	if (nev == 0)
-		return;
 	uint8_t head[4 * CT_VARINT_MAX], *h = head;
 	h = ct_put_uvarint(h, r->index);
 	h = ct_put_uvarint(h, base);
@@ -323,6 +357,166 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		finish_gen(w);
 }
 
+/* Writes side event e into the merge buffer after the event at *out_last;
+ * an event that would go back in time is moved up to *out_last. */
+static void merge_side(struct writer *w, const struct side_ev *e, uint64_t *out_last)
+{
+	uint64_t ts = e->ts > *out_last ? e->ts : *out_last;
+	uint8_t tmp[CT_VARINT_MAX + 1], *q = tmp;
+	*q++ = e->b[0];
+	q = ct_put_uvarint(q, ts - *out_last);
+	buf_put(&w->merge, tmp, (size_t)(q - tmp));
+	buf_put(&w->merge, e->b + 1, e->n - 1u);
+	if (e->b[0] & CT_TYPE_STACK_BIT) {
+		/* the stack id is the event's last varint */
+		const uint8_t *sp = e->b + e->n - 1;
+		while (sp > e->b + 1 && (sp[-1] & 0x80))
+			sp--;
+		uint64_t id;
+		if (ct_get_uvarint(&sp, e->b + e->n, &id) == 0)
+			mark_stack(w, id);
+	}
+	*out_last = ts;
+}
+
+static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t n)
+{
+	uint64_t base = r->w_last, last = r->w_user_last, nev = 0, first = 0;
+	if (r->nside == 0 && last == base) {
+		/* The common case: the thread's bytes go out as they are. */
+		if (scan(w, p, p + n, &last, &nev, &first) != 0) {
+			/* Cannot happen with this writer's own encoder; if it
+			 * does, the bytes are dropped and the trace says so. */
+			w->encoding_lost++;
+			return;
+		}
+		if (nev == 0)
+			return;
+		r->w_user_last = last;
+		put_batch(w, r, base, p, n, nev, first, last);
+		return;
+	}
+	/* Source events are waiting, or were emitted after the thread's last
+	 * event: re-encode the deltas, merging the two in time order. */
+	const uint8_t *end = p + n;
+	uint64_t out_last = base, user = r->w_user_last, d;
+	uint32_t i = 0;
+	w->merge.len = 0;
+	while (p < end) {
+		const uint8_t *e = scan_one(w, p, end, &d);
+		if (!e) {
+			w->encoding_lost++;
+			break;
+		}
+		user += d;
+		for (; i < r->nside && r->side[i].ts <= user; i++, nev++) {
+			merge_side(w, &r->side[i], &out_last);
+			if (nev == 0)
+				first = out_last;
+		}
+		uint64_t ts = user > out_last ? user : out_last;
+		const uint8_t *body = p + 1;
+		ct_get_uvarint(&body, e, &d); /* skip the old delta */
+		uint8_t tmp[CT_VARINT_MAX + 1], *q = tmp;
+		*q++ = *p;
+		q = ct_put_uvarint(q, ts - out_last);
+		buf_put(&w->merge, tmp, (size_t)(q - tmp));
+		buf_put(&w->merge, body, (size_t)(e - body));
+		out_last = ts;
+		if (nev++ == 0)
+			first = ts;
+		p = e;
+	}
+	r->w_user_last = user;
+	if (i) {
+		memmove(r->side, r->side + i, (r->nside - i) * sizeof *r->side);
+		r->nside -= i;
+	}
+	if (nev)
+		put_batch(w, r, base, w->merge.p, w->merge.len, nev, first, out_last);
+}
+
+/* Emits every source event still queued for r (they are all in the past of
+ * the writer's round); drop: discard them instead (the thread has ended, and
+ * nothing may follow its thread.end). */
+static void side_flush(struct writer *w, struct trec *r, int drop)
+{
+	if (!r->nside)
+		return;
+	if (!drop) {
+		uint64_t base = r->w_last, out_last = base, first = 0;
+		w->merge.len = 0;
+		for (uint32_t i = 0; i < r->nside; i++) {
+			merge_side(w, &r->side[i], &out_last);
+			if (i == 0)
+				first = out_last;
+		}
+		uint32_t n = r->nside;
+		r->nside = 0;
+		put_batch(w, r, base, w->merge.p, w->merge.len, n, first, out_last);
+	}
+	r->nside = 0;
+}
+
+void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
+{
+	if (r->nside == r->capside) {
+		uint32_t cap = r->capside ? r->capside * 2 : 64;
+		struct side_ev *n = cap <= SIDE_MAX ? realloc(r->side, cap * sizeof *n) : NULL;
+		if (!n) {
+			r->w_side_lost++;
+			return;
+		}
+		r->side = n;
+		r->capside = cap;
+	}
+	const struct ct_spec *s = &ct_spec_table[type];
+	struct side_ev e;
+	uint8_t *q = e.b;
+	*q++ = (uint8_t)(type | (stack && (s->flags & CT_SPEC_STACK_ABLE) ? CT_TYPE_STACK_BIT : 0));
+	for (unsigned a = 0; a < s->argc; a++)
+		q = ct_put_uvarint(q, args[a]);
+	if (e.b[0] & CT_TYPE_STACK_BIT)
+		q = ct_put_uvarint(q, stack);
+	e.n = (uint8_t)(q - e.b);
+	e.ts = ts;
+	/* sources push in time order each; keep the queue sorted across them */
+	uint32_t at = r->nside;
+	while (at > 0 && r->side[at - 1].ts > ts)
+		at--;
+	memmove(r->side + at + 1, r->side + at, (r->nside - at) * sizeof e);
+	r->side[at] = e;
+	r->nside++;
+}
+
+uint64_t writer_ns_to_ticks(uint64_t ns)
+{
+	struct writer *w = W;
+	if (w->clock_kind == CT_CLOCK_MONOTONIC)
+		return ns;
+	__int128 d =
+		(__int128)((int64_t)(ns - w->ref.mono_ns)) * (__int128)w->ref_rate / 1000000000;
+	return (uint64_t)((__int128)w->ref.ticks + d);
+}
+
+uint64_t writer_dur_to_ticks(uint64_t ns)
+{
+	struct writer *w = W;
+	if (w->clock_kind == CT_CLOCK_MONOTONIC)
+		return ns;
+	return (uint64_t)((unsigned __int128)ns * w->ref_rate / 1000000000u);
+}
+
+struct trec *writer_pseudo_thread(const char *name)
+{
+	struct writer *w = W;
+	struct trec *r = rec_pseudo(name, w->epoch);
+	if (r) {
+		r->w_last = r->w_user_last = clock_ticks();
+	}
+	return r;
+}
+
 /* Chunks taken from one thread per round: a thread that writes faster than
  * the writer drains must not keep it from the others or from cutting
  * generations on time. */
@@ -334,6 +528,7 @@ static int drain_thread(struct writer *w, struct trec *r)
 	/* Read the state first: if the thread had exited by then, everything it
 	 * wrote is visible to the drain below. */
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_acquire);
+	sources_collect(r, state == REC_EXITED);
 	if (!r->rd) {
 		r->rd = atomic_load_explicit(&r->first, memory_order_acquire);
 		r->rd_off = 0;
@@ -355,6 +550,7 @@ static int drain_thread(struct writer *w, struct trec *r)
 		if (++taken == DRAIN_BATCH && state != REC_EXITED)
 			return 1;
 	}
+	side_flush(w, r, state == REC_EXITED);
 	if (state == REC_EXITED) {
 		if (r->rd)
 			pool_put(r->rd);
@@ -369,6 +565,9 @@ static int drain_thread(struct writer *w, struct trec *r)
 static int drain_all(struct writer *w)
 {
 	int more = 0;
+	clock_snapshot(&w->ref);
+	w->ref_rate = clock_rate(&w->start, &w->ref);
+	sources_round(w->ref.mono_ns);
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
@@ -646,6 +845,17 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 			r->w_gen_seen = w->seq;
 			n++;
 		}
+		if (r->w_side_lost) {
+			buf_uv(&entries, r->index);
+			buf_uv(&entries, r->w_side_lost);
+			buf_uv(&entries, now_ticks);
+			buf_uv(&entries, now_ticks);
+			buf_uv(&entries, CT_LOSS_BUFFER_FULL);
+			total += r->w_side_lost;
+			r->w_side_lost = 0;
+			r->w_gen_seen = w->seq;
+			n++;
+		}
 		if (!(r->w_done == 1 || w->final_drain))
 			continue; /* the thread itself will write it */
 		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);
@@ -725,6 +935,18 @@ static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, ui
 		sink_write(w, b->p, b->len);
 }
 
+/* The writer is done with r's thread: it exited and is fully written. */
+static void rec_done(struct trec *r)
+{
+	sources_thread_end(r);
+	free(r->side);
+	r->side = NULL;
+	r->nside = r->capside = 0;
+	r->w_done = 2;
+	atomic_store(&r->epoch, 0);
+	rec_free(r);
+}
+
 static void finish_gen(struct writer *w)
 {
 	struct clock_snapshot now;
@@ -735,9 +957,7 @@ static void finish_gen(struct writer *w)
 		uint32_t high = atomic_load(&g_recs_high);
 		for (uint32_t i = 0; i < high; i++)
 			if (g_recs[i].w_done == 1 && atomic_load(&g_recs[i].epoch) == w->epoch) {
-				g_recs[i].w_done = 2;
-				atomic_store(&g_recs[i].epoch, 0);
-				rec_free(&g_recs[i]);
+				rec_done(&g_recs[i]);
 			}
 		w->tables.len = 0;
 		w->batches.len = 0;
@@ -813,11 +1033,8 @@ static void finish_gen(struct writer *w)
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
-		if (r->w_done == 1 && atomic_load(&r->epoch) == w->epoch) {
-			r->w_done = 2;
-			atomic_store(&r->epoch, 0);
-			rec_free(r);
-		}
+		if (r->w_done == 1 && atomic_load(&r->epoch) == w->epoch)
+			rec_done(r);
 	}
 	publish_stats(w);
 	reset_gen(w);
@@ -886,6 +1103,21 @@ static void *writer_main(void *arg)
 		;
 	finish_gen(w);
 	write_end(w);
+	/* Threads still alive keep their records for the next capture; their
+	 * sources end with this one. */
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (atomic_load(&r->epoch) != w->epoch || r->w_done == 2)
+			continue;
+		sources_thread_end(r);
+		free(r->side);
+		r->side = NULL;
+		r->nside = r->capside = 0;
+		if (r->pseudo)
+			atomic_store(&r->state, REC_EXITED);
+	}
+	sources_stop();
 	publish_stats(w);
 	return NULL;
 }
@@ -931,9 +1163,13 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 	pthread_cond_init(&w->flushed, NULL);
 	pthread_condattr_destroy(&ca);
 	clock_snapshot(&w->start);
+	w->ref = w->start;
+	w->ref_rate = clock_rate(&w->start, &w->start);
 	w->seq = 1;
 	w->gen_start_ns = mono_ns();
 	memset(&stats, 0, sizeof stats);
+	W = w; /* the sources convert clocks and make pseudo-threads through it */
+	sources_start(cfg);
 	write_header(w);
 	int rc = w->sink_err;
 	if (rc == 0) {
@@ -946,6 +1182,8 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	if (rc) {
+		sources_stop();
+		W = NULL;
 		if (w->own_fd)
 			close(w->fd);
 		ZSTD_freeCCtx(w->zc);
@@ -992,6 +1230,7 @@ int writer_stop(void)
 	buf_free(&w->batches);
 	buf_free(&w->tables);
 	buf_free(&w->tmp);
+	buf_free(&w->merge);
 	free(w->zbuf);
 	free(w->stack_seen);
 	free(w->stacks);

@@ -1,0 +1,44 @@
+/* The capture's sources (sources.h): each hook calls every source that
+ * takes part in it, in a fixed order. */
+#include "record/sources.h"
+
+void sources_start(const struct ct_config *cfg)
+{
+	(void)cfg;
+}
+
+void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	(void)put;
+	(void)ctx;
+}
+
+void sources_thread_start(struct trec *r)
+{
+	(void)r;
+}
+
+void sources_thread_exit(struct trec *r)
+{
+	(void)r;
+}
+
+void sources_round(uint64_t now_ns)
+{
+	(void)now_ns;
+}
+
+void sources_collect(struct trec *r, int exited)
+{
+	(void)r;
+	(void)exited;
+}
+
+void sources_thread_end(struct trec *r)
+{
+	(void)r;
+}
+
+void sources_stop(void)
+{
+}
