@@ -1,16 +1,16 @@
 /* The capture's sources (sources.h): each hook calls every source that
  * takes part in it, in a fixed order. */
 #include "record/sources.h"
+#include "record/src_cgroup.h"
 
 void sources_start(const struct ct_config *cfg)
 {
-	(void)cfg;
+	cgroup_start(cfg);
 }
 
 void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
 {
-	(void)put;
-	(void)ctx;
+	cgroup_meta(put, ctx);
 }
 
 void sources_thread_start(struct trec *r)
@@ -25,7 +25,7 @@ void sources_thread_exit(struct trec *r)
 
 void sources_round(uint64_t now_ns)
 {
-	(void)now_ns;
+	cgroup_round(now_ns);
 }
 
 void sources_collect(struct trec *r, int exited)
@@ -41,4 +41,5 @@ void sources_thread_end(struct trec *r)
 
 void sources_stop(void)
 {
+	cgroup_stop();
 }

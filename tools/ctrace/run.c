@@ -32,6 +32,7 @@ void cmd_run_help(FILE *out)
 	      "  --stacks LIST   events with stacks: none, all, or a list of\n"
 	      "                  task,region,log,wait (default wait)\n"
 	      "  --buffer SIZE   buffer memory, e.g. 64M (default 64M)\n"
+	      "  --no-cgroup     do not record the cgroup's CPU quota and throttling\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
 	      "Other settings come from CTRACE_* variables (README.md). A statically\n"
@@ -132,6 +133,7 @@ static int is_static_elf(const char *path)
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL, *stacks = NULL, *buffer = NULL;
+	int no_cgroup = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -142,6 +144,10 @@ int cmd_run(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			cmd_run_help(stdout);
 			return EXIT_OK;
+		}
+		if (!strcmp(a, "--no-cgroup")) {
+			no_cgroup = 1;
+			continue;
 		}
 		const char **dst = !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
 				   : !strcmp(a, "--stacks")		      ? &stacks
@@ -189,6 +195,8 @@ int cmd_run(int argc, char **argv)
 		setenv("CTRACE_STACKS", stacks, 1);
 	if (buffer)
 		setenv("CTRACE_BUFFER", buffer, 1);
+	if (no_cgroup)
+		setenv("CTRACE_CGROUP", "off", 1);
 	/* Bad values are reported here, once, rather than by the program. */
 	struct ct_config c;
 	ct_config_init(&c);
