@@ -12,6 +12,8 @@
 /* argv[0] is the subcommand's name. */
 int cmd_report(int argc, char **argv);
 void cmd_report_help(FILE *out);
+int cmd_profile(int argc, char **argv);
+void cmd_profile_help(FILE *out);
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *out);
 

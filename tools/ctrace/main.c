@@ -16,6 +16,8 @@ struct command {
 static const struct command commands[] = {
 	{"report", cmd_report, cmd_report_help,
 	 "summarize a trace: threads, loss, task latencies, slowest tasks, regions"},
+	{"profile", cmd_profile, cmd_profile_help,
+	 "blocking profiles (sync, syscall, net, sched, cpu) as pprof or a top table"},
 	{"run", cmd_run, cmd_run_help, "run a program traced, waits included: ctrace run -- PROG"},
 };
 
