@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/profile.h"
-#include "analysis/report.h"
-#include "analysis/table.h"
-
-#define NAMES_MAX   (1u << 20) /* distinct strings kept (names, labels) */
-#define REGIONS_MAX 64u	       /* open regions remembered per thread, outermost first */
-#define PENDING_MAX (1u << 20) /* samples held back for a holder named later */
+#include "analysis/profile_int.h"
 
 static const char *const type_names[PROFILE_NTYPES] = {"sync", "syscall", "net", "sched", "cpu"};
 
@@ -31,108 +25,6 @@ int profile_type_parse(const char *s, enum profile_type *t)
 		}
 	return -1;
 }
-
-/* Where a wait or an interval began: its stack (pprof location ids, leaf
- * first) and the labels of that moment. */
-struct origin {
-	uint64_t *locs;
-	uint32_t nlocs, cap;
-	uint32_t task;	 /* task type (name id), 0: none or unknown */
-	uint32_t region; /* innermost open region (name id), 0: none */
-	int keep;	 /* passed the thread and task filters */
-};
-
-struct task_ref {
-	uint64_t id;
-	uint32_t type;
-};
-
-struct pthr {
-	uint32_t index, tid;
-	uint32_t name, label; /* name ids: "name", "name (tid)" */
-	int exited, match;    /* match: passes the thread filter */
-	struct task_ref *tasks;
-	uint32_t ntasks, tasks_cap;
-	uint32_t regions[REGIONS_MAX];
-	uint32_t depth; /* open regions, may exceed REGIONS_MAX */
-	/* The open wait. */
-	int wopen;
-	uint64_t wbegin, wdetail;
-	uint32_t wreason;
-	uint32_t wholder; /* thread slot + 1 of the holder/joined thread, 0 unknown */
-	struct origin w;
-	/* The open preempted interval (sched). */
-	int oopen;
-	uint64_t obegin;
-	struct origin o;
-	/* The latest CPU sample's stack, while the thread has neither blocked
-	 * nor recorded an event of its own since (sched attribution). */
-	struct origin c;
-	int cfresh;
-};
-
-/* A sync sample whose holder tid named no thread yet: added at the end. */
-struct pending {
-	uint64_t holder_tid;
-	int64_t values[2];
-	uint32_t reason, thread_label, task, region;
-	int unfinished;
-	size_t locs;
-	uint32_t nlocs;
-};
-
-struct profile {
-	struct profile_options o;
-	struct pprof *pp;
-	struct profile_stats st;
-	int have_start;
-	int64_t realtime_offset;
-
-	struct strtab names;
-	struct pthr *th;
-	uint32_t nth, th_cap;
-	struct u64map th_slot;	/* thread index + 1 -> slot */
-	struct u64map tid_slot; /* tid + 1 -> slot: the live thread with that tid */
-	struct taskmap tasks;	/* task id -> type, while open */
-
-	/* This generation's stacks as location ids: stack id -> offset + 1 in
-	 * gpool, where [n, loc...] is stored. */
-	struct u64map gstacks;
-	uint64_t *gpool;
-	size_t ngpool, gpool_cap;
-	struct u64map synth; /* (kind << 32 | name id) + 1 -> location id */
-
-	struct pending *pend;
-	size_t npend, pend_cap;
-	uint64_t *ppool;
-	size_t nppool, ppool_cap;
-	int finished;
-};
-
-static int grow(void **p, size_t *cap, size_t need, size_t elsz)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 16;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * elsz);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-#define GROW(p, cap, need) grow((void **)&(p), &(cap), (need), sizeof(*(p)))
-
-static int grow32(void **p, uint32_t *cap, uint32_t need, size_t elsz)
-{
-	size_t c = *cap;
-	int rc = grow(p, &c, need, elsz);
-	*cap = (uint32_t)c;
-	return rc;
-}
-#define GROW32(p, cap, need) grow32((void **)&(p), &(cap), (need), sizeof(*(p)))
 
 void profile_sample_types(enum profile_type t, const char *types[2], const char *units[2])
 {
@@ -268,7 +160,7 @@ static int note_tid(struct profile *pr, struct pthr *t)
 	return 0;
 }
 
-static struct pthr *thread_by_tid(const struct profile *pr, uint64_t tid)
+struct pthr *pf_thread_by_tid(const struct profile *pr, uint64_t tid)
 {
 	uint64_t *slot = tid ? u64map_find(&pr->tid_slot, tid + 1) : NULL;
 	return slot ? &pr->th[*slot - 1] : NULL;
@@ -303,220 +195,6 @@ int profile_generation(struct profile *pr, const struct ct_generation *g)
 	return 0;
 }
 
-/* ---- stacks ---- */
-
-static int origin_push(struct origin *o, uint64_t loc)
-{
-	if (!loc)
-		return -ENOMEM; /* pprof_location failed: remembered by the pprof too */
-	if (GROW32(o->locs, o->cap, o->nlocs + 1))
-		return -ENOMEM;
-	o->locs[o->nlocs++] = loc;
-	return 0;
-}
-
-/* The locations of a stack, cached per generation. Frames that share a pc
- * (inlined ones) are one location; a module becomes a mapping. */
-static const uint64_t *stack_locs(struct profile *pr, const struct ct_stack *s, uint32_t *n)
-{
-	uint64_t *slot = u64map_find(&pr->gstacks, (uint64_t)s->id + 1);
-	if (slot) {
-		*n = (uint32_t)pr->gpool[*slot - 1];
-		return &pr->gpool[*slot];
-	}
-	size_t at = pr->ngpool;
-	if (GROW(pr->gpool, pr->gpool_cap, at + 1 + s->nframes))
-		return NULL;
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < s->nframes;) {
-		uint32_t j = i;
-		while (j + 1 < s->nframes && s->frames[j].inlined &&
-		       s->frames[j + 1].pc == s->frames[i].pc)
-			j++;
-		struct pprof_line lines[16];
-		int nl = 0;
-		for (uint32_t f = i; f <= j && nl < 16; f++)
-			lines[nl++] = (struct pprof_line){s->frames[f].function, s->frames[f].file,
-							  s->frames[f].line};
-		const char *mod = s->frames[i].module;
-		/* The reader gives a module's path, not its address range: the
-		 * mapping only names the file (pprof needs no range when the
-		 * locations carry their functions). */
-		uint64_t m = mod && *mod ? pprof_mapping(pr->pp, 0, 0, 0, mod, NULL, 0) : 0;
-		uint64_t loc = pprof_location(pr->pp, s->frames[i].pc, m, lines, nl);
-		if (!loc)
-			return NULL;
-		pr->gpool[at + 1 + k++] = loc;
-		i = j + 1;
-	}
-	pr->gpool[at] = k;
-	pr->ngpool = at + 1 + k;
-	int created;
-	slot = u64map_put(&pr->gstacks, (uint64_t)s->id + 1, &created);
-	if (!slot)
-		return NULL;
-	*slot = at + 1;
-	*n = k;
-	return &pr->gpool[at + 1];
-}
-
-enum { SYN_REGION = 1, SYN_TASK, SYN_THREAD };
-
-/* A frame that names what the thread was doing: "[region parse]". */
-static uint64_t synth_loc(struct profile *pr, int kind, uint32_t name)
-{
-	int created;
-	uint64_t *slot = u64map_put(&pr->synth, ((uint64_t)kind << 32 | name) + 1, &created);
-	if (!slot)
-		return 0;
-	if (!created)
-		return *slot;
-	static const char *const what[] = {"", "region", "task", "thread"};
-	char buf[300];
-	snprintf(buf, sizeof(buf), "[%s %s]", what[kind], pr->names.strs[name]);
-	struct pprof_line ln = {buf, NULL, 0};
-	*slot = pprof_location(pr->pp, 0, 0, &ln, 1);
-	if (!*slot) { /* do not cache the failure */
-		*slot = 0;
-		return 0;
-	}
-	return *slot;
-}
-
-/* The thread's regions (innermost first), task type and name as frames,
- * below what o already holds. */
-static int synth_chain(struct profile *pr, const struct pthr *t, struct origin *o)
-{
-	uint32_t kept = t->depth < REGIONS_MAX ? t->depth : REGIONS_MAX;
-	for (uint32_t i = kept; i-- > 0;)
-		if (origin_push(o, synth_loc(pr, SYN_REGION, t->regions[i])))
-			return -ENOMEM;
-	if (o->task && origin_push(o, synth_loc(pr, SYN_TASK, o->task)))
-		return -ENOMEM;
-	return origin_push(
-		o, synth_loc(pr, SYN_THREAD, *pr->names.strs[t->name] ? t->name : t->label));
-}
-
-static uint32_t current_task(const struct pthr *t)
-{
-	return t->ntasks ? t->tasks[t->ntasks - 1].type : 0;
-}
-
-static uint32_t current_region(const struct pthr *t)
-{
-	if (!t->depth)
-		return 0;
-	return t->regions[(t->depth < REGIONS_MAX ? t->depth : REGIONS_MAX) - 1];
-}
-
-/* Fills o with the moment's labels and the filters' verdict. */
-static void origin_here(const struct profile *pr, const struct pthr *t, struct origin *o)
-{
-	o->nlocs = 0;
-	o->task = current_task(t);
-	o->region = current_region(t);
-	o->keep = t->match;
-	if (pr->o.task_type)
-		o->keep &= o->task && strcmp(pr->names.strs[o->task], pr->o.task_type) == 0;
-}
-
-/* o's stack: the event's (or stack's) frames, else the synthetic chain. */
-static int origin_stack(struct profile *pr, const struct pthr *t, const struct ct_stack *s,
-			struct origin *o)
-{
-	if (s && s->nframes) {
-		uint32_t n;
-		const uint64_t *locs = stack_locs(pr, s, &n);
-		if (!locs || GROW32(o->locs, o->cap, n))
-			return -ENOMEM;
-		memcpy(o->locs, locs, n * sizeof(*locs));
-		o->nlocs = n;
-		if (n)
-			return 0;
-	}
-	return synth_chain(pr, t, o);
-}
-
-/* ---- samples ---- */
-
-/* Clips [*b, *e] to the window. An instant counts when it is inside. */
-static int in_window(const struct profile *pr, uint64_t *b, uint64_t *e)
-{
-	uint64_t lo = pr->st.start_ns + pr->o.from_ns;
-	uint64_t hi = pr->o.has_to ? pr->st.start_ns + pr->o.to_ns : UINT64_MAX;
-	if (*b == *e)
-		return *b >= lo && *b < hi;
-	if (*b < lo)
-		*b = lo;
-	if (*e > hi)
-		*e = hi;
-	return *e > *b;
-}
-
-struct labels {
-	struct pprof_label l[10];
-	int n;
-	char holder[320];
-};
-
-static void lab(struct labels *L, const char *key, const char *val)
-{
-	if (val && *val)
-		L->l[L->n++] = (struct pprof_label){key, val, 0, NULL};
-}
-
-static void common_labels(const struct profile *pr, struct labels *L, uint32_t thread_label,
-			  uint32_t task, uint32_t region, int unfinished)
-{
-	lab(L, "thread", pr->names.strs[thread_label]);
-	if (task)
-		lab(L, "task", pr->names.strs[task]);
-	if (region)
-		lab(L, "region", pr->names.strs[region]);
-	if (unfinished)
-		lab(L, "unfinished", "true");
-}
-
-static int add(struct profile *pr, const struct origin *o, int64_t count, int64_t ns,
-	       struct labels *L)
-{
-	int64_t v[2] = {count, ns};
-	int rc = pprof_add_sample(pr->pp, o->locs, (int)o->nlocs, v, L->l, L->n);
-	if (rc)
-		return rc;
-	pr->st.samples++;
-	pr->st.total_ns += (uint64_t)ns;
-	return 0;
-}
-
-static const char *call_name(uint64_t call)
-{
-	static const char *const names[] = {"",	      "read",	 "write", "recv", "send",
-					    "accept", "connect", "fsync", "open", "close"};
-	return call < sizeof(names) / sizeof(names[0]) ? names[call] : "";
-}
-
-static const char *fd_kind(uint32_t reason)
-{
-	switch (reason) {
-	case CT_WAIT_NET:
-		return "socket";
-	case CT_WAIT_FILE:
-		return "file";
-	case CT_WAIT_PIPE:
-		return "pipe";
-	case CT_WAIT_OTHER_FD:
-		return "other";
-	default:
-		return NULL;
-	}
-}
-
-static int is_fd_wait(uint32_t reason)
-{
-	return fd_kind(reason) != NULL;
-}
-
 /* Whether this profile counts waits of that reason. */
 static int wants_wait(const struct profile *pr, uint32_t reason)
 {
@@ -536,82 +214,12 @@ static int wants_wait(const struct profile *pr, uint32_t reason)
 			return 0;
 		}
 	case PROFILE_SYSCALL:
-		return reason == CT_WAIT_SLEEP || reason == CT_WAIT_POLL || is_fd_wait(reason);
+		return reason == CT_WAIT_SLEEP || reason == CT_WAIT_POLL || pf_is_fd_wait(reason);
 	case PROFILE_NET:
 		return reason == CT_WAIT_NET;
 	default:
 		return 0;
 	}
-}
-
-static int holder_reason(uint32_t reason)
-{
-	return reason == CT_WAIT_MUTEX || reason == CT_WAIT_RWLOCK_READ ||
-	       reason == CT_WAIT_RWLOCK_WRITE || reason == CT_WAIT_JOIN;
-}
-
-/* The wait of thread t from t->wbegin to end, as one sample. */
-static int wait_sample(struct profile *pr, struct pthr *t, uint64_t end, int unfinished)
-{
-	uint64_t b = t->wbegin, e = end < b ? b : end;
-	if (!t->w.keep || !in_window(pr, &b, &e)) {
-		pr->st.filtered++;
-		return 0;
-	}
-	if (unfinished)
-		pr->st.unfinished++;
-	struct labels L = {.n = 0};
-	lab(&L, "reason", report_wait_reason_name(t->wreason));
-	if (pr->o.type == PROFILE_SYNC && holder_reason(t->wreason) && t->wdetail) {
-		const char *key = t->wreason == CT_WAIT_JOIN ? "joined" : "holder";
-		/* Resolved now if the holder is a thread seen since the begin. */
-		struct pthr *h =
-			t->wholder ? &pr->th[t->wholder - 1] : thread_by_tid(pr, t->wdetail);
-		if (h) {
-			lab(&L, key, pr->names.strs[h->label]);
-		} else {
-			if (pr->npend >= PENDING_MAX) {
-				snprintf(L.holder, sizeof(L.holder), "tid %" PRIu64, t->wdetail);
-				lab(&L, key, L.holder);
-			} else {
-				if (GROW(pr->pend, pr->pend_cap, pr->npend + 1) ||
-				    GROW(pr->ppool, pr->ppool_cap, pr->nppool + t->w.nlocs))
-					return -ENOMEM;
-				pr->pend[pr->npend++] = (struct pending){
-					t->wdetail, {1, (int64_t)(e - b)}, t->wreason, t->label,
-					t->w.task,  t->w.region,	   unfinished, pr->nppool,
-					t->w.nlocs};
-				memcpy(pr->ppool + pr->nppool, t->w.locs,
-				       t->w.nlocs * sizeof(*t->w.locs));
-				pr->nppool += t->w.nlocs;
-				pr->st.samples++;
-				pr->st.total_ns += e - b;
-				return 0;
-			}
-		}
-	}
-	if (pr->o.type != PROFILE_SYNC) {
-		if (is_fd_wait(t->wreason))
-			lab(&L, "call", call_name(t->wdetail));
-		lab(&L, "fd_kind", fd_kind(t->wreason));
-	}
-	common_labels(pr, &L, t->label, t->w.task, t->w.region, unfinished);
-	return add(pr, &t->w, 1, (int64_t)(e - b), &L);
-}
-
-static int interval_sample(struct profile *pr, struct pthr *t, uint64_t end, int unfinished)
-{
-	uint64_t b = t->obegin, e = end < b ? b : end;
-	if (!t->o.keep || !in_window(pr, &b, &e)) {
-		pr->st.filtered++;
-		return 0;
-	}
-	if (unfinished)
-		pr->st.unfinished++;
-	struct labels L = {.n = 0};
-	lab(&L, "source", "perf");
-	common_labels(pr, &L, t->label, t->o.task, t->o.region, unfinished);
-	return add(pr, &t->o, 1, (int64_t)(e - b), &L);
 }
 
 /* ---- events ---- */
@@ -657,12 +265,12 @@ static int on_wait_begin(struct profile *pr, struct pthr *t, const struct ct_eve
 	t->wreason = reason;
 	t->wdetail = ev->nargs > 2 ? ev->args[2] : 0;
 	t->wholder = 0;
-	if (pr->o.type == PROFILE_SYNC && holder_reason(reason)) {
-		struct pthr *h = thread_by_tid(pr, t->wdetail);
+	if (pr->o.type == PROFILE_SYNC && pf_holder_reason(reason)) {
+		struct pthr *h = pf_thread_by_tid(pr, t->wdetail);
 		t->wholder = h ? (uint32_t)(h - pr->th) + 1 : 0;
 	}
-	origin_here(pr, t, &t->w);
-	return t->w.keep ? origin_stack(pr, t, ev->stack, &t->w) : 0;
+	pf_origin_here(pr, t, &t->w);
+	return t->w.keep ? pf_origin_stack(pr, t, ev->stack, &t->w) : 0;
 }
 
 static int on_sched_out(struct profile *pr, struct pthr *t, const struct ct_event *ev)
@@ -677,7 +285,7 @@ static int on_sched_out(struct profile *pr, struct pthr *t, const struct ct_even
 	}
 	t->oopen = 1;
 	t->obegin = ev->ts;
-	origin_here(pr, t, &t->o);
+	pf_origin_here(pr, t, &t->o);
 	if (!t->o.keep)
 		return 0;
 	if (t->cfresh && t->c.nlocs) {
@@ -686,64 +294,7 @@ static int on_sched_out(struct profile *pr, struct pthr *t, const struct ct_even
 		memcpy(t->o.locs, t->c.locs, t->c.nlocs * sizeof(*t->c.locs));
 		t->o.nlocs = t->c.nlocs;
 	}
-	return synth_chain(pr, t, &t->o);
-}
-
-static int on_sched_sample(struct profile *pr, struct pthr *t, const struct ct_event *ev)
-{
-	uint64_t runnable = ev->nargs > 0 ? ev->args[0] : 0;
-	uint64_t b = ev->ts, e = ev->ts;
-	if (!runnable)
-		return 0;
-	struct origin *o = &t->o;
-	if (t->oopen) /* a perf interval is open: do not disturb it */
-		return 0;
-	origin_here(pr, t, o);
-	if (!o->keep || !in_window(pr, &b, &e)) {
-		pr->st.filtered++;
-		return 0;
-	}
-	if (synth_chain(pr, t, o))
-		return -ENOMEM;
-	struct labels L = {.n = 0};
-	lab(&L, "source", "schedstat");
-	common_labels(pr, &L, t->label, o->task, o->region, 0);
-	return add(pr, o, 1, (int64_t)runnable, &L);
-}
-
-static int on_cpu_sample(struct profile *pr, struct pthr *t, const struct ct_event *ev)
-{
-	uint64_t weight = ev->nargs > 0 ? ev->args[0] : 0;
-	if (pr->o.type == PROFILE_SCHED) {
-		/* Kept for the next preemption. */
-		origin_here(pr, t, &t->c);
-		t->c.nlocs = 0;
-		t->cfresh = 0;
-		if (ev->stack && ev->stack->nframes) {
-			uint32_t n;
-			const uint64_t *locs = stack_locs(pr, ev->stack, &n);
-			if (!locs || GROW32(t->c.locs, t->c.cap, n))
-				return -ENOMEM;
-			memcpy(t->c.locs, locs, n * sizeof(*locs));
-			t->c.nlocs = n;
-			t->cfresh = 1;
-		}
-		return 0;
-	}
-	if (pr->o.type != PROFILE_CPU)
-		return 0;
-	uint64_t b = ev->ts, e = ev->ts;
-	struct origin *o = &t->c;
-	origin_here(pr, t, o);
-	if (!o->keep || !in_window(pr, &b, &e)) {
-		pr->st.filtered++;
-		return 0;
-	}
-	if (origin_stack(pr, t, ev->stack, o))
-		return -ENOMEM;
-	struct labels L = {.n = 0};
-	common_labels(pr, &L, t->label, o->task, o->region, 0);
-	return add(pr, o, 1, (int64_t)weight, &L);
+	return pf_synth_chain(pr, t, &t->o);
 }
 
 int profile_event(struct profile *pr, const struct ct_event *ev)
@@ -809,18 +360,18 @@ int profile_event(struct profile *pr, const struct ct_event *ev)
 		if (!t->wopen)
 			return 0;
 		t->wopen = 0;
-		return wait_sample(pr, t, ev->ts, 0);
+		return pf_wait_sample(pr, t, ev->ts, 0);
 	case CT_EV_SCHED_OUT:
 		return pr->o.type == PROFILE_SCHED ? on_sched_out(pr, t, ev) : 0;
 	case CT_EV_SCHED_IN:
 		if (!t->oopen)
 			return 0;
 		t->oopen = 0;
-		return interval_sample(pr, t, ev->ts, 0);
+		return pf_interval_sample(pr, t, ev->ts, 0);
 	case CT_EV_SCHED_SAMPLE:
-		return pr->o.type == PROFILE_SCHED ? on_sched_sample(pr, t, ev) : 0;
+		return pr->o.type == PROFILE_SCHED ? pf_sched_sample(pr, t, ev) : 0;
 	case CT_EV_CPU_SAMPLE:
-		return on_cpu_sample(pr, t, ev);
+		return pf_cpu_sample(pr, t, ev);
 	default:
 		return 0;
 	}
@@ -846,35 +397,6 @@ int profile_read(struct profile *pr, ct_reader *r)
 	return rc;
 }
 
-/* A holder in no thread table of the trace (it recorded no event), named
- * "main thread (tid)" when its tid is the process id. */
-static int add_pending(struct profile *pr, uint64_t pid)
-{
-	for (size_t i = 0; i < pr->npend; i++) {
-		const struct pending *p = &pr->pend[i];
-		struct labels L = {.n = 0};
-		lab(&L, "reason", report_wait_reason_name(p->reason));
-		const char *key = p->reason == CT_WAIT_JOIN ? "joined" : "holder";
-		struct pthr *h = thread_by_tid(pr, p->holder_tid);
-		if (h)
-			lab(&L, key, pr->names.strs[h->label]);
-		else {
-			snprintf(L.holder, sizeof(L.holder),
-				 p->holder_tid == pid ? "main thread (%" PRIu64 ")"
-						      : "tid %" PRIu64,
-				 p->holder_tid);
-			lab(&L, key, L.holder);
-		}
-		common_labels(pr, &L, p->thread_label, p->task, p->region, p->unfinished);
-		int rc = pprof_add_sample(pr->pp, pr->ppool + p->locs, (int)p->nlocs, p->values,
-					  L.l, L.n);
-		if (rc)
-			return rc;
-	}
-	pr->npend = 0;
-	return 0;
-}
-
 static const char *meta_value(const struct ct_trace_info *info, const char *key)
 {
 	for (uint32_t i = 0; info && i + 1 < info->nmeta; i += 2)
@@ -892,14 +414,14 @@ struct pprof *profile_finish(struct profile *pr, const struct ct_trace_info *inf
 	/* Still waiting (or runnable) when the trace ended: up to its end. */
 	for (uint32_t i = 0; i < pr->nth; i++) {
 		struct pthr *t = &pr->th[i];
-		if (t->wopen && wait_sample(pr, t, pr->st.end_ns, 1))
+		if (t->wopen && pf_wait_sample(pr, t, pr->st.end_ns, 1))
 			return NULL;
-		if (t->oopen && interval_sample(pr, t, pr->st.end_ns, 1))
+		if (t->oopen && pf_interval_sample(pr, t, pr->st.end_ns, 1))
 			return NULL;
 		t->wopen = t->oopen = 0;
 	}
 	const char *pid = meta_value(info, "pid");
-	if (add_pending(pr, pid ? strtoull(pid, NULL, 10) : 0))
+	if (pf_add_pending(pr, pid ? strtoull(pid, NULL, 10) : 0))
 		return NULL;
 	uint64_t from = pr->o.from_ns, to = pr->st.end_ns - pr->st.start_ns;
 	if (pr->o.has_to && pr->o.to_ns < to)
