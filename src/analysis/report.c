@@ -25,7 +25,7 @@ struct report *report_new(const struct report_options *o)
 	if (!r->heap || !r->res.loss.ranges ||
 	    strtab_init(&r->names, "", NAMES_MAX, "(other)") < 0 || ptrcache_init(&r->pc) < 0 ||
 	    u64map_init(&r->thread_slot) < 0 || taskmap_init(&r->open) < 0 ||
-	    u64map_init(&r->site_slot) < 0) {
+	    u64map_init(&r->site_slot) < 0 || cpu_init(r) < 0) {
 		report_free(r);
 		return NULL;
 	}
@@ -38,6 +38,7 @@ void report_free(struct report *r)
 		return;
 	report_detail_free(r);
 	waits_free(r);
+	cpu_free(r);
 	for (uint32_t i = 0; i < r->nthreads; i++) {
 		free(r->threads[i].pub.name);
 		free(r->threads[i].regions);
@@ -89,6 +90,7 @@ static uint32_t slot_of_index(struct report *r, uint32_t index, const struct ct_
 	if (ti) {
 		t->pub.tid = ti->tid;
 		t->pub.name = strdup(ti->name ? ti->name : "");
+		t->pseudo = ti->tid == 0 && index != 0 && ti->name && ti->name[0] == '[';
 	}
 	if (v)
 		*v = slot;
@@ -152,6 +154,8 @@ static void update_thread(struct rthread *t, const struct ct_thread_info *ti)
 	}
 	if (ti->exited)
 		t->pub.exited = 1;
+	/* Writer-made threads ([cgroup]) have tid 0 and a bracketed name. */
+	t->pseudo = ti->tid == 0 && ti->index != 0 && name[0] == '[';
 }
 
 /* ---- loss ---- */
@@ -195,6 +199,7 @@ void report_generation(struct report *r, const struct ct_generation *g)
 {
 	struct report_result *res = &r->res;
 	flush_count(r);
+	cpu_generation(r, g);
 	ptrcache_reset(&r->pc);
 	r->last_ti = NULL;
 	r->gen = NULL;
@@ -494,6 +499,8 @@ static __attribute__((noinline)) void loss_event(struct report *r, struct rthrea
 static __attribute__((noinline)) void thread_end(struct report *r, struct rthread *t, uint64_t ts)
 {
 	t->pub.exited = 1;
+	sched_wait_edge(r, t, 1, ts);
+	sched_thread_end(r, t, 1, ts);
 	if (t->w1.open)
 		wait_end1(r, t, ts);
 	r->res.regions_unclosed += t->nregions + t->overflow;
@@ -522,15 +529,26 @@ static inline __attribute__((always_inline)) void handle(struct report *r, struc
 		break;
 	case CT_EV_LOSS:
 		loss_event(r, t, ev);
+		sched_event(r, t, 1, ev);
 		break;
 	case CT_EV_THREAD_END:
 		thread_end(r, t, ts);
 		break;
 	case CT_EV_WAIT_BEGIN:
+		sched_wait_edge(r, t, 1, ts);
 		wait_begin1(r, t, ev);
 		break;
 	case CT_EV_WAIT_END:
+		sched_wait_edge(r, t, 1, ts);
 		wait_end1(r, t, ts);
+		break;
+	case CT_EV_SCHED_OUT:
+	case CT_EV_SCHED_IN:
+	case CT_EV_SCHED_SAMPLE:
+	case CT_EV_FAULT:
+	case CT_EV_CPU_SAMPLE:
+	case CT_EV_THROTTLE:
+		sched_event(r, t, 1, ev);
 		break;
 	default:
 		break;
@@ -550,6 +568,8 @@ static inline __attribute__((always_inline)) void event1(struct report *r,
 	res->events_by_kind[ev->type & 127]++;
 	t->first_ts = ts < t->first_ts ? ts : t->first_ts;
 	t->last_ts1 = ts > t->last_ts1 ? ts : t->last_ts1;
+	if (__builtin_expect(t->gen_stamp != r->cpu.gen_serial, 0))
+		cpu_gen_first(r, t, ts);
 	handle(r, t, ev);
 }
 
@@ -604,6 +624,12 @@ static void lean_kinds(struct report *r, const struct ct_trace_info *info)
 		case CT_EV_THREAD_END:
 		case CT_EV_WAIT_BEGIN:
 		case CT_EV_WAIT_END:
+		case CT_EV_SCHED_OUT:
+		case CT_EV_SCHED_IN:
+		case CT_EV_SCHED_SAMPLE:
+		case CT_EV_FAULT:
+		case CT_EV_CPU_SAMPLE:
+		case CT_EV_THROTTLE:
 			k = LK_FULL;
 			break;
 		}
@@ -672,6 +698,12 @@ static inline __attribute__((always_inline)) void lean_run_clk(struct report *r,
 	const uint8_t *p = run->p, *q = p + 1;
 	uint64_t t = run->t, first = t + lean_uv(&q);
 	uint64_t *kinds = res->events_by_kind;
+	/* The run's first timestamp before its events: the states need the
+	 * thread's first event when its first scheduler event comes. */
+	uint64_t lo = lean_ns(clk, mode, first);
+	th->first_ts = lo < th->first_ts ? lo : th->first_ts;
+	if (__builtin_expect(th->gen_stamp != r->cpu.gen_serial, 0))
+		cpu_gen_first(r, th, lo);
 	for (uint64_t n = run->n; n; n--) {
 		unsigned type = *p;
 		uint64_t t0 = t;
@@ -706,11 +738,10 @@ static inline __attribute__((always_inline)) void lean_run_clk(struct report *r,
 			break;
 		}
 	}
-	uint64_t lo = lean_ns(clk, mode, first), hi = lean_ns(clk, mode, t);
+	uint64_t hi = lean_ns(clk, mode, t);
 	res->events += run->n;
 	res->first_ns = lo < res->first_ns ? lo : res->first_ns;
 	res->last_ns = hi > res->last_ns ? hi : res->last_ns;
-	th->first_ts = lo < th->first_ts ? lo : th->first_ts;
 	th->last_ts1 = hi > th->last_ts1 ? hi : th->last_ts1;
 }
 
@@ -766,7 +797,9 @@ unsigned report_pass1_done(struct report *r)
 		return r->nslow;
 	flush_count(r);
 	r->last_ti = NULL;
+	sched_close1(r);
 	waits_pass1_done(r);
+	sched_pass1_done(r);
 	for (uint32_t i = 0; i < r->nthreads; i++) {
 		struct rthread *t = &r->threads[i];
 		r->res.regions_unclosed += t->nregions + t->overflow;

@@ -50,6 +50,48 @@ unsigned report_wait_cat(uint32_t reason);
 const char *report_wait_cat_name(unsigned cat);	      /* "sync", "condvar", ... */
 const char *report_wait_reason_name(uint32_t reason); /* "mutex", "rwlock_read", ... */
 
+/* Where a thread's (or a task's) time went, in exclusive states that add
+ * up to its span (report_sched.c; rules in docs/REPORT-JSON.md, "States").
+ * Waits count to their primitive's state, less the part the thread was
+ * runnable or throttled in; with a scheduler source, "running" is on-CPU
+ * time outside waits; without one, it is everything in no wait. */
+enum report_state {
+	REPORT_ST_RUNNING,
+	REPORT_ST_RUNNABLE,  /* preempted, waiting for a CPU */
+	REPORT_ST_THROTTLED, /* runnable while the cgroup's quota was used up */
+	REPORT_ST_MUTEX,
+	REPORT_ST_RWLOCK,
+	REPORT_ST_SEMAPHORE,
+	REPORT_ST_JOIN,
+	REPORT_ST_BARRIER,
+	REPORT_ST_CONDVAR, /* waiting for work, not contention */
+	REPORT_ST_FILE,
+	REPORT_ST_NET,
+	REPORT_ST_POLL,
+	REPORT_ST_SLEEP,
+	REPORT_ST_FD,	   /* pipes, other fds */
+	REPORT_ST_FAULT,   /* blocked on a major page fault */
+	REPORT_ST_OFFCPU,  /* blocked in no wait: a call ctrace does not interpose */
+	REPORT_ST_UNKNOWN, /* off CPU some of the time, not known how (lost events) */
+	REPORT_STATES
+};
+
+unsigned report_wait_state(uint32_t reason);
+const char *report_state_name(unsigned st); /* "running", "runnable", ... */
+
+struct report_states {
+	uint64_t ns[REPORT_STATES];
+};
+
+/* Which scheduler data a thread's (or the trace's) states came from. */
+enum report_sched_source {
+	REPORT_SCHED_NONE,	/* running is "running or unknown" */
+	REPORT_SCHED_PERF,	/* exact intervals (sched.out/sched.in) */
+	REPORT_SCHED_SCHEDSTAT, /* sampled run-queue delay, spread over intervals */
+	REPORT_SCHED_MIXED,	/* both (per trace: some threads fell back) */
+};
+const char *report_sched_source_name(unsigned src);
+
 struct report_breakdown {
 	uint64_t wait_ns[REPORT_WAIT_CATS];
 	uint64_t other_ns; /* in no wait */
@@ -86,6 +128,12 @@ struct report_thread {
 	struct report_breakdown waits;
 	int waiting;
 	struct report_wait open;
+	/* span_ns in exclusive states, and where they came from */
+	struct report_states states;
+	uint32_t sched_source;		/* enum report_sched_source */
+	uint64_t switches, preemptions; /* sched.out events, preempted ones */
+	uint64_t faults_minor, faults_major;
+	uint64_t cpu_samples, cpu_sample_ns; /* cpu.sample events and their weight */
 };
 
 struct report_wait_site {
@@ -97,6 +145,55 @@ struct report_wait_site {
 	uint32_t holder, holder_tid;
 	const char *holder_name;
 	uint64_t holder_waits;
+};
+
+/* A fault site: the first frame of the faulting code's stack. */
+struct report_fault_site {
+	struct report_site site;
+	uint64_t minor, major; /* faults */
+};
+
+/* A function in CPU samples: self (innermost frame) and cumulative (on the
+ * stack), in samples and in CPU time (the samples' weight). */
+struct report_func {
+	const char *function;
+	uint64_t self, cum;
+	uint64_t self_ns, cum_ns;
+};
+
+#define REPORT_TOP_FUNCS       20
+#define REPORT_TOP_TASK_FUNCS  5
+#define REPORT_TOP_FAULT_SITES 10
+
+/* The scheduler, CPU limits and sampled sources, trace-wide. */
+struct report_cpu {
+	uint32_t source;	 /* enum report_sched_source: what the states used */
+	const char *source_meta; /* the header's sched.source, NULL when absent */
+	uint64_t switches, preemptions, samples;
+	/* Threads that wanted a CPU at once (running or runnable), from
+	 * sched.out/sched.in only: the peak, and the levels exceeded 1% and
+	 * 50% of the time; `over_ns` is time with more than cpus_allowed. */
+	int concurrency;
+	uint32_t peak, p99, p50;
+	uint64_t over_ns, measured_ns;
+	/* From the header: cgroup.cpu.quota_us / period_us (0 when unlimited
+	 * or unknown), cgroup.cpus, cpus.allowed, cpus.online (0: unknown);
+	 * cpus_allowed is the smallest limit (0: unknown). */
+	double quota_cpus, cpus_allowed;
+	uint32_t cgroup_cpus, affinity_cpus, online_cpus;
+	/* throttle events on the [cgroup] pseudo-thread */
+	uint64_t throttle_events, periods, periods_throttled, throttled_ns;
+	uint64_t reclassified_ns; /* runnable time counted as throttled */
+	int finding;		  /* more threads wanted a CPU than allowed */
+	/* page faults */
+	uint64_t faults_minor, faults_major, fault_blocked_ns;
+	uint32_t nfault_sites;
+	struct report_fault_site
+		*fault_sites; /* by faults, major first; top REPORT_TOP_FAULT_SITES */
+	/* CPU samples */
+	uint64_t cpu_samples, cpu_sample_ns;
+	uint32_t nself, ncum;
+	struct report_func self[REPORT_TOP_FUNCS], cum[REPORT_TOP_FUNCS];
 };
 
 struct report_loss_range {
@@ -160,6 +257,12 @@ struct report_task {
 	/* on_thread_ns by what its threads waited on, and its longest waits
 	 * (clipped to the task), longest first. */
 	struct report_breakdown waits;
+	/* on_thread_ns in exclusive states (approximate with the schedstat
+	 * source), faults and CPU samples while it was current */
+	struct report_states states;
+	uint64_t faults_minor, faults_major, cpu_samples;
+	uint32_t nfuncs;
+	struct report_func funcs[REPORT_TOP_TASK_FUNCS]; /* by self samples */
 	uint32_t nwaits;
 	struct report_wait longest[REPORT_MAX_TASK_WAITS];
 	uint32_t nregions;
@@ -211,6 +314,9 @@ struct report_result {
 	uint32_t ntop_wait_sites;	     /* at most REPORT_TOP_WAIT_SITES */
 	/* Waits at sites beyond REPORT_MAX_WAIT_SITES: counted here only. */
 	uint64_t wait_sites_overflow, wait_sites_overflow_ns;
+
+	struct report_cpu cpu;
+	int has_states; /* any thread has scheduler, fault or throttle data */
 };
 
 struct report;
@@ -228,6 +334,9 @@ void report_events(struct report *r, const struct ct_event *evs, int n); /* a ba
  * generation (after report_generation), decoded straight into pass 1
  * without a struct ct_event per event. Returns 0 or the reader's error. */
 int report_read_generation(struct report *r, ct_reader *rd);
+/* Header metadata (key, value pairs; n strings): the scheduler source and
+ * the cgroup's CPU limits. Call before the first event. */
+void report_trace_meta(struct report *r, const char *const *meta, uint32_t n);
 /* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
 unsigned report_pass1_done(struct report *r);
 

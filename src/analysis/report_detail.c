@@ -41,6 +41,7 @@ void report_detail_generation(struct report *r, const struct ct_generation *g)
 	ptrcache_reset(&r->pc);
 	r->last_ti = NULL;
 	r->gen = NULL;
+	sched_detail_gap(r, g->seq);
 	if (g->nthreads > r->cap_gen_slots) {
 		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));
 		if (!s)
@@ -113,7 +114,7 @@ static void task_remove(struct rthread *t, uint64_t id)
 
 static inline int32_t current_slow(const struct rthread *t)
 {
-	return t->ntasks ? t->tasks[t->ntasks - 1].slow : -1;
+	return report_cur_slow(t);
 }
 
 static int32_t seen(struct slow_task *s, int32_t k, uint64_t ts)
@@ -210,6 +211,7 @@ static void slice(struct report *r, struct rthread *t, int32_t si, uint64_t from
 	uint64_t d = hi - lo;
 	s->pub.on_thread_ns += d;
 	wait_slice(s, t, d);
+	sched_slice2(r, t, si, d);
 	const struct dregion *top =
 		t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
 	if (top && top->slow == si && top->node >= 0)
@@ -325,6 +327,8 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	struct rthread *t = report_thread_of(r, ev->thread);
 	uint64_t ts = ev->ts;
 	r->detail_fed = 1;
+	if (!t->s2.init)
+		sched_first2(t, ts);
 	int32_t cur = current_slow(t);
 	if (cur >= 0 && t->has_last && ts > t->last_ts)
 		slice(r, t, cur, t->last_ts, ts);
@@ -336,6 +340,7 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	switch (ev->type & 127) {
 	case CT_EV_TASK_BEGIN:
 	case CT_EV_TASK_ENTER:
+		sched_task_enter2(r, t, ts);
 		if (id)
 			task_push(r, t, id);
 		break;
@@ -363,12 +368,24 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 			add_log(r, t, cur, ev);
 		break;
 	case CT_EV_WAIT_BEGIN:
+		sched_wait_edge(r, t, 2, ts);
 		wait_begin2(r, t, cur, ev);
 		break;
 	case CT_EV_WAIT_END:
+		sched_wait_edge(r, t, 2, ts);
 		wait_end2(r, t, cur, ts, 0);
 		break;
+	case CT_EV_LOSS:
+	case CT_EV_SCHED_OUT:
+	case CT_EV_SCHED_IN:
+	case CT_EV_SCHED_SAMPLE:
+	case CT_EV_FAULT:
+	case CT_EV_CPU_SAMPLE:
+		sched_event(r, t, 2, ev);
+		break;
 	case CT_EV_THREAD_END:
+		sched_wait_edge(r, t, 2, ts);
+		sched_thread_end(r, t, 2, ts);
 		wait_end2(r, t, cur, ts, 0);
 		close_all(r, t, ts);
 		t->ntasks = 0;
@@ -424,6 +441,9 @@ static void preorder(struct slow_task *s, int32_t node, int32_t parent, int32_t 
 
 void report_detail_close(struct report *r)
 {
+	/* Off-CPU pieces still open end with the thread (or the trace, in a
+	 * wait), under the wait state they had. */
+	sched_detail_close(r);
 	/* Regions still open belong to their task up to the thread's last
 	 * event (clipped to the task's end). */
 	for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -436,6 +456,7 @@ void report_detail_close(struct report *r)
 		wait_end2(r, t, cur, r->res.last_ns, t->pub.waiting);
 	}
 	waits_detail_close(r);
+	sched_finish(r);
 	r->res.slow = calloc(r->nslow ? r->nslow : 1, sizeof(*r->res.slow));
 	if (!r->res.slow)
 		abort();

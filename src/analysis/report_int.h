@@ -50,8 +50,42 @@ struct wsite {
 	} hold[4]; /* Misra-Gries candidates for the most frequent holder */
 };
 
+/* A thread's scheduler state in one pass (report_sched.c). */
+struct sched_st {
+	uint8_t init;  /* `last` and `iv_start` are set */
+	uint8_t state; /* SCH_ON, SCH_PREEMPTED, SCH_BLOCKED */
+	uint8_t fault; /* the current blocked piece began right after a major fault */
+	uint8_t pend;  /* a blocked piece in no wait, until a fault event may claim it */
+	int32_t pend_si;
+	uint64_t since;	   /* the current off-CPU piece began */
+	uint64_t last;	   /* last event the state machine saw */
+	uint64_t fault_ts; /* last major fault since the last sched.in, 0: none */
+	uint64_t pend_from, pend_to;
+	uint64_t iv_start;		 /* schedstat: the current sample interval began */
+	uint64_t iv_wait[REPORT_STATES]; /* ...and its wait time so far, by state */
+};
+
+/* Pass 2, schedstat: a slow task's share of the current sample interval. */
+#define IV_TASKS 4
+struct iv_task {
+	int32_t si;
+	uint64_t out;		      /* in no wait */
+	uint64_t wait[REPORT_STATES]; /* in waits, by state */
+};
+
 struct rthread {
 	struct report_thread pub;
+	/* states (report_sched.c): accumulated signed, pieces are taken out
+	 * of waits after the waits are counted */
+	struct sched_st s1, s2;
+	int64_t st1[REPORT_STATES];
+	uint8_t pseudo;			 /* the [cgroup] pseudo-thread */
+	uint8_t used_perf, used_samples; /* which scheduler data it had */
+	uint8_t want, seen, gone;	 /* concurrency: wants a CPU; has events; ended */
+	uint32_t gen_stamp;		 /* concurrency: generation of its last event */
+	uint64_t *rq;			 /* runnable ns per time bucket (throttle) */
+	struct iv_task iv2[IV_TASKS];
+	uint32_t niv2;
 	/* pass 1 */
 	uint64_t first_ts, last_ts1; /* first_ts UINT64_MAX before its first event */
 	struct wopen w1;
@@ -83,8 +117,15 @@ struct slow_ent {
 };
 
 /* Pass-2 state of one slow task. */
+#define TASK_FUNCS 32
 struct slow_task {
 	struct report_task pub;
+	int64_t st[REPORT_STATES];
+	struct {
+		uint32_t name;
+		uint64_t self, cum, self_ns, cum_ns;
+	} fn[TASK_FUNCS]; /* functions in its CPU samples, first seen */
+	uint32_t nfn;
 	uint32_t cap_regions;
 	int32_t *first_child, *next_sibling; /* per node */
 	uint32_t *node_name;
@@ -99,8 +140,67 @@ struct gen_range {
 	uint64_t nevents;
 };
 
+/* Concurrency, throttling, faults and CPU samples (report_cpu.c). */
+#define TB_BUCKETS	256	   /* time buckets for throttle reclassification */
+#define LEVEL_MAX	1023	   /* threads wanting a CPU at once, counted exactly up to */
+#define DELTAS_MAX	(1u << 20) /* per generation; beyond, it is left out of the sweep */
+#define FAULT_SITES_MAX 1024
+
+struct delta {
+	uint64_t ts;
+	int64_t d;
+};
+
+struct tiv { /* a throttle event's interval and throttled time */
+	uint64_t from, to, ns;
+};
+#define TIV_MAX (1u << 16) /* beyond, neighbours are merged */
+
+struct fsite {
+	uint32_t func, file, line;
+	uint64_t minor, major;
+};
+
+struct fstat {
+	uint64_t self, cum, self_ns, cum_ns;
+	uint32_t stamp; /* the last sample it was counted in (cumulative once per stack) */
+};
+
+struct rcpu {
+	char *source_meta;
+	double quota_cpus;
+	uint32_t cgroup_cpus, affinity_cpus, online_cpus;
+	/* throttle: time buckets from tb_origin, tb_width ns each */
+	int tb_on, tb_origin_set;
+	uint64_t tb_origin, tb_width;
+	struct tiv *tiv;
+	uint32_t ntiv;
+	double tb_frac[TB_BUCKETS]; /* runnable share reclassified, after pass 1 */
+	double frac_all;	    /* without buckets: one share for the whole trace */
+	uint64_t rq_total;
+	uint64_t thr_prev;
+	/* concurrency: +1/-1 per generation, swept at its end */
+	struct delta *deltas;
+	uint64_t ndeltas, cap_deltas, gens_skipped;
+	uint32_t gen_serial;
+	uint64_t gmin, gmax;
+	int have_gen;
+	uint64_t lvl_ns[LEVEL_MAX + 1];
+	/* faults */
+	struct fsite *fsites;
+	uint32_t nfsites;
+	struct u64map fsite_slot;
+	/* CPU samples, by name id */
+	struct fstat *fn;
+	uint32_t cap_fn, fn_stamp;
+	/* pass 2 */
+	uint64_t dseq;
+	int dseq_set;
+};
+
 struct report {
 	struct report_options opt;
+	struct rcpu cpu;
 	struct report_result res;
 	int finished;
 
@@ -171,5 +271,40 @@ void wait_slice(struct slow_task *s, const struct rthread *t, uint64_t d);
 void waits_detail_close(struct report *r);
 void waits_finish(struct report *r);
 void waits_free(struct report *r);
+
+static inline int32_t report_cur_slow(const struct rthread *t)
+{
+	return t->ntasks ? t->tasks[t->ntasks - 1].slow : -1;
+}
+
+/* States (report_sched.c). pass: 1 or 2. */
+void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_event *ev);
+void sched_wait_edge(struct report *r, struct rthread *t, int pass, uint64_t ts);
+void sched_thread_end(struct report *r, struct rthread *t, int pass, uint64_t ts);
+void sched_wait_time1(struct rthread *t, uint32_t reason, uint64_t d);
+void sched_slice2(struct report *r, struct rthread *t, int32_t si, uint64_t d);
+void sched_task_enter2(struct report *r, struct rthread *t, uint64_t ts);
+void sched_detail_gap(struct report *r, uint64_t seq);
+void sched_first2(struct rthread *t, uint64_t ts);
+void sched_close1(struct report *r);
+void sched_pass1_done(struct report *r);
+void sched_detail_close(struct report *r);
+void sched_finish(struct report *r);
+
+/* CPU limits, concurrency, faults, samples (report_cpu.c). */
+int cpu_init(struct report *r);
+void cpu_free(struct report *r);
+void cpu_generation(struct report *r, const struct ct_generation *g);
+void cpu_gen_first(struct report *r, struct rthread *t, uint64_t ts);
+void cpu_want(struct report *r, struct rthread *t, uint64_t ts, int want);
+void cpu_runnable1(struct report *r, struct rthread *t, uint64_t from, uint64_t to,
+		   uint64_t amount);
+uint64_t cpu_throttled_part(const struct report *r, uint64_t from, uint64_t to, uint64_t amount);
+void cpu_throttle1(struct report *r, const struct ct_event *ev);
+void cpu_fault1(struct report *r, const struct ct_event *ev);
+void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev);
+void cpu_pass1_done(struct report *r);
+uint64_t cpu_thread_throttled(const struct report *r, const struct rthread *t, uint64_t runnable);
+void cpu_finish(struct report *r);
 
 #endif

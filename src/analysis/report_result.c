@@ -51,6 +51,8 @@ static void finish_threads(struct report *r)
 		/* Index 0 only collects what no thread could be named for. */
 		if (t->index == 0 && t->events == 0 && t->lost_events == 0)
 			continue;
+		if (r->threads[i].pseudo) /* [cgroup]: its throttle events are in res.cpu */
+			continue;
 		res->threads[res->nthreads] = *t;
 		if (!res->threads[res->nthreads].name)
 			res->threads[res->nthreads].name = r->threads[i].pub.name = strdup("");
@@ -128,6 +130,7 @@ const struct report_result *report_finish(struct report *r)
 		return &r->res;
 	report_pass1_done(r);
 	report_detail_close(r);
+	cpu_finish(r);
 	r->finished = 1;
 	struct report_result *res = &r->res;
 	if (res->events == 0)

@@ -157,6 +157,7 @@ int report_run(struct report *r, const char *path, struct report_file *f,
 	}
 	f->file_size = ct_reader_file_size(rd);
 	copy_meta(f, ct_reader_info(rd));
+	report_trace_meta(r, ct_reader_info(rd)->meta, ct_reader_info(rd)->nmeta);
 	ct_reader_set_order(rd, CT_ORDER_THREAD);
 	rc = pass1(r, rd, f, progress, arg);
 	if (rc < 0) {

@@ -85,9 +85,23 @@ static uint32_t holder_index(const struct report *r, uint32_t tid, int in_gen)
 	return found;
 }
 
+/* The call site: the first frame, past functions inlined from system
+ * headers (with _FORTIFY_SOURCE, glibc's read is an inline wrapper in
+ * bits/unistd.h, and every read would be one site there). */
+static const struct ct_frame *site_frame(const struct ct_stack *s)
+{
+	if (!s || !s->nframes)
+		return NULL;
+	uint32_t i = 0;
+	while (i + 1 < s->nframes && s->frames[i].inlined &&
+	       !strncmp(s->frames[i].file, "/usr/include/", 13))
+		i++;
+	return &s->frames[i];
+}
+
 static void wait_read(struct report *r, struct wopen *w, const struct ct_event *ev)
 {
-	const struct ct_frame *f = ev->stack && ev->stack->nframes ? &ev->stack->frames[0] : NULL;
+	const struct ct_frame *f = site_frame(ev->stack);
 	w->begin = ev->ts;
 	w->reason = ev->nargs > 0 ? (uint32_t)ev->args[0] : 0;
 	w->object = ev->nargs > 1 ? ev->args[1] : 0;
@@ -192,6 +206,7 @@ static void add_wait1(struct report *r, struct rthread *t, const struct wopen *w
 {
 	t->pub.waits.wait_ns[report_wait_cat(w->reason)] += d;
 	t->pub.waits.waits++;
+	sched_wait_time1(t, w->reason, d);
 	if (w->site < 0) {
 		r->res.wait_sites_overflow++;
 		r->res.wait_sites_overflow_ns += d;

@@ -18,11 +18,10 @@
 #include "analysis/report.h"
 #include "tracebuilder.h"
 
-__attribute__((unused)) static struct ct_thread_info thr[4] = {
-	{0, 0, "", 0},
-	{1, 101, "main", 0},
-	{2, 102, "worker", 0},
-	{3, 103, "pool", 0},
+__attribute__((unused)) static struct ct_thread_info thr[5] = {
+	{0, 0, "", 0},	     {1, 101, "main", 0},   {2, 102, "worker", 0},
+	{3, 103, "pool", 0}, {4, 0, "[cgroup]", 0}, /* the writer's pseudo-thread for throttle
+						       events */
 };
 
 /* ---- event constructors ---- */
@@ -105,6 +104,40 @@ static inline struct ct_event wend(uint32_t th, uint64_t ts)
 {
 	struct ct_event e = ev0(CT_EV_WAIT_END, th, ts);
 	e.nargs = 1;
+	return e;
+}
+
+/* Kernel and sampled sources (format 1.2). */
+static inline struct ct_event ev3(uint8_t type, uint32_t th, uint64_t ts, uint64_t a0, uint64_t a1,
+				  uint64_t a2)
+{
+	struct ct_event e = ev0(type, th, ts);
+	e.nargs = 3;
+	e.args[0] = a0;
+	e.args[1] = a1;
+	e.args[2] = a2;
+	return e;
+}
+
+#define sout(th, ts, state)		       ev3(CT_EV_SCHED_OUT, th, ts, state, 0, 0)
+#define sin_(th, ts)			       ev3(CT_EV_SCHED_IN, th, ts, 0, 0, 0)
+#define ssample(th, ts, runnable, running)     ev3(CT_EV_SCHED_SAMPLE, th, ts, runnable, running, 1)
+#define throttle(ts, periods_thr, ns, periods) ev3(CT_EV_THROTTLE, 4, ts, periods_thr, ns, periods)
+
+static inline struct ct_event faultev(uint32_t th, uint64_t ts, uint64_t kind, uint64_t count,
+				      uint64_t addr, const struct ct_stack *stack)
+{
+	struct ct_event e = ev3(CT_EV_FAULT, th, ts, kind, count, addr);
+	e.stack = stack;
+	return e;
+}
+
+static inline struct ct_event cpusample(uint32_t th, uint64_t ts, uint64_t weight,
+					const struct ct_stack *stack)
+{
+	struct ct_event e = ev3(CT_EV_CPU_SAMPLE, th, ts, weight, 0, 0);
+	e.nargs = 1;
+	e.stack = stack;
 	return e;
 }
 

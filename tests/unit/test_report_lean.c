@@ -35,7 +35,20 @@ static void lean_trace(struct tb *b, uint64_t seed, int sparse, int odd_spec, in
 				uint64_t d = (x >> 8) % 3000, id = 1 + (x >> 20) % 9;
 				uint64_t sid = (x >> 30) % 5 == 4 ? 0 : sid0 + ((x >> 30) % 4) * 3;
 				ts[th] += d;
-				switch ((x >> 40) % 14) {
+				switch ((x >> 40) % 18) {
+				case 14:
+					TB_EV(b, CT_EV_SCHED_OUT, d, 1 + (x >> 50) % 2);
+					break;
+				case 15:
+					TB_EV(b, CT_EV_SCHED_IN, d, (x >> 50) % 2);
+					break;
+				case 16:
+					TB_EV(b, CT_EV_FAULT, d, 1 + (x >> 50) % 2,
+					      1 + (x >> 52) % 2, (x >> 54) % 2 ? 0x1000 : 0);
+					break;
+				case 17:
+					TB_EV(b, CT_EV_SCHED_SAMPLE, d, d / 2, d / 4, 1);
+					break;
 				case 12:
 					TB_EVS(b, CT_EV_WAIT_BEGIN, d, 7, 1 + (x >> 50) % 13, 9,
 					       (x >> 54) % 4);
@@ -152,7 +165,18 @@ static void test_lean_matches_events(void **state)
 					    sizeof(a->threads[i].waits));
 			assert_int_equal(a->threads[i].events, e->threads[i].events);
 			assert_int_equal(a->threads[i].exited, e->threads[i].exited);
+			assert_memory_equal(&a->threads[i].states, &e->threads[i].states,
+					    sizeof(a->threads[i].states));
+			assert_int_equal(a->threads[i].switches, e->threads[i].switches);
+			assert_int_equal(a->threads[i].faults_major, e->threads[i].faults_major);
+			assert_int_equal(a->threads[i].sched_source, e->threads[i].sched_source);
 		}
+		assert_true(a->cpu.switches > 0);
+		assert_int_equal(a->cpu.switches, e->cpu.switches);
+		assert_int_equal(a->cpu.peak, e->cpu.peak);
+		assert_int_equal(a->cpu.measured_ns, e->cpu.measured_ns);
+		assert_int_equal(a->cpu.p99, e->cpu.p99);
+		assert_int_equal(a->cpu.fault_blocked_ns, e->cpu.fault_blocked_ns);
 		assert_int_equal(a->ntypes, e->ntypes);
 		for (uint32_t i = 0; i < a->ntypes; i++) {
 			assert_string_equal(a->types[i].name, e->types[i].name);
