@@ -184,7 +184,7 @@ struct report_cpu {
 	/* throttle events on the [cgroup] pseudo-thread */
 	uint64_t throttle_events, periods, periods_throttled, throttled_ns;
 	uint64_t reclassified_ns; /* runnable time counted as throttled */
-	int finding;		  /* more threads wanted a CPU than allowed */
+	int finding; /* more threads wanted a CPU than allowed, 1% of the time or throttled */
 	/* page faults */
 	uint64_t faults_minor, faults_major, fault_blocked_ns;
 	uint32_t nfault_sites;

@@ -546,7 +546,10 @@ void cpu_finish(struct report *r)
 				got50 = 1;
 			}
 		}
-		o->finding = o->cpus_allowed > 0 && (double)o->peak > o->cpus_allowed;
+		/* A moment above the limit is normal; 1% of the time, or any
+		 * throttling, is worth saying. */
+		o->finding = o->cpus_allowed > 0 && (double)o->peak > o->cpus_allowed &&
+			     (o->over_ns * 100 >= total || o->periods_throttled > 0);
 	}
 	o->nfault_sites = c->nfsites;
 	o->fault_sites = calloc(c->nfsites ? c->nfsites : 1, sizeof(*o->fault_sites));

@@ -153,6 +153,40 @@ static void emit_breakdown(struct js *j, const char *key, const struct report_br
 	js_close(j, '}');
 }
 
+static void emit_states(struct js *j, const struct report_states *s)
+{
+	char k[32];
+	js_open(j, "states", '{');
+	for (unsigned i = 0; i < REPORT_STATES; i++) {
+		snprintf(k, sizeof(k), "%s_ns", report_state_name(i));
+		js_u64(j, k, s->ns[i]);
+	}
+	js_close(j, '}');
+}
+
+static void emit_faults(struct js *j, uint64_t minor, uint64_t major)
+{
+	js_open(j, "faults", '{');
+	js_u64(j, "minor", minor);
+	js_u64(j, "major", major);
+	js_close(j, '}');
+}
+
+static void emit_funcs(struct js *j, const char *key, const struct report_func *f, uint32_t n)
+{
+	js_open(j, key, '[');
+	for (uint32_t i = 0; i < n; i++) {
+		js_open(j, NULL, '{');
+		js_str(j, "function", f[i].function);
+		js_u64(j, "self", f[i].self);
+		js_u64(j, "self_ns", f[i].self_ns);
+		js_u64(j, "cum", f[i].cum);
+		js_u64(j, "cum_ns", f[i].cum_ns);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+}
+
 static void emit_site(struct js *j, const struct report_site *s)
 {
 	js_str(j, "function", s->function);
@@ -211,6 +245,13 @@ static void emit_threads(struct js *j, const struct report_result *res)
 			emit_wait(j, "blocked_at_end", &t->open);
 		else
 			js_str(j, "blocked_at_end", NULL);
+		js_str(j, "sched_source", report_sched_source_name(t->sched_source));
+		emit_states(j, &t->states);
+		js_u64(j, "switches", t->switches);
+		js_u64(j, "preemptions", t->preemptions);
+		emit_faults(j, t->faults_minor, t->faults_major);
+		js_u64(j, "cpu_samples", t->cpu_samples);
+		js_u64(j, "cpu_sample_ns", t->cpu_sample_ns);
 		js_close(j, '}');
 	}
 	js_close(j, ']');
@@ -310,6 +351,10 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 	js_u64(j, "off_thread_ns",
 	       t->latency_ns > t->on_thread_ns ? t->latency_ns - t->on_thread_ns : 0);
 	emit_breakdown(j, "waits", &t->waits);
+	emit_states(j, &t->states);
+	emit_faults(j, t->faults_minor, t->faults_major);
+	js_u64(j, "cpu_samples", t->cpu_samples);
+	emit_funcs(j, "top_functions", t->funcs, t->nfuncs);
 	js_open(j, "longest_waits", '[');
 	for (uint32_t i = 0; i < t->nwaits; i++)
 		emit_wait(j, NULL, &t->longest[i]);
@@ -403,6 +448,71 @@ static void emit_waits(struct js *j, const struct report_result *res)
 	js_close(j, '}');
 }
 
+static void emit_cpu(struct js *j, const struct report_result *res)
+{
+	const struct report_cpu *c = &res->cpu;
+	js_open(j, "cpu", '{');
+	js_str(j, "sched_source", report_sched_source_name(c->source));
+	js_str(j, "sched_source_meta", c->source_meta);
+	js_u64(j, "switches", c->switches);
+	js_u64(j, "preemptions", c->preemptions);
+	js_u64(j, "sched_samples", c->samples);
+	js_open(j, "limits", '{');
+	if (c->quota_cpus > 0)
+		js_double(j, "quota_cpus", c->quota_cpus);
+	else
+		js_str(j, "quota_cpus", NULL);
+	js_u64(j, "cgroup_cpus", c->cgroup_cpus);
+	js_u64(j, "affinity_cpus", c->affinity_cpus);
+	js_u64(j, "online_cpus", c->online_cpus);
+	if (c->cpus_allowed > 0)
+		js_double(j, "cpus_allowed", c->cpus_allowed);
+	else
+		js_str(j, "cpus_allowed", NULL);
+	js_close(j, '}');
+	if (c->concurrency) {
+		js_open(j, "wanting_cpu", '{');
+		js_u64(j, "peak", c->peak);
+		js_u64(j, "p99", c->p99);
+		js_u64(j, "p50", c->p50);
+		js_u64(j, "measured_ns", c->measured_ns);
+		js_u64(j, "over_allowed_ns", c->over_ns);
+		js_close(j, '}');
+	} else {
+		js_str(j, "wanting_cpu", NULL);
+	}
+	js_bool(j, "finding", c->finding);
+	js_open(j, "throttle", '{');
+	js_u64(j, "events", c->throttle_events);
+	js_u64(j, "periods", c->periods);
+	js_u64(j, "periods_throttled", c->periods_throttled);
+	js_u64(j, "throttled_ns", c->throttled_ns);
+	js_u64(j, "reclassified_ns", c->reclassified_ns);
+	js_close(j, '}');
+	js_open(j, "faults", '{');
+	js_u64(j, "minor", c->faults_minor);
+	js_u64(j, "major", c->faults_major);
+	js_u64(j, "blocked_ns", c->fault_blocked_ns);
+	js_u64(j, "sites", c->nfault_sites);
+	js_open(j, "top_sites", '[');
+	for (uint32_t i = 0; i < c->nfault_sites && i < REPORT_TOP_FAULT_SITES; i++) {
+		js_open(j, NULL, '{');
+		emit_site(j, &c->fault_sites[i].site);
+		js_u64(j, "major", c->fault_sites[i].major);
+		js_u64(j, "minor", c->fault_sites[i].minor);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
+	js_close(j, '}');
+	js_open(j, "samples", '{');
+	js_u64(j, "count", c->cpu_samples);
+	js_u64(j, "cpu_ns", c->cpu_sample_ns);
+	emit_funcs(j, "top_self", c->self, c->nself);
+	emit_funcs(j, "top_cumulative", c->cum, c->ncum);
+	js_close(j, '}');
+	js_close(j, '}');
+}
+
 void report_print_json(FILE *out, const struct report_view *v)
 {
 	struct js j = {out, 0, 1};
@@ -421,6 +531,7 @@ void report_print_json(FILE *out, const struct report_view *v)
 	js_close(&j, ']');
 	emit_regions(&j, v->res);
 	emit_waits(&j, v->res);
+	emit_cpu(&j, v->res);
 	js_close(&j, '}');
 	fputc('\n', out);
 }

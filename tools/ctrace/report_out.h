@@ -23,5 +23,16 @@ const char *report_meta(const struct report_file *f, const char *key);
 const char *report_loss_reason(unsigned reason, int json);
 /* Name of an event kind of format 1.0, or NULL for other kinds. */
 const char *report_kind_name(unsigned kind);
+/* "3 main" for a thread index; "function file:line" for a site. */
+const char *report_thread_label(char *buf, size_t cap, const struct report_result *res,
+				uint32_t index);
+const char *report_site_label(char *buf, size_t cap, const struct report_site *st);
+
+/* Thread states, CPU limits, faults, CPU samples (report_states.c). */
+int report_show_states(const struct report_result *res);
+void report_print_states(FILE *out, const struct report_view *v);
+void report_print_cpu(FILE *out, const struct report_view *v);
+void report_print_task_states(FILE *out, const struct report_result *res,
+			      const struct report_task *tk);
 
 #endif

@@ -143,7 +143,7 @@ static void print_threads(FILE *out, const struct report_view *v)
 	table_free(t);
 }
 
-static const char *thread_label(char *buf, size_t cap, const struct report_result *res,
+const char *report_thread_label(char *buf, size_t cap, const struct report_result *res,
 				uint32_t index)
 {
 	char name[128];
@@ -160,7 +160,7 @@ static const char *thread_label(char *buf, size_t cap, const struct report_resul
 }
 
 /* "function file:line", the file cut to its base name: sites go in tables. */
-static const char *site_label(char *buf, size_t cap, const struct report_site *st)
+const char *report_site_label(char *buf, size_t cap, const struct report_site *st)
 {
 	char f[128], fl[128];
 	const char *base = strrchr(st->file, '/');
@@ -197,12 +197,9 @@ static const char *dur_or_dash(char *buf, uint64_t ns)
 	return ns ? fmt_dur(buf, ns) : "-";
 }
 
-static void print_thread_waits(FILE *out, const struct report_view *v)
+static void print_wait_table(FILE *out, const struct report_result *res)
 {
-	const struct report_result *res = v->res;
-	char cells[REPORT_WAIT_CATS + 2][FMT_BUF], th[160], site[400], hold[160], a[FMT_BUF];
-	if (!res->waits)
-		return;
+	char cells[REPORT_WAIT_CATS + 2][FMT_BUF], th[160], a[FMT_BUF];
 	fputs("\nThread time  by what each thread waited on (other: in no wait, running or "
 	      "runnable)\n",
 	      out);
@@ -214,7 +211,7 @@ static void print_thread_waits(FILE *out, const struct report_view *v)
 		if (p->index == 0 && !p->span_ns)
 			continue;
 		const char *row[11];
-		row[0] = thread_label(th, sizeof(th), res, p->index);
+		row[0] = report_thread_label(th, sizeof(th), res, p->index);
 		row[1] = fmt_dur(cells[0], p->span_ns);
 		for (unsigned c = 0; c < REPORT_WAIT_CATS; c++)
 			row[2 + c] = dur_or_dash(cells[1 + c], p->waits.wait_ns[c]);
@@ -224,15 +221,28 @@ static void print_thread_waits(FILE *out, const struct report_view *v)
 	}
 	table_print(t, out, "  ");
 	table_free(t);
+}
+
+/* With scheduler data, the states table (waits by primitive among them);
+ * without, the wait table. Then the threads stuck in a wait at the end. */
+static void print_thread_waits(FILE *out, const struct report_view *v)
+{
+	const struct report_result *res = v->res;
+	char th[160], site[400], hold[160], a[FMT_BUF];
+	if (report_show_states(res))
+		report_print_states(out, v);
+	else if (res->waits)
+		print_wait_table(out, res);
 	for (uint32_t i = 0; i < res->nthreads; i++) {
 		const struct report_thread *p = &res->threads[i];
 		if (!p->waiting)
 			continue;
 		const struct report_wait *w = &p->open;
 		fprintf(out, "  thread %s is blocked at the end: %s at %s for %s",
-			thread_label(th, sizeof(th), res, p->index),
+			report_thread_label(th, sizeof(th), res, p->index),
 			report_wait_reason_name(w->reason),
-			site_label(site, sizeof(site), &w->site), fmt_dur(a, w->duration_ns));
+			report_site_label(site, sizeof(site), &w->site),
+			fmt_dur(a, w->duration_ns));
 		if (w->holder_tid)
 			fprintf(out, ", held by %s",
 				holder_label(hold, sizeof(hold), w->holder, w->holder_tid,
@@ -263,7 +273,7 @@ static void print_wait_sites(FILE *out, const struct report_view *v)
 	for (uint32_t i = 0; i < res->ntop_wait_sites; i++) {
 		const struct report_wait_site *w = &res->wait_sites[i];
 		const char *row[] = {report_wait_reason_name(w->reason),
-				     site_label(site, sizeof(site), &w->site),
+				     report_site_label(site, sizeof(site), &w->site),
 				     fmt_count(a, w->count),
 				     fmt_dur(b, w->total_ns),
 				     fmt_dur(c, w->max_ns),
@@ -301,8 +311,8 @@ static void print_task_waits(FILE *out, const struct report_result *res,
 		const char *row[] = {report_wait_reason_name(w->reason),
 				     dur,
 				     fmt_offset(b, at),
-				     thread_label(th, sizeof(th), res, w->thread),
-				     site_label(site, sizeof(site), &w->site),
+				     report_thread_label(th, sizeof(th), res, w->thread),
+				     report_site_label(site, sizeof(site), &w->site),
 				     w->holder_tid ? holder_label(hold, sizeof(hold), w->holder,
 								  w->holder_tid, w->holder_name)
 						   : ""};
@@ -342,7 +352,7 @@ static void print_loss(FILE *out, const struct report_view *v)
 		const struct report_loss_range *r = &l->ranges[i];
 		uint64_t s = r->start_ns > res->first_ns ? r->start_ns - res->first_ns : 0;
 		uint64_t e = r->end_ns > res->first_ns ? r->end_ns - res->first_ns : 0;
-		const char *row[] = {thread_label(th, sizeof(th), res, r->thread),
+		const char *row[] = {report_thread_label(th, sizeof(th), res, r->thread),
 				     fmt_count(a, r->events),
 				     fmt_offset(b, s),
 				     fmt_offset(c, e),
@@ -443,6 +453,7 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 	table_print(t, out, "      ");
 	table_free(t);
 	print_task_waits(out, res, tk);
+	report_print_task_states(out, res, tk);
 	if (!tk->nlogs)
 		return;
 	fprintf(out, "      logs (%u%s)\n", tk->nlogs,
@@ -453,7 +464,7 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 		char cat[128];
 		snprintf(cat, sizeof(cat), "[%s]", safe(name, sizeof(name), l->category, 32));
 		const char *row[] = {fmt_offset(a, l->offset_ns),
-				     thread_label(th, sizeof(th), res, l->thread), cat,
+				     report_thread_label(th, sizeof(th), res, l->thread), cat,
 				     fmt_safe(msg, sizeof(msg), l->message,
 					      l->message ? strlen(l->message) : 0, MSG_COLS)};
 		table_row(t, row);
@@ -518,6 +529,7 @@ void report_print_text(FILE *out, const struct report_view *v)
 	print_trace(out, v);
 	print_threads(out, v);
 	print_thread_waits(out, v);
+	report_print_cpu(out, v);
 	print_loss(out, v);
 	print_types(out, v);
 	print_slow(out, v);
