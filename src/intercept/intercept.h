@@ -143,4 +143,81 @@ int ic_clock_nanosleep(int (*real)(clockid_t, int, const struct timespec *, stru
 int ic_usleep(int (*real)(useconds_t), useconds_t us, void *frame);
 unsigned ic_sleep(unsigned (*real)(unsigned), unsigned s, void *frame);
 
+/* ---- the clock variants and timed joins (sync.c) ---- */
+int ic_mutex_clocklock(int (*real)(pthread_mutex_t *, clockid_t, const struct timespec *),
+		       pthread_mutex_t *m, clockid_t clk, const struct timespec *ts, void *frame);
+int ic_rwlock_clockrdlock(int (*real)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+			  pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts,
+			  void *frame);
+int ic_rwlock_clockwrlock(int (*real)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+			  pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts,
+			  void *frame);
+int ic_cond_clockwait(int (*real)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+				  const struct timespec *),
+		      pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+		      const struct timespec *ts, void *frame);
+int ic_sem_clockwait(int (*real)(sem_t *, clockid_t, const struct timespec *), sem_t *s,
+		     clockid_t clk, const struct timespec *ts, void *frame);
+int ic_timedjoin(int (*real)(pthread_t, void **, const struct timespec *), pthread_t th, void **ret,
+		 const struct timespec *ts, void *frame);
+int ic_clockjoin(int (*real)(pthread_t, void **, clockid_t, const struct timespec *), pthread_t th,
+		 void **ret, clockid_t clk, const struct timespec *ts, void *frame);
+
+/* ---- more I/O entry points (io.c) ----
+ * The 64-bit-offset names (pread64, preadv64...) share the bodies: off_t is
+ * off64_t on the LP64 targets ctrace builds for. */
+typedef ssize_t (*prwv_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*prwv2_fn)(int, const struct iovec *, int, off_t, int);
+
+ssize_t ic_prwv(prwv_fn real, int fd, const struct iovec *iov, int cnt, off_t off, unsigned call,
+		void *frame);
+ssize_t ic_prwv2(prwv2_fn real, int fd, const struct iovec *iov, int cnt, off_t off, int flags,
+		 unsigned call, void *frame);
+int ic_recvmmsg(int (*real)(int, struct mmsghdr *, unsigned, int, struct timespec *), int fd,
+		struct mmsghdr *v, unsigned n, int flags, struct timespec *ts, void *frame);
+int ic_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned, int), int fd, struct mmsghdr *v,
+		unsigned n, int flags, void *frame);
+int ic_creat(int (*real)(const char *, mode_t), const char *path, mode_t mode, void *frame);
+int ic_epoll_pwait2(int (*real)(int, struct epoll_event *, int, const struct timespec *,
+				const sigset_t *),
+		    int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+		    const sigset_t *mask, void *frame);
+int ic_socketpair(int (*real)(int, int, int, int[2]), int dom, int type, int proto, int sv[2]);
+int ic_dup(int (*real)(int), int fd);
+
+/* _FORTIFY_SOURCE entry points: each calls the real checked function. */
+ssize_t ic_read_chk(ssize_t (*real)(int, void *, size_t, size_t), int fd, void *buf, size_t n,
+		    size_t buflen, void *frame);
+ssize_t ic_pread_chk(ssize_t (*real)(int, void *, size_t, off_t, size_t), int fd, void *buf,
+		     size_t n, off_t off, size_t buflen, void *frame);
+ssize_t ic_recv_chk(ssize_t (*real)(int, void *, size_t, size_t, int), int fd, void *buf, size_t n,
+		    size_t buflen, int flags, void *frame);
+ssize_t ic_recvfrom_chk(ssize_t (*real)(int, void *, size_t, size_t, int, struct sockaddr *,
+					socklen_t *),
+			int fd, void *buf, size_t n, size_t buflen, int flags,
+			struct sockaddr *from, socklen_t *fromlen, void *frame);
+int ic_poll_chk(int (*real)(struct pollfd *, nfds_t, int, size_t), struct pollfd *fds, nfds_t n,
+		int ms, size_t fdslen, void *frame);
+int ic_ppoll_chk(int (*real)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *,
+			     size_t),
+		 struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+		 size_t fdslen, void *frame);
+int ic_open2(int (*real)(const char *, int), const char *path, int flags, void *frame);
+int ic_openat2(int (*real)(int, const char *, int), int dirfd, const char *path, int flags,
+	       void *frame);
+
+/* glibc declares these only under _FORTIFY_SOURCE. */
+extern ssize_t __read_chk(int, void *, size_t, size_t);
+extern ssize_t __pread_chk(int, void *, size_t, off_t, size_t);
+extern ssize_t __pread64_chk(int, void *, size_t, off64_t, size_t);
+extern ssize_t __recv_chk(int, void *, size_t, size_t, int);
+extern ssize_t __recvfrom_chk(int, void *__restrict, size_t, size_t, int,
+			      struct sockaddr *__restrict, socklen_t *__restrict);
+extern int __poll_chk(struct pollfd *, nfds_t, int, size_t);
+extern int __ppoll_chk(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
+extern int __open_2(const char *, int);
+extern int __open64_2(const char *, int);
+extern int __openat_2(int, const char *, int);
+extern int __openat64_2(int, const char *, int);
+
 #endif

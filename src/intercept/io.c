@@ -271,3 +271,129 @@ unsigned ic_sleep(unsigned (*real)(unsigned), unsigned s, void *frame)
 			       (int64_t)real(s));
 	return (unsigned)r;
 }
+
+/* ---- more ways into the same waits: vectored calls at an offset, batched
+ * socket calls, creat, epoll_pwait2 ---- */
+
+ssize_t ic_prwv(prwv_fn real, int fd, const struct iovec *iov, int cnt, off_t off, unsigned call,
+		void *frame)
+{
+	return FD_CALL(ssize_t, fd, call, frame, real(fd, iov, cnt, off));
+}
+
+ssize_t ic_prwv2(prwv2_fn real, int fd, const struct iovec *iov, int cnt, off_t off, int flags,
+		 unsigned call, void *frame)
+{
+	return FD_CALL(ssize_t, fd, call, frame, real(fd, iov, cnt, off, flags));
+}
+
+int ic_recvmmsg(int (*real)(int, struct mmsghdr *, unsigned, int, struct timespec *), int fd,
+		struct mmsghdr *v, unsigned n, int flags, struct timespec *ts, void *frame)
+{
+	return FD_CALL(int, fd, CT_CALL_RECV, frame, real(fd, v, n, flags, ts));
+}
+
+int ic_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned, int), int fd, struct mmsghdr *v,
+		unsigned n, int flags, void *frame)
+{
+	return FD_CALL(int, fd, CT_CALL_SEND, frame, real(fd, v, n, flags));
+}
+
+int ic_creat(int (*real)(const char *, mode_t), const char *path, mode_t mode, void *frame)
+{
+	int r = TRACE_CALL(int, CT_WAIT_FILE, (int64_t)AT_FDCWD, CT_CALL_OPEN, frame,
+			   real(path, mode));
+	fd_forget(r);
+	return r;
+}
+
+int ic_epoll_pwait2(int (*real)(int, struct epoll_event *, int, const struct timespec *,
+				const sigset_t *),
+		    int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+		    const sigset_t *mask, void *frame)
+{
+	return TRACE_CALL(int, CT_WAIT_POLL, (int64_t)epfd, 0, frame,
+			  real(epfd, ev, max, ts, mask));
+}
+
+/* New fds: a socketpair's are sockets; a dup's kind is learnt on first use. */
+int ic_socketpair(int (*real)(int, int, int, int[2]), int dom, int type, int proto, int sv[2])
+{
+	int r = real(dom, type, proto, sv);
+	if (r == 0) {
+		fd_set_reason(sv[0], CT_WAIT_NET);
+		fd_set_reason(sv[1], CT_WAIT_NET);
+	}
+	return r;
+}
+
+int ic_dup(int (*real)(int), int fd)
+{
+	int r = real(fd);
+	fd_forget(r);
+	return r;
+}
+
+/* ---- _FORTIFY_SOURCE: with -O1 and up, glibc's headers send read, pread,
+ * recv, recvfrom, poll and ppoll with a buffer of known size to __X_chk, and
+ * open/openat with non-constant flags and no mode to __open_2/__openat_2.
+ * The real checked function is called, so an overflow still aborts the
+ * same way. ---- */
+
+ssize_t ic_read_chk(ssize_t (*real)(int, void *, size_t, size_t), int fd, void *buf, size_t n,
+		    size_t buflen, void *frame)
+{
+	return FD_CALL(ssize_t, fd, CT_CALL_READ, frame, real(fd, buf, n, buflen));
+}
+
+ssize_t ic_pread_chk(ssize_t (*real)(int, void *, size_t, off_t, size_t), int fd, void *buf,
+		     size_t n, off_t off, size_t buflen, void *frame)
+{
+	return FD_CALL(ssize_t, fd, CT_CALL_READ, frame, real(fd, buf, n, off, buflen));
+}
+
+ssize_t ic_recv_chk(ssize_t (*real)(int, void *, size_t, size_t, int), int fd, void *buf, size_t n,
+		    size_t buflen, int flags, void *frame)
+{
+	return FD_CALL(ssize_t, fd, CT_CALL_RECV, frame, real(fd, buf, n, buflen, flags));
+}
+
+ssize_t ic_recvfrom_chk(ssize_t (*real)(int, void *, size_t, size_t, int, struct sockaddr *,
+					socklen_t *),
+			int fd, void *buf, size_t n, size_t buflen, int flags,
+			struct sockaddr *from, socklen_t *fromlen, void *frame)
+{
+	return FD_CALL(ssize_t, fd, CT_CALL_RECV, frame,
+		       real(fd, buf, n, buflen, flags, from, fromlen));
+}
+
+int ic_poll_chk(int (*real)(struct pollfd *, nfds_t, int, size_t), struct pollfd *fds, nfds_t n,
+		int ms, size_t fdslen, void *frame)
+{
+	return TRACE_CALL(int, CT_WAIT_POLL, n, 0, frame, real(fds, n, ms, fdslen));
+}
+
+int ic_ppoll_chk(int (*real)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *,
+			     size_t),
+		 struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+		 size_t fdslen, void *frame)
+{
+	return TRACE_CALL(int, CT_WAIT_POLL, n, 0, frame, real(fds, n, ts, mask, fdslen));
+}
+
+int ic_open2(int (*real)(const char *, int), const char *path, int flags, void *frame)
+{
+	int r = TRACE_CALL(int, CT_WAIT_FILE, (int64_t)AT_FDCWD, CT_CALL_OPEN, frame,
+			   real(path, flags));
+	fd_forget(r);
+	return r;
+}
+
+int ic_openat2(int (*real)(int, const char *, int), int dirfd, const char *path, int flags,
+	       void *frame)
+{
+	int r = TRACE_CALL(int, CT_WAIT_FILE, (int64_t)dirfd, CT_CALL_OPEN, frame,
+			   real(dirfd, path, flags));
+	fd_forget(r);
+	return r;
+}

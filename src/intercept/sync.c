@@ -214,3 +214,113 @@ int ic_barrier_wait(int (*real)(pthread_barrier_t *), pthread_barrier_t *b, void
 	ic_leave();
 	return rc;
 }
+
+/* ---- the clock variants (glibc 2.30+) and the timed joins ----
+ * The same waits with the deadline on a chosen clock. glibc rejects a clock
+ * other than CLOCK_REALTIME and CLOCK_MONOTONIC before trying the lock, so
+ * those go straight to the real call: a try first would take the lock where
+ * the real call says EINVAL. */
+static int clock_ok(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC;
+}
+
+/* rwlocks and semaphores check the deadline up front as well. */
+static int deadline_ok(clockid_t clk, const struct timespec *ts)
+{
+	return clock_ok(clk) && ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+int ic_mutex_clocklock(int (*real)(pthread_mutex_t *, clockid_t, const struct timespec *),
+		       pthread_mutex_t *m, clockid_t clk, const struct timespec *ts, void *frame)
+{
+	if (!clock_ok(clk) || !ic_enter())
+		return real(m, clk, ts);
+	int rc = pthread_mutex_trylock(m);
+	if (rc == EBUSY)
+		rc = TRACED_WAIT(CT_WAIT_MUTEX, m, mutex_holder(m), frame, real(m, clk, ts));
+	else if (rc != 0 && rc != EOWNERDEAD)
+		rc = real(m, clk, ts);
+	ic_leave();
+	return rc;
+}
+
+static int rw_clock(int (*trylock)(pthread_rwlock_t *), unsigned reason,
+		    int (*real)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+		    pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts, void *frame)
+{
+	if (!deadline_ok(clk, ts) || !ic_enter())
+		return real(l, clk, ts);
+	int rc = trylock(l);
+	if (rc == EBUSY)
+		rc = TRACED_WAIT(reason, l, rwlock_writer(l), frame, real(l, clk, ts));
+	else if (rc != 0)
+		rc = real(l, clk, ts);
+	ic_leave();
+	return rc;
+}
+
+int ic_rwlock_clockrdlock(int (*real)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+			  pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts,
+			  void *frame)
+{
+	return rw_clock(pthread_rwlock_tryrdlock, CT_WAIT_RWLOCK_READ, real, l, clk, ts, frame);
+}
+
+int ic_rwlock_clockwrlock(int (*real)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+			  pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts,
+			  void *frame)
+{
+	return rw_clock(pthread_rwlock_trywrlock, CT_WAIT_RWLOCK_WRITE, real, l, clk, ts, frame);
+}
+
+int ic_cond_clockwait(int (*real)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+				  const struct timespec *),
+		      pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+		      const struct timespec *ts, void *frame)
+{
+	if (!ic_enter())
+		return real(c, m, clk, ts);
+	int rc = TRACED_WAIT(CT_WAIT_CONDVAR, c, 0, frame, real(c, m, clk, ts));
+	ic_leave();
+	return rc;
+}
+
+int ic_sem_clockwait(int (*real)(sem_t *, clockid_t, const struct timespec *), sem_t *s,
+		     clockid_t clk, const struct timespec *ts, void *frame)
+{
+	if (!deadline_ok(clk, ts) || !ic_enter())
+		return real(s, clk, ts);
+	int e = errno;
+	int rc = sem_trywait(s);
+	if (rc != 0 && errno == EAGAIN) {
+		errno = e;
+		wait_begin_at(CT_WAIT_SEMAPHORE, (uintptr_t)s, 0, frame);
+		rc = sem_result(real(s, clk, ts));
+	} else if (rc != 0) {
+		rc = real(s, clk, ts);
+	}
+	ic_leave();
+	return rc;
+}
+
+/* pthread_tryjoin_np never blocks: not interposed. */
+int ic_timedjoin(int (*real)(pthread_t, void **, const struct timespec *), pthread_t th, void **ret,
+		 const struct timespec *ts, void *frame)
+{
+	if (!ic_enter())
+		return real(th, ret, ts);
+	int rc = TRACED_WAIT(CT_WAIT_JOIN, th, 0, frame, real(th, ret, ts));
+	ic_leave();
+	return rc;
+}
+
+int ic_clockjoin(int (*real)(pthread_t, void **, clockid_t, const struct timespec *), pthread_t th,
+		 void **ret, clockid_t clk, const struct timespec *ts, void *frame)
+{
+	if (!ic_enter())
+		return real(th, ret, clk, ts);
+	int rc = TRACED_WAIT(CT_WAIT_JOIN, th, 0, frame, real(th, ret, clk, ts));
+	ic_leave();
+	return rc;
+}

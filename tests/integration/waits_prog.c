@@ -1,49 +1,143 @@
 /* A program whose threads wait for known causes, for test_waits.c: run
- * through `ctrace run` (unmodified) or linked with libctrace-wrap.a. It
- * writes what the trace should show (tids, addresses) to the file argv[2]
- * as "key value" lines. Usage: waits_prog MODE FACTS_FILE. */
+ * through `ctrace run` (unmodified) or linked with libctrace-wrap.a, and
+ * built a second time with -O2 -D_FORTIFY_SOURCE=2. It writes what the
+ * trace should show (tids, addresses, fds) to the file argv[2] as
+ * "key value" lines. Usage: waits_prog MODE FACTS_FILE.
+ *
+ * Contention is made to happen, not hoped for: a thread that is to find a
+ * lock held (or a socket silent) publishes its tid, and the other side
+ * waits until the kernel shows it inside the blocking syscall before it
+ * lets go. The only sleeps are the behaviour under test (a peer that
+ * answers late, a sleep loop). */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
+/* Keeps a site's call from becoming a tail call, so that the site is the
+ * first frame of the wait's stack. */
+#define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 
 static FILE *facts;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int held;
-static atomic_long holder_tid;
+static char dir[4096];
 
 static void fact(const char *k, uint64_t v)
 {
 	fprintf(facts, "%s %llu\n", k, (unsigned long long)v);
 }
 
+static void die(const char *what)
+{
+	perror(what);
+	exit(3);
+}
+
 static void ms_sleep(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }
+
+/* ---- waiting for a thread to be blocked ----
+ * /proc/self/task/TID/syscall gives the syscall a sleeping thread is in and
+ * its arguments: "202 0xADDR ..." for a futex wait on ADDR. It is read with
+ * raw syscalls so that this polling is not traced. Where the file cannot be
+ * read, the thread's state 'S' in .../stat stands in (less exact: it does
+ * not say which call). */
+static long read_proc(pid_t tid, const char *what, char *buf, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, what);
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	long n = syscall(SYS_read, fd, buf, cap - 1);
+	syscall(SYS_close, fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+static int sleeping(pid_t tid)
+{
+	char buf[512];
+	if (read_proc(tid, "stat", buf, sizeof buf) <= 0)
+		return 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/* Until `tid` (once published) is in syscall nr1 or nr2; with `lo` set,
+ * the first argument (the futex word) must lie in [lo, lo + len). */
+static void until_blocked(atomic_int *tidp, long nr1, long nr2, const void *lo, size_t len)
+{
+	pid_t tid;
+	while (!(tid = atomic_load(tidp)))
+		sched_yield();
+	char buf[512];
+	for (;;) {
+		long n = read_proc(tid, "syscall", buf, sizeof buf);
+		if (n <= 0) {
+			if (sleeping(tid))
+				return;
+		} else {
+			long nr = -1;
+			unsigned long a0 = 0;
+			if (sscanf(buf, "%ld %lx", &nr, &a0) >= 1 && (nr == nr1 || nr == nr2) &&
+			    (!lo || (a0 >= (uintptr_t)lo && a0 < (uintptr_t)lo + len)))
+				return;
+		}
+		sched_yield();
+	}
+}
+
+/* The calls poll and epoll_wait make (aarch64 has only the p- ones). */
+#ifdef SYS_poll
+#define NR_POLL SYS_poll
+#else
+#define NR_POLL -1
+#endif
+#ifdef SYS_epoll_wait
+#define NR_EPOLL_WAIT SYS_epoll_wait
+#else
+#define NR_EPOLL_WAIT -1
+#endif
+
+#define UNTIL_FUTEX(tidp, obj) until_blocked((tidp), SYS_futex, -1, (obj), sizeof *(obj))
+
+/* ---- mutex, and a lock held across fsync ---- */
+
+#define HOLD_MS 50
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int held, waiter_tid;
 
 NOINLINE static void contended_lock_site(void)
 {
 	pthread_mutex_lock(&mu);
-	__asm__ volatile("");
+	KEEP_FRAME();
 }
 
-/* The waiter tries only once the holder has the lock. */
 static void *waiter(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&held))
 		;
+	atomic_store(&waiter_tid, gettid());
 	contended_lock_site();
 	pthread_mutex_unlock(&mu);
 	return NULL;
@@ -52,48 +146,263 @@ static void *waiter(void *arg)
 NOINLINE static void fsync_site(int fd)
 {
 	fsync(fd);
-	__asm__ volatile("");
+	KEEP_FRAME();
 }
 
-static void run_holder(int with_fsync, const char *dir)
+static void run_holder(int with_fsync)
 {
 	pthread_t w;
 	pthread_create(&w, NULL, waiter, NULL);
 	pthread_mutex_lock(&mu);
-	atomic_store(&holder_tid, gettid());
 	atomic_store(&held, 1);
-	ms_sleep(50); /* time for the waiter to block: it may only be late */
+	UNTIL_FUTEX(&waiter_tid, &mu);
+	if (!with_fsync)
+		ms_sleep(HOLD_MS); /* a slow critical section: the behaviour under test */
 	if (with_fsync) {
-		char path[4096];
+		char path[4200];
 		snprintf(path, sizeof path, "%s/fsync.dat", dir);
 		int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
 		static char block[65536];
-		write(fd, block, sizeof block);
+		if (fd < 0 || write(fd, block, sizeof block) != (ssize_t)sizeof block)
+			die("fsync.dat");
 		fsync_site(fd);
 		close(fd);
 		unlink(path);
 	}
 	pthread_mutex_unlock(&mu);
 	pthread_join(w, NULL);
-	fact("holder_tid", (uint64_t)atomic_load(&holder_tid));
+	fact("holder_tid", (uint64_t)gettid());
+	fact("waiter_tid", (uint64_t)atomic_load(&waiter_tid));
 	fact("mutex", (uintptr_t)&mu);
+	fact("hold_ns", with_fsync ? 0 : HOLD_MS * 1000000ull);
 }
 
+/* ---- rwlock: two readers find a writer holding it ---- */
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static atomic_int reader_tid[2];
+
+NOINLINE static void rdlock_site(void)
+{
+	pthread_rwlock_rdlock(&rw);
+	KEEP_FRAME();
+}
+
+NOINLINE static void clockrdlock_site(void)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 600;
+	if (pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &dl) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+static void *reader(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	while (!atomic_load(&held))
+		;
+	atomic_store(&reader_tid[i], gettid());
+	if (i == 0)
+		rdlock_site();
+	else
+		clockrdlock_site();
+	pthread_rwlock_unlock(&rw);
+	return NULL;
+}
+
+static void run_rwlock(void)
+{
+	pthread_t r[2];
+	pthread_rwlock_wrlock(&rw);
+	atomic_store(&held, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&r[i], NULL, reader, (void *)(intptr_t)i);
+	for (int i = 0; i < 2; i++)
+		UNTIL_FUTEX(&reader_tid[i], &rw);
+	pthread_rwlock_unlock(&rw);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i], NULL);
+	fact("writer_tid", (uint64_t)gettid());
+	fact("rwlock", (uintptr_t)&rw);
+}
+
+/* ---- semaphore: the main thread waits twice for a poster ---- */
+
+static sem_t sem;
+static atomic_int main_tid, sem_round;
+
+NOINLINE static void sem_site(void)
+{
+	if (sem_wait(&sem) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+NOINLINE static void sem_clock_site(void)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 600;
+	if (sem_clockwait(&sem, CLOCK_MONOTONIC, &dl) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+static void *poster(void *arg)
+{
+	(void)arg;
+	for (int round = 1; round <= 2; round++) {
+		/* the round number tells this wait from the last one */
+		while (atomic_load(&sem_round) != round)
+			sched_yield();
+		UNTIL_FUTEX(&main_tid, &sem);
+		sem_post(&sem);
+	}
+	return NULL;
+}
+
+static void run_sem(void)
+{
+	sem_init(&sem, 0, 0);
+	pthread_t p;
+	pthread_create(&p, NULL, poster, NULL);
+	atomic_store(&main_tid, gettid());
+	atomic_store(&sem_round, 1);
+	sem_site();
+	atomic_store(&sem_round, 2);
+	sem_clock_site();
+	pthread_join(p, NULL);
+	fact("waiter_tid", (uint64_t)gettid());
+	fact("sem", (uintptr_t)&sem);
+}
+
+/* ---- barrier: three threads meet three times ---- */
+
+#define BARRIER_THREADS 3
+#define BARRIER_ROUNDS	3
+static pthread_barrier_t bar;
+
+NOINLINE static void barrier_site(void)
+{
+	pthread_barrier_wait(&bar);
+	KEEP_FRAME();
+}
+
+static void *barrier_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < BARRIER_ROUNDS; i++)
+		barrier_site();
+	return NULL;
+}
+
+static void run_barrier(void)
+{
+	pthread_barrier_init(&bar, NULL, BARRIER_THREADS);
+	pthread_t t[BARRIER_THREADS - 1];
+	for (int i = 0; i < BARRIER_THREADS - 1; i++)
+		pthread_create(&t[i], NULL, barrier_thread, NULL);
+	barrier_thread(NULL);
+	for (int i = 0; i < BARRIER_THREADS - 1; i++)
+		pthread_join(t[i], NULL);
+	fact("barrier", (uintptr_t)&bar);
+	fact("waits", BARRIER_THREADS * BARRIER_ROUNDS);
+	fact("rounds", BARRIER_ROUNDS);
+}
+
+/* ---- poll and epoll: an event loop waits for a pipe ---- */
+
+static int pfd[2];
+static atomic_int loop_tid, loop_round;
+
+NOINLINE static int poll_site(void)
+{
+	struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+	int r = poll(&p, 1, -1);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static int epoll_site(int ep)
+{
+	struct epoll_event ev;
+	int r = epoll_wait(ep, &ev, 1, -1);
+	KEEP_FRAME();
+	return r;
+}
+
+static void *event_loop(void *arg)
+{
+	int ep = (int)(intptr_t)arg;
+	char c;
+	atomic_store(&loop_tid, gettid());
+	atomic_store(&loop_round, 1);
+	if (poll_site() != 1 || read(pfd[0], &c, 1) != 1)
+		abort();
+	atomic_store(&loop_round, 2);
+	if (epoll_site(ep) != 1 || read(pfd[0], &c, 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void run_poll(void)
+{
+	if (pipe(pfd) != 0)
+		die("pipe");
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &ev) != 0)
+		die("epoll");
+	pthread_t t;
+	pthread_create(&t, NULL, event_loop, (void *)(intptr_t)ep);
+	while (atomic_load(&loop_round) != 1)
+		sched_yield();
+	until_blocked(&loop_tid, NR_POLL, SYS_ppoll, NULL, 0);
+	if (write(pfd[1], "x", 1) != 1)
+		die("write");
+	while (atomic_load(&loop_round) != 2)
+		sched_yield();
+	until_blocked(&loop_tid, NR_EPOLL_WAIT, SYS_epoll_pwait, NULL, 0);
+	if (write(pfd[1], "y", 1) != 1)
+		die("write");
+	pthread_join(t, NULL);
+	fact("loop_tid", (uint64_t)atomic_load(&loop_tid));
+	fact("epfd", (uint64_t)ep);
+}
+
+/* ---- a socket peer that answers late ----
+ * "net": a socketpair (AF_UNIX); "tcp": a loopback server thread. The peer
+ * answers 100 ms after the caller is blocked in recv: that delay is the
+ * behaviour under test. */
+
+#define PEER_DELAY_MS 100
 static int sv[2];
+static atomic_int client_tid;
+
+static void answer_late(int fd)
+{
+	char b[8];
+	if (recv(fd, b, sizeof b, 0) != 4)
+		abort();
+	until_blocked(&client_tid, SYS_recvfrom, -1, NULL, 0);
+	ms_sleep(PEER_DELAY_MS);
+	if (send(fd, "pong", 4, 0) != 4)
+		abort();
+}
+
 static void *late_peer(void *arg)
 {
 	(void)arg;
-	char b[8];
-	recv(sv[1], b, sizeof b, 0);
-	ms_sleep(100);
-	send(sv[1], "pong", 4, 0);
+	answer_late(sv[1]);
 	return NULL;
 }
 
 NOINLINE static ssize_t recv_site(int fd, char *b, size_t n)
 {
 	ssize_t r = recv(fd, b, n, 0);
-	__asm__ volatile("");
+	KEEP_FRAME();
 	return r;
 }
 
@@ -101,6 +410,7 @@ static void run_net(void)
 {
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 	pthread_t p;
+	atomic_store(&client_tid, gettid());
 	pthread_create(&p, NULL, late_peer, NULL);
 	send(sv[0], "ping", 4, 0);
 	char b[8];
@@ -110,60 +420,280 @@ static void run_net(void)
 	if (read(1000, &c, 1) != -1) /* EBADF: wait.end carries -errno */
 		abort();
 	fact("fd", (uint64_t)sv[0]);
-	fact("delay_ns", 100000000);
+	fact("delay_ns", PEER_DELAY_MS * 1000000ull);
+}
+
+static int listener;
+static atomic_int server_tid;
+
+NOINLINE static int accept_site(void)
+{
+	int c = accept(listener, NULL, NULL);
+	KEEP_FRAME();
+	return c;
+}
+
+static void *tcp_server(void *arg)
+{
+	(void)arg;
+	atomic_store(&server_tid, gettid());
+	int c = accept_site();
+	if (c < 0)
+		die("accept");
+	answer_late(c);
+	close(c);
+	return NULL;
+}
+
+static void run_tcp(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    listen(listener, 1) != 0 || getsockname(listener, (struct sockaddr *)&a, &alen) != 0)
+		die("listen");
+	pthread_t s;
+	pthread_create(&s, NULL, tcp_server, NULL);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		die("connect");
+	atomic_store(&client_tid, gettid());
+	if (send(fd, "ping", 4, 0) != 4)
+		die("send");
+	char b[8];
+	if (recv_site(fd, b, sizeof b) != 4)
+		die("recv");
+	pthread_join(s, NULL);
+	close(fd);
+	close(listener);
+	fact("client_tid", (uint64_t)gettid());
+	fact("server_tid", (uint64_t)atomic_load(&server_tid));
+	fact("fd", (uint64_t)fd);
+	fact("listener", (uint64_t)listener);
+	fact("delay_ns", PEER_DELAY_MS * 1000000ull);
+}
+
+/* ---- a sleep loop ---- */
+
+NOINLINE static void sleep_loop_site(int i)
+{
+	struct timespec ts = {0, 15000000};
+	if (i & 1)
+		nanosleep(&ts, NULL);
+	else
+		usleep(10000);
+	KEEP_FRAME();
 }
 
 static void run_sleep(void)
 {
-	for (int i = 0; i < 4; i++) {
-		usleep(10000);
-		ms_sleep(15);
-	}
+	for (int i = 0; i < 8; i++)
+		sleep_loop_site(i);
 	fact("slept_ns", 100000000);
 	fact("sleeps", 8);
+	fact("tid", (uint64_t)gettid());
 }
 
-/* A pool idling on a condition variable: the work comes slowly, nobody
- * holds the mutex for long. */
+/* ---- a condvar worker pool idling ----
+ * Each item is queued once both workers sit in pthread_cond_wait (a futex
+ * wait on the condvar) and the last item has been taken, so that every
+ * wait counted is a fresh one. */
+
+#define POOL  2
+#define ITEMS 4
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int queue, quit;
+static atomic_int taken, worker_tid[POOL];
+
+NOINLINE static void worker_wait_site(void)
+{
+	pthread_cond_wait(&cv, &mu);
+	KEEP_FRAME();
+}
+
 static void *worker(void *arg)
 {
-	(void)arg;
+	atomic_store(&worker_tid[(intptr_t)arg], gettid());
 	pthread_mutex_lock(&mu);
 	for (;;) {
 		while (!queue && !quit)
-			pthread_cond_wait(&cv, &mu);
-		if (queue)
-			queue--;
-		else
+			worker_wait_site();
+		if (!queue)
 			break;
+		queue--;
+		atomic_fetch_add(&taken, 1);
 	}
 	pthread_mutex_unlock(&mu);
 	return NULL;
 }
 
+static void pool_idle(void)
+{
+	for (int i = 0; i < POOL; i++)
+		UNTIL_FUTEX(&worker_tid[i], &cv);
+}
+
 static void run_condvar(void)
 {
-	pthread_t w[2];
-	for (int i = 0; i < 2; i++)
-		pthread_create(&w[i], NULL, worker, NULL);
-	for (int i = 0; i < 4; i++) {
-		ms_sleep(20);
+	pthread_t w[POOL];
+	for (intptr_t i = 0; i < POOL; i++)
+		pthread_create(&w[i], NULL, worker, (void *)i);
+	for (int i = 0; i < ITEMS; i++) {
+		pool_idle();
 		pthread_mutex_lock(&mu);
 		queue++;
 		pthread_cond_signal(&cv);
 		pthread_mutex_unlock(&mu);
+		while (atomic_load(&taken) != i + 1)
+			sched_yield();
 	}
-	ms_sleep(20);
+	pool_idle();
 	pthread_mutex_lock(&mu);
 	quit = 1;
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < POOL; i++)
 		pthread_join(w[i], NULL);
 	fact("mutex", (uintptr_t)&mu);
 	fact("cond", (uintptr_t)&cv);
+	fact("waits", POOL + ITEMS);
+	for (int i = 0; i < POOL; i++)
+		fact(i ? "worker1" : "worker0", (uint64_t)atomic_load(&worker_tid[i]));
+}
+
+/* ---- threads blocked when the trace ends ----
+ * One thread reads a pipe nobody writes, one waits for the mutex the main
+ * thread holds; main returns (the trace stops at exit) with both inside
+ * their calls. */
+
+static atomic_int stuck_tid[2];
+
+NOINLINE static void stuck_read_site(void)
+{
+	char c;
+	if (read(pfd[0], &c, 1) < 0)
+		abort();
+	KEEP_FRAME();
+}
+
+static void *stuck_reader(void *arg)
+{
+	(void)arg;
+	atomic_store(&stuck_tid[0], gettid());
+	stuck_read_site();
+	return NULL;
+}
+
+static void *stuck_locker(void *arg)
+{
+	(void)arg;
+	atomic_store(&waiter_tid, gettid());
+	atomic_store(&stuck_tid[1], gettid());
+	contended_lock_site();
+	return NULL;
+}
+
+static void run_stuck(void)
+{
+	if (pipe(pfd) != 0)
+		die("pipe");
+	pthread_mutex_lock(&mu);
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, stuck_reader, NULL);
+	pthread_create(&t[1], NULL, stuck_locker, NULL);
+	until_blocked(&stuck_tid[0], SYS_read, -1, NULL, 0);
+	UNTIL_FUTEX(&stuck_tid[1], &mu);
+	fact("reader_tid", (uint64_t)atomic_load(&stuck_tid[0]));
+	fact("locker_tid", (uint64_t)atomic_load(&stuck_tid[1]));
+	fact("holder_tid", (uint64_t)gettid());
+	fact("fd", (uint64_t)pfd[0]);
+	fact("mutex", (uintptr_t)&mu);
+}
+
+/* ---- the fortified calls ----
+ * Built with -O2 -D_FORTIFY_SOURCE=2, each of these calls, with a buffer
+ * of known size and a length the compiler cannot check, goes to glibc's
+ * __X_chk (test_waits checks the binary imports them). */
+
+static volatile size_t one = 1;
+static volatile int rdonly = O_RDONLY;
+
+NOINLINE static ssize_t fortified_read_site(int fd)
+{
+	char b[16];
+	ssize_t r = read(fd, b, one);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static ssize_t fortified_pread_site(int fd)
+{
+	char b[16];
+	ssize_t r = pread(fd, b, one, 0);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static ssize_t fortified_recv_site(int fd)
+{
+	char b[16];
+	ssize_t r = recv(fd, b, one, 0);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static ssize_t fortified_recvfrom_site(int fd)
+{
+	char b[16];
+	ssize_t r = recvfrom(fd, b, one, 0, NULL, NULL);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static int fortified_poll_site(int fd)
+{
+	struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = -1}};
+	int r = poll(p, one, -1);
+	KEEP_FRAME();
+	return r;
+}
+
+NOINLINE static int fortified_open_site(const char *path)
+{
+	int r = open(path, rdonly);
+	KEEP_FRAME();
+	return r;
+}
+
+static void run_fortify(void)
+{
+#if !defined(__USE_FORTIFY_LEVEL) || __USE_FORTIFY_LEVEL < 2
+	fprintf(stderr, "waits_prog: the fortify mode needs -O2 -D_FORTIFY_SOURCE=2\n");
+	exit(2);
+#endif
+	int p[2], s[2];
+	if (pipe(p) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0)
+		die("pipe");
+	if (write(p[1], "a", 1) != 1 || send(s[1], "bc", 2, 0) != 2)
+		die("write");
+	char path[4200];
+	snprintf(path, sizeof path, "%s/fortify.dat", dir);
+	int f = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	if (f < 0 || write(f, "d", 1) != 1 || close(f) != 0)
+		die(path);
+	if (fortified_poll_site(p[0]) != 1 || fortified_read_site(p[0]) != 1)
+		die("read");
+	if (fortified_recv_site(s[0]) != 1 || fortified_recvfrom_site(s[0]) != 1)
+		die("recv");
+	f = fortified_open_site(path);
+	if (f < 0 || fortified_pread_site(f) != 1)
+		die("pread");
+	close(f);
+	unlink(path);
+	fact("pipe", (uint64_t)p[0]);
+	fact("sock", (uint64_t)s[0]);
+	fact("file", (uint64_t)f);
 }
 
 /* The child does traced calls of its own; the parent's trace must stay
@@ -175,7 +705,8 @@ static void run_fork(void)
 	if (pid == 0) {
 		for (int i = 0; i < 200; i++) {
 			usleep(100);
-			write(1, "", 0);
+			if (write(1, "", 0) < 0)
+				_exit(1);
 		}
 		exit(0);
 	}
@@ -187,30 +718,38 @@ static void run_fork(void)
 int main(int argc, char **argv)
 {
 	if (argc != 3 || !(facts = fopen(argv[2], "w"))) {
-		fprintf(stderr, "usage: waits_prog mutex|fsync|net|sleep|condvar|fork FACTS\n");
+		fprintf(stderr, "usage: waits_prog mutex|fsync|rwlock|sem|barrier|poll|net|tcp|"
+				"sleep|condvar|stuck|fortify|fork FACTS\n");
 		return 2;
 	}
 	setvbuf(facts, NULL, _IOLBF, 0);
-	char dir[4096];
 	snprintf(dir, sizeof dir, "%s", argv[2]);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = 0;
-	const char *m = argv[1];
-	if (!strcmp(m, "mutex"))
-		run_holder(0, dir);
-	else if (!strcmp(m, "fsync"))
-		run_holder(1, dir);
-	else if (!strcmp(m, "net"))
-		run_net();
-	else if (!strcmp(m, "sleep"))
-		run_sleep();
-	else if (!strcmp(m, "condvar"))
-		run_condvar();
-	else if (!strcmp(m, "fork"))
-		run_fork();
 	else
-		return 2;
+		snprintf(dir, sizeof dir, ".");
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} modes[] = {
+		{"rwlock", run_rwlock},	  {"sem", run_sem},	    {"barrier", run_barrier},
+		{"poll", run_poll},	  {"net", run_net},	    {"tcp", run_tcp},
+		{"sleep", run_sleep},	  {"condvar", run_condvar}, {"stuck", run_stuck},
+		{"fortify", run_fortify}, {"fork", run_fork},
+	};
+	const char *m = argv[1];
+	if (!strcmp(m, "mutex") || !strcmp(m, "fsync")) {
+		run_holder(!strcmp(m, "fsync"));
+	} else {
+		size_t i = 0;
+		while (i < sizeof modes / sizeof modes[0] && strcmp(m, modes[i].name))
+			i++;
+		if (i == sizeof modes / sizeof modes[0])
+			return 2;
+		modes[i].run();
+	}
 	fclose(facts);
+	/* "stuck": leave with the other threads inside their calls */
 	return 0;
 }

@@ -90,6 +90,41 @@ REAL(nanosleep)
 REAL(clock_nanosleep)
 REAL(usleep)
 REAL(sleep)
+REAL(pthread_mutex_clocklock)
+REAL(pthread_rwlock_clockrdlock)
+REAL(pthread_rwlock_clockwrlock)
+REAL(pthread_cond_clockwait)
+REAL(sem_clockwait)
+REAL(pthread_timedjoin_np)
+REAL(pthread_clockjoin_np)
+REAL(pread64)
+REAL(pwrite64)
+REAL(preadv)
+REAL(pwritev)
+REAL(preadv64)
+REAL(pwritev64)
+REAL(preadv2)
+REAL(pwritev2)
+REAL(preadv64v2)
+REAL(pwritev64v2)
+REAL(recvmmsg)
+REAL(sendmmsg)
+REAL(creat)
+REAL(creat64)
+REAL(epoll_pwait2)
+REAL(socketpair)
+REAL(dup)
+REAL(__read_chk)
+REAL(__pread_chk)
+REAL(__pread64_chk)
+REAL(__recv_chk)
+REAL(__recvfrom_chk)
+REAL(__poll_chk)
+REAL(__ppoll_chk)
+REAL(__open_2)
+REAL(__open64_2)
+REAL(__openat_2)
+REAL(__openat64_2)
 
 /* Before the capture's auto-start constructor (default priority): resolve
  * everything while single-threaded, and keep programs that `ctrace run`'s
@@ -110,6 +145,15 @@ __attribute__((constructor(101))) static void preload_init(void)
 	get_pipe(), get_pipe2(), get_dup2(), get_dup3(), get_poll(), get_ppoll();
 	get_select(), get_pselect(), get_epoll_wait(), get_epoll_pwait(), get_nanosleep();
 	get_clock_nanosleep(), get_usleep(), get_sleep();
+	get_pthread_mutex_clocklock(), get_pthread_rwlock_clockrdlock();
+	get_pthread_rwlock_clockwrlock(), get_pthread_cond_clockwait(), get_sem_clockwait();
+	get_pthread_timedjoin_np(), get_pthread_clockjoin_np(), get_pread64(), get_pwrite64();
+	get_preadv(), get_pwritev(), get_preadv64(), get_pwritev64(), get_preadv2();
+	get_pwritev2(), get_preadv64v2(), get_pwritev64v2(), get_recvmmsg(), get_sendmmsg();
+	get_creat(), get_creat64(), get_epoll_pwait2(), get_socketpair(), get_dup();
+	get___read_chk(), get___pread_chk(), get___pread64_chk(), get___recv_chk();
+	get___recvfrom_chk(), get___poll_chk(), get___ppoll_chk(), get___open_2();
+	get___open64_2(), get___openat_2(), get___openat64_2();
 }
 
 /* ---- sync ---- */
@@ -383,4 +427,190 @@ EXPORT int usleep(useconds_t us)
 EXPORT unsigned sleep(unsigned s)
 {
 	RET(ic_sleep(get_sleep(), s, FRAME));
+}
+
+/* ---- the clock variants and timed joins ---- */
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_mutex_clocklock(get_pthread_mutex_clocklock(), m, clk, ts, FRAME));
+}
+
+EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_rwlock_clockrdlock(get_pthread_rwlock_clockrdlock(), l, clk, ts, FRAME));
+}
+
+EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_rwlock_clockwrlock(get_pthread_rwlock_clockwrlock(), l, clk, ts, FRAME));
+}
+
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				  const struct timespec *ts)
+{
+	RET(ic_cond_clockwait(get_pthread_cond_clockwait(), c, m, clk, ts, FRAME));
+}
+
+EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_sem_clockwait(get_sem_clockwait(), s, clk, ts, FRAME));
+}
+
+EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts)
+{
+	RET(ic_timedjoin(get_pthread_timedjoin_np(), th, ret, ts, FRAME));
+}
+
+EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_clockjoin(get_pthread_clockjoin_np(), th, ret, clk, ts, FRAME));
+}
+
+/* ---- the 64-bit-offset names (-D_FILE_OFFSET_BITS=64 calls them), vectored
+ * calls at an offset, batched socket calls, creat, epoll_pwait2 ---- */
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	RET(ic_prw(get_pread64(), fd, buf, n, off, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	RET(ic_prw((prw_fn)get_pwrite64(), fd, (void *)buf, n, off, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RET(ic_prwv(get_preadv(), fd, iov, cnt, off, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RET(ic_prwv(get_pwritev(), fd, iov, cnt, off, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RET(ic_prwv(get_preadv64(), fd, iov, cnt, off, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RET(ic_prwv(get_pwritev64(), fd, iov, cnt, off, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	RET(ic_prwv2(get_preadv2(), fd, iov, cnt, off, flags, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	RET(ic_prwv2(get_pwritev2(), fd, iov, cnt, off, flags, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	RET(ic_prwv2(get_preadv64v2(), fd, iov, cnt, off, flags, CT_CALL_READ, FRAME));
+}
+
+EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	RET(ic_prwv2(get_pwritev64v2(), fd, iov, cnt, off, flags, CT_CALL_WRITE, FRAME));
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *ts)
+{
+	RET(ic_recvmmsg(get_recvmmsg(), fd, v, n, flags, ts, FRAME));
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	RET(ic_sendmmsg(get_sendmmsg(), fd, v, n, flags, FRAME));
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	RET(ic_creat(get_creat(), path, mode, FRAME));
+}
+
+EXPORT int creat64(const char *path, mode_t mode)
+{
+	RET(ic_creat(get_creat64(), path, mode, FRAME));
+}
+
+EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+			const sigset_t *mask)
+{
+	RET(ic_epoll_pwait2(get_epoll_pwait2(), epfd, ev, max, ts, mask, FRAME));
+}
+
+EXPORT int socketpair(int dom, int type, int proto, int sv[2])
+{
+	return ic_socketpair(get_socketpair(), dom, type, proto, sv);
+}
+
+EXPORT int dup(int fd)
+{
+	return ic_dup(get_dup(), fd);
+}
+
+/* ---- _FORTIFY_SOURCE's checked versions (-O2 -D_FORTIFY_SOURCE=2) ---- */
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	RET(ic_read_chk(get___read_chk(), fd, buf, n, buflen, FRAME));
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	RET(ic_pread_chk(get___pread_chk(), fd, buf, n, off, buflen, FRAME));
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	RET(ic_pread_chk(get___pread64_chk(), fd, buf, n, off, buflen, FRAME));
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	RET(ic_recv_chk(get___recv_chk(), fd, buf, n, buflen, flags, FRAME));
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+			      struct sockaddr *from, socklen_t *fromlen)
+{
+	RET(ic_recvfrom_chk(get___recvfrom_chk(), fd, buf, n, buflen, flags, from, fromlen, FRAME));
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
+{
+	RET(ic_poll_chk(get___poll_chk(), fds, n, ms, fdslen, FRAME));
+}
+
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+		       const sigset_t *mask, size_t fdslen)
+{
+	RET(ic_ppoll_chk(get___ppoll_chk(), fds, n, ts, mask, fdslen, FRAME));
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	RET(ic_open2(get___open_2(), path, flags, FRAME));
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	RET(ic_open2(get___open64_2(), path, flags, FRAME));
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	RET(ic_openat2(get___openat_2(), dirfd, path, flags, FRAME));
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	RET(ic_openat2(get___openat64_2(), dirfd, path, flags, FRAME));
 }

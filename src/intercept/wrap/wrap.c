@@ -63,6 +63,41 @@ extern __typeof__(nanosleep) __real_nanosleep;
 extern __typeof__(clock_nanosleep) __real_clock_nanosleep;
 extern __typeof__(usleep) __real_usleep;
 extern __typeof__(sleep) __real_sleep;
+extern __typeof__(pthread_mutex_clocklock) __real_pthread_mutex_clocklock;
+extern __typeof__(pthread_rwlock_clockrdlock) __real_pthread_rwlock_clockrdlock;
+extern __typeof__(pthread_rwlock_clockwrlock) __real_pthread_rwlock_clockwrlock;
+extern __typeof__(pthread_cond_clockwait) __real_pthread_cond_clockwait;
+extern __typeof__(sem_clockwait) __real_sem_clockwait;
+extern __typeof__(pthread_timedjoin_np) __real_pthread_timedjoin_np;
+extern __typeof__(pthread_clockjoin_np) __real_pthread_clockjoin_np;
+extern __typeof__(pread64) __real_pread64;
+extern __typeof__(pwrite64) __real_pwrite64;
+extern __typeof__(preadv) __real_preadv;
+extern __typeof__(pwritev) __real_pwritev;
+extern __typeof__(preadv64) __real_preadv64;
+extern __typeof__(pwritev64) __real_pwritev64;
+extern __typeof__(preadv2) __real_preadv2;
+extern __typeof__(pwritev2) __real_pwritev2;
+extern __typeof__(preadv64v2) __real_preadv64v2;
+extern __typeof__(pwritev64v2) __real_pwritev64v2;
+extern __typeof__(recvmmsg) __real_recvmmsg;
+extern __typeof__(sendmmsg) __real_sendmmsg;
+extern __typeof__(creat) __real_creat;
+extern __typeof__(creat64) __real_creat64;
+extern __typeof__(epoll_pwait2) __real_epoll_pwait2;
+extern __typeof__(socketpair) __real_socketpair;
+extern __typeof__(dup) __real_dup;
+extern __typeof__(__read_chk) __real___read_chk;
+extern __typeof__(__pread_chk) __real___pread_chk;
+extern __typeof__(__pread64_chk) __real___pread64_chk;
+extern __typeof__(__recv_chk) __real___recv_chk;
+extern __typeof__(__recvfrom_chk) __real___recvfrom_chk;
+extern __typeof__(__poll_chk) __real___poll_chk;
+extern __typeof__(__ppoll_chk) __real___ppoll_chk;
+extern __typeof__(__open_2) __real___open_2;
+extern __typeof__(__open64_2) __real___open64_2;
+extern __typeof__(__openat_2) __real___openat_2;
+extern __typeof__(__openat64_2) __real___openat64_2;
 
 /* ---- sync ---- */
 
@@ -335,4 +370,191 @@ int __wrap_usleep(useconds_t us)
 unsigned __wrap_sleep(unsigned s)
 {
 	RET(ic_sleep(__real_sleep, s, FRAME));
+}
+
+/* ---- the clock variants and timed joins ---- */
+
+int __wrap_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_mutex_clocklock(__real_pthread_mutex_clocklock, m, clk, ts, FRAME));
+}
+
+int __wrap_pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_rwlock_clockrdlock(__real_pthread_rwlock_clockrdlock, l, clk, ts, FRAME));
+}
+
+int __wrap_pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_rwlock_clockwrlock(__real_pthread_rwlock_clockwrlock, l, clk, ts, FRAME));
+}
+
+int __wrap_pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				  const struct timespec *ts)
+{
+	RET(ic_cond_clockwait(__real_pthread_cond_clockwait, c, m, clk, ts, FRAME));
+}
+
+int __wrap_sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_sem_clockwait(__real_sem_clockwait, s, clk, ts, FRAME));
+}
+
+int __wrap_pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts)
+{
+	RET(ic_timedjoin(__real_pthread_timedjoin_np, th, ret, ts, FRAME));
+}
+
+int __wrap_pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk, const struct timespec *ts)
+{
+	RET(ic_clockjoin(__real_pthread_clockjoin_np, th, ret, clk, ts, FRAME));
+}
+
+/* ---- the 64-bit-offset names (-D_FILE_OFFSET_BITS=64 calls them), vectored
+ * calls at an offset, batched socket calls, creat, epoll_pwait2 ---- */
+
+ssize_t __wrap_pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	RET(ic_prw(__real_pread64, fd, buf, n, off, CT_CALL_READ, FRAME));
+}
+
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	RET(ic_prw((prw_fn)__real_pwrite64, fd, (void *)buf, n, off, CT_CALL_WRITE, FRAME));
+}
+
+ssize_t __wrap_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RET(ic_prwv(__real_preadv, fd, iov, cnt, off, CT_CALL_READ, FRAME));
+}
+
+ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RET(ic_prwv(__real_pwritev, fd, iov, cnt, off, CT_CALL_WRITE, FRAME));
+}
+
+ssize_t __wrap_preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RET(ic_prwv(__real_preadv64, fd, iov, cnt, off, CT_CALL_READ, FRAME));
+}
+
+ssize_t __wrap_pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RET(ic_prwv(__real_pwritev64, fd, iov, cnt, off, CT_CALL_WRITE, FRAME));
+}
+
+ssize_t __wrap_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	RET(ic_prwv2(__real_preadv2, fd, iov, cnt, off, flags, CT_CALL_READ, FRAME));
+}
+
+ssize_t __wrap_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	RET(ic_prwv2(__real_pwritev2, fd, iov, cnt, off, flags, CT_CALL_WRITE, FRAME));
+}
+
+ssize_t __wrap_preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	RET(ic_prwv2(__real_preadv64v2, fd, iov, cnt, off, flags, CT_CALL_READ, FRAME));
+}
+
+ssize_t __wrap_pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	RET(ic_prwv2(__real_pwritev64v2, fd, iov, cnt, off, flags, CT_CALL_WRITE, FRAME));
+}
+
+int __wrap_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *ts)
+{
+	RET(ic_recvmmsg(__real_recvmmsg, fd, v, n, flags, ts, FRAME));
+}
+
+int __wrap_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	RET(ic_sendmmsg(__real_sendmmsg, fd, v, n, flags, FRAME));
+}
+
+int __wrap_creat(const char *path, mode_t mode)
+{
+	RET(ic_creat(__real_creat, path, mode, FRAME));
+}
+
+int __wrap_creat64(const char *path, mode_t mode)
+{
+	RET(ic_creat(__real_creat64, path, mode, FRAME));
+}
+
+int __wrap_epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+			const sigset_t *mask)
+{
+	RET(ic_epoll_pwait2(__real_epoll_pwait2, epfd, ev, max, ts, mask, FRAME));
+}
+
+int __wrap_socketpair(int dom, int type, int proto, int sv[2])
+{
+	return ic_socketpair(__real_socketpair, dom, type, proto, sv);
+}
+
+int __wrap_dup(int fd)
+{
+	return ic_dup(__real_dup, fd);
+}
+
+/* ---- _FORTIFY_SOURCE's checked versions (-O2 -D_FORTIFY_SOURCE=2) ---- */
+
+ssize_t __wrap___read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	RET(ic_read_chk(__real___read_chk, fd, buf, n, buflen, FRAME));
+}
+
+ssize_t __wrap___pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	RET(ic_pread_chk(__real___pread_chk, fd, buf, n, off, buflen, FRAME));
+}
+
+ssize_t __wrap___pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	RET(ic_pread_chk(__real___pread64_chk, fd, buf, n, off, buflen, FRAME));
+}
+
+ssize_t __wrap___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	RET(ic_recv_chk(__real___recv_chk, fd, buf, n, buflen, flags, FRAME));
+}
+
+ssize_t __wrap___recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+			      struct sockaddr *from, socklen_t *fromlen)
+{
+	RET(ic_recvfrom_chk(__real___recvfrom_chk, fd, buf, n, buflen, flags, from, fromlen,
+			    FRAME));
+}
+
+int __wrap___poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
+{
+	RET(ic_poll_chk(__real___poll_chk, fds, n, ms, fdslen, FRAME));
+}
+
+int __wrap___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+		       const sigset_t *mask, size_t fdslen)
+{
+	RET(ic_ppoll_chk(__real___ppoll_chk, fds, n, ts, mask, fdslen, FRAME));
+}
+
+int __wrap___open_2(const char *path, int flags)
+{
+	RET(ic_open2(__real___open_2, path, flags, FRAME));
+}
+
+int __wrap___open64_2(const char *path, int flags)
+{
+	RET(ic_open2(__real___open64_2, path, flags, FRAME));
+}
+
+int __wrap___openat_2(int dirfd, const char *path, int flags)
+{
+	RET(ic_openat2(__real___openat_2, dirfd, path, flags, FRAME));
+}
+
+int __wrap___openat64_2(int dirfd, const char *path, int flags)
+{
+	RET(ic_openat2(__real___openat64_2, dirfd, path, flags, FRAME));
 }
