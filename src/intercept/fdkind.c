@@ -9,8 +9,7 @@
  * accept, pipe, dup2, close); fds made by calls not interposed (fopen's
  * internal open, fclose) keep the kind of the last file seen on that
  * number until one of those resets it. */
-#define FD_CACHE 65536
-static _Atomic uint8_t kinds[FD_CACHE];
+_Atomic uint8_t fd_kinds[FD_CACHE];
 
 static unsigned stat_reason(int fd)
 {
@@ -30,26 +29,24 @@ static unsigned stat_reason(int fd)
 	}
 }
 
-unsigned fd_reason(int fd)
+/* A miss of fd_reason() (intercept.h): a new fd, or one out of range. */
+unsigned fd_reason_slow(int fd)
 {
 	if (fd < 0 || fd >= FD_CACHE)
 		return fd < 0 ? CT_WAIT_OTHER_FD : stat_reason(fd);
-	unsigned k = atomic_load_explicit(&kinds[fd], memory_order_relaxed);
-	if (likely(k))
-		return k;
-	k = stat_reason(fd);
-	atomic_store_explicit(&kinds[fd], (uint8_t)k, memory_order_relaxed);
+	unsigned k = stat_reason(fd);
+	atomic_store_explicit(&fd_kinds[fd], (uint8_t)k, memory_order_relaxed);
 	return k;
 }
 
 void fd_forget(int fd)
 {
 	if (fd >= 0 && fd < FD_CACHE)
-		atomic_store_explicit(&kinds[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(&fd_kinds[fd], 0, memory_order_relaxed);
 }
 
 void fd_set_reason(int fd, unsigned reason)
 {
 	if (fd >= 0 && fd < FD_CACHE)
-		atomic_store_explicit(&kinds[fd], (uint8_t)reason, memory_order_relaxed);
+		atomic_store_explicit(&fd_kinds[fd], (uint8_t)reason, memory_order_relaxed);
 }

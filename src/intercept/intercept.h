@@ -57,13 +57,38 @@ static inline void ic_leave(void)
 		return r_;                                                                         \
 	} while (0)
 
-/* fd kinds (fdkind.c): the wait reason of an fd, cached per fd. */
-unsigned fd_reason(int fd);
+/* fd kinds (fdkind.c): the wait reason of an fd, cached per fd (0 = not
+ * known yet). A cache hit, the case of every traced call on an fd after
+ * its first, is inlined into the traced call. */
+#define FD_CACHE 65536
+extern _Atomic uint8_t fd_kinds[FD_CACHE] CT_INTERNAL;
+unsigned fd_reason_slow(int fd);
+static inline unsigned fd_reason(int fd)
+{
+	if (likely((unsigned)fd < FD_CACHE)) {
+		unsigned k = atomic_load_explicit(&fd_kinds[fd], memory_order_relaxed);
+		if (likely(k))
+			return k;
+	}
+	return fd_reason_slow(fd);
+}
 void fd_forget(int fd);
 void fd_set_reason(int fd, unsigned reason);
 
 /* ---- sync (sync.c) ---- */
-int ic_mutex_lock(int (*real)(pthread_mutex_t *), pthread_mutex_t *m, void *frame);
+
+/* An uncontended lock records nothing and is the hot case, so the try is
+ * inlined into the interposer and is all it does: no guard, no capture
+ * check, no saved registers beyond the mutex. Whatever else the try says
+ * (busy, an error) goes to the out-of-line path with its result. */
+int ic_mutex_lock_slow(int (*real)(pthread_mutex_t *), pthread_mutex_t *m, void *frame, int rc);
+static inline int ic_mutex_lock(int (*real)(pthread_mutex_t *), pthread_mutex_t *m, void *frame)
+{
+	int rc = pthread_mutex_trylock(m);
+	if (likely(rc == 0))
+		return 0;
+	return ic_mutex_lock_slow(real, m, frame, rc);
+}
 int ic_mutex_timedlock(int (*real)(pthread_mutex_t *, const struct timespec *), pthread_mutex_t *m,
 		       const struct timespec *ts, void *frame);
 int ic_rwlock_rdlock(int (*real)(pthread_rwlock_t *), pthread_rwlock_t *l, void *frame);

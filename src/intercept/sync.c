@@ -43,18 +43,17 @@ static uint64_t rwlock_writer(const pthread_rwlock_t *l)
 #endif
 }
 
-int ic_mutex_lock(int (*real)(pthread_mutex_t *), pthread_mutex_t *m, void *frame)
+/* rc is the try's result (intercept.h), not 0. EOWNERDEAD (a robust lock
+ * taken from a dead owner) is the answer the real lock gives too; EBUSY is
+ * contention, or an error-checking mutex we hold (the real call says
+ * EDEADLK); other errors come from the real call. */
+int ic_mutex_lock_slow(int (*real)(pthread_mutex_t *), pthread_mutex_t *m, void *frame, int rc)
 {
-	if (!ic_enter())
+	if (rc == EOWNERDEAD)
+		return rc;
+	if (rc != EBUSY || !ic_enter())
 		return real(m);
-	int rc = pthread_mutex_trylock(m);
-	/* Anything but EBUSY (taken, EDEADLK-style errors, robust owner died)
-	 * is the answer the real lock would give without waiting, except for
-	 * error-checking mutexes already held by us: let the real call say. */
-	if (rc == EBUSY)
-		rc = TRACED_WAIT(CT_WAIT_MUTEX, m, mutex_holder(m), frame, real(m));
-	else if (rc != 0 && rc != EOWNERDEAD)
-		rc = real(m);
+	rc = TRACED_WAIT(CT_WAIT_MUTEX, m, mutex_holder(m), frame, real(m));
 	ic_leave();
 	return rc;
 }
@@ -88,24 +87,29 @@ static int rw_common(int (*trylock)(pthread_rwlock_t *), pthread_rwlock_t *l, un
 	return TRACED_WAIT(reason, l, rwlock_writer(l), frame, real ? real(l) : treal(l, ts));
 }
 
-int ic_rwlock_rdlock(int (*real)(pthread_rwlock_t *), pthread_rwlock_t *l, void *frame)
+/* The untimed locks try before anything else, as mutexes do: an
+ * uncontended lock costs the try and no capture check. */
+static int rw_untimed(int (*trylock)(pthread_rwlock_t *), pthread_rwlock_t *l, unsigned reason,
+		      void *frame, int (*real)(pthread_rwlock_t *))
 {
-	if (!ic_enter())
+	int rc = trylock(l);
+	if (likely(rc == 0))
+		return 0;
+	if (rc != EBUSY || !ic_enter())
 		return real(l);
-	int rc = rw_common(pthread_rwlock_tryrdlock, l, CT_WAIT_RWLOCK_READ, frame, real, NULL,
-			   NULL);
+	rc = TRACED_WAIT(reason, l, rwlock_writer(l), frame, real(l));
 	ic_leave();
 	return rc;
 }
 
+int ic_rwlock_rdlock(int (*real)(pthread_rwlock_t *), pthread_rwlock_t *l, void *frame)
+{
+	return rw_untimed(pthread_rwlock_tryrdlock, l, CT_WAIT_RWLOCK_READ, frame, real);
+}
+
 int ic_rwlock_wrlock(int (*real)(pthread_rwlock_t *), pthread_rwlock_t *l, void *frame)
 {
-	if (!ic_enter())
-		return real(l);
-	int rc = rw_common(pthread_rwlock_trywrlock, l, CT_WAIT_RWLOCK_WRITE, frame, real, NULL,
-			   NULL);
-	ic_leave();
-	return rc;
+	return rw_untimed(pthread_rwlock_trywrlock, l, CT_WAIT_RWLOCK_WRITE, frame, real);
 }
 
 int ic_rwlock_timedrdlock(int (*real)(pthread_rwlock_t *, const struct timespec *),
