@@ -8,10 +8,12 @@
  *   /tmp/fz/tests/fuzz_reader -max_total_time=120 /tmp/fz/c */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "analysis/profile.h"
 #include "analysis/report.h"
 #include "ctrace_reader.h"
 #include "format/varint.h"
@@ -128,6 +130,36 @@ static void run_report(const uint8_t *data, size_t size)
 	ct_reader_close(r);
 }
 
+/* The blocking profiles (one type per input, filters on some) over
+ * whatever the reader accepts, down to the text table. */
+static void run_profile(const uint8_t *data, size_t size)
+{
+	ct_reader *r;
+	if (ct_reader_open_mem(data, size, &r) != 0) {
+		ct_reader_close(r);
+		return;
+	}
+	struct profile_options o = {.type = (enum profile_type)(size % PROFILE_NTYPES),
+				    .include_idle = (int)(size >> 3 & 1)};
+	if (size & 16) {
+		o.thread = "main";
+		o.from_ns = 1000;
+		o.to_ns = 1000000;
+		o.has_to = 1;
+	}
+	struct profile *pr = profile_new(&o);
+	if (pr)
+		(void)profile_read(pr, r); /* up to the damage, if any */
+	struct pprof *p = pr ? profile_finish(pr, ct_reader_info(r), NULL) : NULL;
+	FILE *devnull = fopen("/dev/null", "w");
+	if (p && devnull)
+		(void)pprof_write_text(p, devnull, 5);
+	if (devnull)
+		fclose(devnull);
+	profile_free(pr);
+	ct_reader_close(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	run(data, size, CT_ORDER_TIME);
@@ -139,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(copy, size, CT_ORDER_TIME);
 	run(copy, size, CT_ORDER_THREAD);
 	run_report(copy, size);
+	run_profile(copy, size);
 	free(copy);
 	return 0;
 }
