@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctrace_events.h"
@@ -533,11 +534,15 @@ static int sample(struct cg_stat *st)
 }
 
 /* CTRACE_CGROUP_ROOT: a directory that stands for the cgroup (tests, or a
- * container whose cgroup files are mounted somewhere unusual). */
+ * container whose cgroup files are mounted somewhere unusual). One that does
+ * not exist is no cgroup. */
 static int use_root(const char *root, struct cg_where *w)
 {
 	char probe[CG_PATH_MAX];
+	struct stat st;
 	memset(w, 0, sizeof *w);
+	if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
 	size_t n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		n--;

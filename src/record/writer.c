@@ -1192,7 +1192,6 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		return rc;
 	}
 	pthread_setname_np(w->thread, "ctrace-writer");
-	W = w;
 	return 0;
 }
 

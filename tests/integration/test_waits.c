@@ -507,21 +507,24 @@ static void test_blocked_when_trace_ends(void **state)
 		assert_int_equal(lk->object, fact(&r, "mutex"));
 		assert_int_equal(lk->detail, fact(&r, "holder_tid"));
 		assert_false(lk->ended);
-		char args[160];
-		snprintf(args, sizeof args, "--argjson r %llu --argjson l %llu --argjson h %llu",
+		char args[200];
+		snprintf(args, sizeof args,
+			 "--argjson r %llu --argjson l %llu --argjson h %llu --argjson a %llu",
 			 (unsigned long long)fact(&r, "reader_tid"),
 			 (unsigned long long)fact(&r, "locker_tid"),
-			 (unsigned long long)fact(&r, "holder_tid"));
+			 (unsigned long long)fact(&r, "holder_tid"),
+			 (unsigned long long)fact(&r, "after_ns") * 99 / 100);
 		assert_true(report_holds(
 			&r, args,
 			".trace.end_ns as $stop | .waits.open_at_end == 2"
 			" and ([.threads[] | select(.tid == $r)][0].blocked_at_end"
 			" | .open and .reason == \"pipe\" and .category == \"fd\""
 			" and .function == \"stuck_read_site\" and .start_ns + .duration_ns == "
-			"$stop)"
+			"$stop and .duration_ns >= $a)"
 			" and ([.threads[] | select(.tid == $l)][0].blocked_at_end"
 			" | .open and .reason == \"mutex\" and .function == \"contended_lock_site\""
-			" and .holder.tid == $h and .start_ns + .duration_ns == $stop)"));
+			" and .holder.tid == $h and .start_ns + .duration_ns == $stop"
+			" and .duration_ns >= $a)"));
 	}
 }
 

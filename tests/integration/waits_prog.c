@@ -609,6 +609,21 @@ static void run_stuck(void)
 	fact("holder_tid", (uint64_t)gettid());
 	fact("fd", (uint64_t)pfd[0]);
 	fact("mutex", (uintptr_t)&mu);
+	/* The main thread goes on a while before it exits, so that the trace
+	 * (which ends with its last event) ends 20 ms after both threads
+	 * blocked. It idles on a condition variable nobody signals: no file,
+	 * socket or sleep wait beside the two under test. */
+	static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += 20000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	while (pthread_cond_timedwait(&idle, &mu, &dl) == 0)
+		;
+	fact("after_ns", 20000000);
 }
 
 /* ---- the fortified calls ----
