@@ -78,6 +78,7 @@ struct ct_config {
 	int faults;		     /* page-fault events; default 1 */
 	unsigned cpu_hz;	     /* CPU samples per second of CPU time; default 0 (off) */
 	int cgroup;		     /* cgroup CPU quota and throttling; default 1 */
+	int cpu_signal;		     /* signal of the CPU sample timers; default 0 (SIGPROF) */
 };
 
 /* Fills c with the defaults. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "record/rec.h"
+#include "record/src_cpu.h"
 #include "record/stacks.h"
 #include "record/writer.h"
 
@@ -252,8 +253,16 @@ int ct_config_from_env(struct ct_config *c)
 		return set_err(CT_ECONFIG, "CTRACE_FAULTS: bad value '%s' (on or off)", v);
 	if ((v = getenv("CTRACE_CGROUP")) && parse_onoff(v, &c->cgroup))
 		return set_err(CT_ECONFIG, "CTRACE_CGROUP: bad value '%s' (on or off)", v);
-	if ((v = getenv("CTRACE_CPU_HZ")) && parse_uint(v, &c->cpu_hz))
-		return set_err(CT_ECONFIG, "CTRACE_CPU_HZ: bad number '%s' (0 = off, e.g. 100)", v);
+	if ((v = getenv("CTRACE_CPU_HZ")) && (parse_uint(v, &c->cpu_hz) || c->cpu_hz > 10000))
+		return set_err(CT_ECONFIG,
+			       "CTRACE_CPU_HZ: bad rate '%s' (0 = off, at most 10000, e.g. 100)",
+			       v);
+	if ((v = getenv("CTRACE_CPU_SIGNAL")) && (c->cpu_signal = cpu_parse_signal(v)) < 0)
+		return set_err(
+			CT_ECONFIG,
+			"CTRACE_CPU_SIGNAL: bad signal '%s' (PROF, VTALRM, ALRM, USR1, USR2, "
+			"RTMIN+N)",
+			v);
 	return 0;
 }
 
@@ -283,6 +292,8 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "unknown scheduler source %d", c->sched);
 	if (c->cpu_hz > 10000)
 		return set_err(CT_ECONFIG, "CPU sample rate must be at most 10000 Hz");
+	if (c->cpu_signal && !cpu_signal_ok(c->cpu_signal))
+		return set_err(CT_ECONFIG, "signal %d cannot carry CPU samples", c->cpu_signal);
 	return 0;
 }
 

@@ -56,6 +56,9 @@ struct trec {
 	char name[16];
 	uint64_t base_ticks;	      /* delta base of the first event */
 	uintptr_t stack_lo, stack_hi; /* bounds for frame-pointer walks */
+	/* The thread's CPU-sample timer (src_cpu.c): kernel timer id + 1, 0
+	 * for none. Whoever exchanges it to 0 deletes the timer. */
+	_Atomic int cpu_timer;
 	/* Events dropped for want of a chunk and not yet written as a loss
 	 * event: the thread writes one as soon as it gets a chunk; the writer
 	 * reports what is left when the thread exits or the capture stops. */

@@ -1,26 +1,29 @@
 /* The capture's sources (sources.h): each hook calls every source that
  * takes part in it, in a fixed order. */
 #include "record/sources.h"
+#include "record/src_cpu.h"
 #include "record/src_cgroup.h"
 
 void sources_start(const struct ct_config *cfg)
 {
+	cpu_start(cfg);
 	cgroup_start(cfg);
 }
 
 void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
 {
+	cpu_meta(put, ctx);
 	cgroup_meta(put, ctx);
 }
 
 void sources_thread_start(struct trec *r)
 {
-	(void)r;
+	cpu_thread_start(r);
 }
 
 void sources_thread_exit(struct trec *r)
 {
-	(void)r;
+	cpu_thread_end(r);
 }
 
 void sources_round(uint64_t now_ns)
@@ -36,10 +39,11 @@ void sources_collect(struct trec *r, int exited)
 
 void sources_thread_end(struct trec *r)
 {
-	(void)r;
+	cpu_thread_end(r);
 }
 
 void sources_stop(void)
 {
+	cpu_stop();
 	cgroup_stop();
 }

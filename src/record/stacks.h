@@ -46,6 +46,20 @@ static inline int stack_walk(void *fp, uintptr_t lo, uintptr_t hi, uint64_t *pcs
 	return n;
 }
 
+/* The hash stack_walk() computes, for frames that come from elsewhere (a
+ * perf callchain), so that the same stack gets the same id. */
+static inline uint64_t stack_hash(const uint64_t *pcs, int n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < n; i++)
+		h ^= (pcs[i] + (uint64_t)i * 0x632be59bd9b4e019ull) * 0xff51afd7ed558ccdull;
+	h ^= (uint64_t)n;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h | 1;
+}
+
 /* Returns the id of the stack pcs[0..n) whose stack_walk() hash is h, adding it
  * if new; 0 when n == 0 or the table is full. */
 uint32_t stack_id(const uint64_t *pcs, int n, uint64_t h);

@@ -32,6 +32,8 @@ void cmd_run_help(FILE *out)
 	      "  --stacks LIST   events with stacks: none, all, or a list of\n"
 	      "                  task,region,log,wait (default wait)\n"
 	      "  --buffer SIZE   buffer memory, e.g. 64M (default 64M)\n"
+	      "  --cpu-hz N      CPU samples per second of each thread's CPU time,\n"
+	      "                  with stacks (default 0: off; at most 10000)\n"
 	      "  --no-cgroup     do not record the cgroup's CPU quota and throttling\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
@@ -132,7 +134,7 @@ static int is_static_elf(const char *path)
 
 int cmd_run(int argc, char **argv)
 {
-	const char *output = NULL, *stacks = NULL, *buffer = NULL;
+	const char *output = NULL, *stacks = NULL, *buffer = NULL, *cpu_hz = NULL;
 	int no_cgroup = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -152,6 +154,7 @@ int cmd_run(int argc, char **argv)
 		const char **dst = !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
 				   : !strcmp(a, "--stacks")		      ? &stacks
 				   : !strcmp(a, "--buffer")		      ? &buffer
+				   : !strcmp(a, "--cpu-hz")		      ? &cpu_hz
 									      : NULL;
 		if (dst) {
 			if (i + 1 >= argc)
@@ -195,6 +198,8 @@ int cmd_run(int argc, char **argv)
 		setenv("CTRACE_STACKS", stacks, 1);
 	if (buffer)
 		setenv("CTRACE_BUFFER", buffer, 1);
+	if (cpu_hz)
+		setenv("CTRACE_CPU_HZ", cpu_hz, 1);
 	if (no_cgroup)
 		setenv("CTRACE_CGROUP", "off", 1);
 	/* Bad values are reported here, once, rather than by the program. */
