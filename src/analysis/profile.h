@@ -64,6 +64,8 @@ struct profile_stats {
 	uint64_t unmatched;	   /* begins whose end was lost (loss, nesting): left out */
 	uint64_t idle;		   /* sync: condition-variable waits left out */
 	uint64_t filtered;	   /* left out by the thread, task or time filters */
+	uint64_t perf, schedstat;  /* sched: of the samples, preempted intervals and
+				    * schedstat samples */
 	uint64_t start_ns, end_ns; /* first and last event of the trace */
 };
 

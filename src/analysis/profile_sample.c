@@ -289,6 +289,7 @@ int pf_interval_sample(struct profile *pr, struct pthr *t, uint64_t end, int unf
 		pr->st.unfinished++;
 	struct labels L = {.n = 0};
 	lab(&L, "source", "perf");
+	pr->st.perf++;
 	common_labels(pr, &L, t->label, t->o.task, t->o.region, unfinished);
 	return add(pr, &t->o, 1, (int64_t)(e - b), &L);
 }
@@ -311,6 +312,7 @@ int pf_sched_sample(struct profile *pr, struct pthr *t, const struct ct_event *e
 		return -ENOMEM;
 	struct labels L = {.n = 0};
 	lab(&L, "source", "schedstat");
+	pr->st.schedstat++;
 	common_labels(pr, &L, t->label, o->task, o->region, 0);
 	return add(pr, o, 1, (int64_t)runnable, &L);
 }

@@ -236,6 +236,8 @@ static void test_sched(void **state)
 	assert_string_equal(type_name(p, 1), "runnable");
 	assert_int_equal(p->nsmp, 4);
 	assert_int_equal(x.st.total_ns, 600 + 500 + 100 + 700);
+	assert_int_equal(x.st.perf, 3);
+	assert_int_equal(x.st.schedstat, 1);
 
 	/* Preempted to the next sched.in; the blocked switch counts nothing. */
 	size_t s = find(p, "[thread worker]", NULL, NULL);

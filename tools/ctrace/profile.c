@@ -266,6 +266,9 @@ static void print_text(FILE *out, const char *path, const struct profile_options
 		t == PROFILE_SYNC && o->include_idle ? ", and idle condition-variable waits" : "");
 	fprintf(out, "Total: %s %s, %s %s\n", fmt_count(c, st->samples), types[0],
 		fmt_dur(d, st->total_ns), types[1]);
+	if (t == PROFILE_SCHED)
+		fprintf(out, "Sources: %s preempted intervals (perf), %s schedstat samples\n",
+			fmt_count(c, st->perf), fmt_count(d, st->schedstat));
 	if (t == PROFILE_SYNC && st->idle)
 		fprintf(out,
 			"Left out: %" PRIu64 " condition-variable waits (idle, not contention): "
