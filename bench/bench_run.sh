@@ -20,7 +20,7 @@ build=${1:?usage: bench_run.sh BUILD_DIR [REPS]}
 reps=${2:-5}
 ctrace=$build/ctrace
 preload=$build/libctrace-preload.so
-progs=("$build/bench/bench_prog_mutex_heavy 2 10000000" "$build/bench/bench_prog_syscall_heavy 2 200000")
+progs=("$build/bench/bench_prog_mutex_heavy 2 40000000" "$build/bench/bench_prog_syscall_heavy 2 200000")
 for f in "$ctrace" "$preload" "$build/bench/bench_prog_mutex_heavy" "$build/bench/bench_prog_syscall_heavy"; do
 	[[ -e $f ]] || { echo "bench_run.sh: $f is missing: build $build first" >&2; exit 2; }
 done

@@ -1,7 +1,8 @@
-/* A mutex-heavy program for bench_run.sh: THREADS threads each take one of
- * four shared mutexes N times around a short critical section, with a little
- * work outside it, so that most locks are uncontended and some wait. Prints
- * a checksum (the sum of the counters) so that every run is checked.
+/* A mutex-heavy program for bench_run.sh: THREADS threads each take their
+ * own mutex N times around a short critical section (uncontended, as per-object
+ * locks mostly are), and every 64th time a mutex shared by all, held a little
+ * longer, so that some locks wait. Prints a checksum (the sum of the
+ * counters) so that every run is checked.
  *
  *   mutex_heavy [THREADS [N]]
  */
@@ -10,23 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define NLOCKS 4
-
-/* one cache line each: the contention is on the locks, not false sharing */
+/* one cache line each: the contention is on the shared lock only */
 static struct slot {
 	pthread_mutex_t m;
 	unsigned long count;
-} __attribute__((aligned(64))) slots[NLOCKS];
+} __attribute__((aligned(64))) own[64], shared;
 static long n = 2000000;
 
 static void *worker(void *arg)
 {
-	unsigned x = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+	struct slot *mine = &own[(uintptr_t)arg];
 	for (long i = 0; i < n; i++) {
-		x = x * 1103515245u + 12345u; /* the work outside the lock */
-		struct slot *s = &slots[(x >> 16) % NLOCKS];
+		struct slot *s = i % 64 == 63 ? &shared : mine;
 		pthread_mutex_lock(&s->m);
 		s->count++;
+		if (s == &shared)
+			for (volatile int k = 0; k < 50; k++) /* a longer hold */
+				;
 		pthread_mutex_unlock(&s->m);
 	}
 	return NULL;
@@ -41,8 +42,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mutex_heavy [THREADS [N]]\n");
 		return 2;
 	}
-	for (int i = 0; i < NLOCKS; i++)
-		pthread_mutex_init(&slots[i].m, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_mutex_init(&own[i].m, NULL);
+	pthread_mutex_init(&shared.m, NULL);
 	pthread_t th[64];
 	for (int i = 0; i < threads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i)) {
@@ -51,9 +53,9 @@ int main(int argc, char **argv)
 		}
 	for (int i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	unsigned long sum = 0;
-	for (int i = 0; i < NLOCKS; i++)
-		sum += slots[i].count;
+	unsigned long sum = shared.count;
+	for (int i = 0; i < threads; i++)
+		sum += own[i].count;
 	printf("%lu\n", sum);
 	return sum == (unsigned long)threads * (unsigned long)n ? 0 : 1;
 }
