@@ -614,6 +614,7 @@ static void run_stuck(void)
 	 * blocked. It idles on a condition variable nobody signals: no file,
 	 * socket or sleep wait beside the two under test. */
 	static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+	static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
 	struct timespec dl;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_nsec += 20000000;
@@ -621,8 +622,10 @@ static void run_stuck(void)
 		dl.tv_sec++;
 		dl.tv_nsec -= 1000000000;
 	}
-	while (pthread_cond_timedwait(&idle, &mu, &dl) == 0)
+	pthread_mutex_lock(&idle_mu);
+	while (pthread_cond_timedwait(&idle, &idle_mu, &dl) == 0)
 		;
+	pthread_mutex_unlock(&idle_mu);
 	fact("after_ns", 20000000);
 }
 
