@@ -528,6 +528,60 @@ static void test_blocked_when_trace_ends(void **state)
 	}
 }
 
+/* ---- every other entry point, once ---- */
+
+static void test_other_entry_points(void **state)
+{
+	(void)state;
+	static struct run r;
+	enum { ANY = -1000 };
+	static const struct {
+		const char *site;
+		unsigned reason;
+		int64_t detail, result; /* ANY: not checked */
+		const char *object;	/* a fact, or NULL */
+	} calls[] = {
+		{"clocklock_call", CT_WAIT_MUTEX, ANY, 0, "mutex"},
+		{"cond_clockwait_call", CT_WAIT_CONDVAR, 0, ETIMEDOUT, "cond"},
+		{"timedjoin_call", CT_WAIT_JOIN, 0, 0, NULL},
+		{"clockjoin_call", CT_WAIT_JOIN, 0, 0, NULL},
+		{"pwrite64_site", CT_WAIT_FILE, CT_CALL_WRITE, 4, "file"},
+		{"pread64_site", CT_WAIT_FILE, CT_CALL_READ, 1, "file"},
+		{"pwritev_site", CT_WAIT_FILE, CT_CALL_WRITE, 1, "file"},
+		{"preadv_site", CT_WAIT_FILE, CT_CALL_READ, 1, "file"},
+		{"pwritev64_site", CT_WAIT_FILE, CT_CALL_WRITE, 1, "file"},
+		{"preadv64_site", CT_WAIT_FILE, CT_CALL_READ, 1, "file"},
+		{"pwritev2_site", CT_WAIT_FILE, CT_CALL_WRITE, 1, "file"},
+		{"preadv2_site", CT_WAIT_FILE, CT_CALL_READ, 1, "file"},
+		{"pwritev64v2_site", CT_WAIT_FILE, CT_CALL_WRITE, 1, "file"},
+		{"preadv64v2_site", CT_WAIT_FILE, CT_CALL_READ, 1, "file"},
+		{"creat_site", CT_WAIT_FILE, CT_CALL_OPEN, ANY, NULL},
+		{"creat64_site", CT_WAIT_FILE, CT_CALL_OPEN, ANY, NULL},
+		{"sendmmsg_site", CT_WAIT_NET, CT_CALL_SEND, 1, "sock_peer"},
+		{"recvmmsg_site", CT_WAIT_NET, CT_CALL_RECV, 1, "sock"}, /* a dup'ed socket */
+		{"epoll_pwait2_site", CT_WAIT_POLL, 0, 1, "epfd"},
+	};
+	FOR_VARIANTS(v)
+	{
+		run_mode("calls", v, &r);
+		for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+			const struct wait *w = only_at(&r, calls[i].reason, calls[i].site);
+			assert_true(w->ended);
+			if (calls[i].detail != ANY)
+				assert_int_equal(w->detail, calls[i].detail);
+			if (calls[i].result != ANY)
+				assert_int_equal(w->result, calls[i].result);
+			else
+				assert_true(w->result >= 0);
+			if (calls[i].object)
+				assert_int_equal(w->object, fact(&r, calls[i].object));
+		}
+		/* the contended clocklock names the holder */
+		assert_int_equal(only_at(&r, CT_WAIT_MUTEX, "clocklock_call")->detail,
+				 fact(&r, "holder_tid"));
+	}
+}
+
 /* ---- a fortified build ----
  * -O2 -D_FORTIFY_SOURCE=2 sends the calls to __read_chk and the like
  * (checked on the binary's imports); they are recorded at the caller's
@@ -694,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_sleep_loop),
 		cmocka_unit_test(test_condvar_pool),
 		cmocka_unit_test(test_blocked_when_trace_ends),
+		cmocka_unit_test(test_other_entry_points),
 		cmocka_unit_test(test_fortified_calls),
 		cmocka_unit_test(test_fork_child_stays_out),
 		cmocka_unit_test(test_unmodified_program),

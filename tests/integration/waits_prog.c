@@ -10,6 +10,7 @@
  * lets go. The only sleeps are the behaviour under test (a peer that
  * answers late, a sleep loop). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -629,6 +631,190 @@ static void run_stuck(void)
 	fact("after_ns", 20000000);
 }
 
+/* ---- the other entry points, once each ----
+ * The clock variants and timed joins, the vectored and 64-bit-offset I/O
+ * names, batched socket calls, creat, epoll_pwait2: each at its own site. */
+
+static atomic_int clock_waiter_tid;
+
+#define SITE(name, type, call)                                                                     \
+	NOINLINE static type name(void)                                                            \
+	{                                                                                          \
+		type r_ = (call);                                                                  \
+		KEEP_FRAME();                                                                      \
+		return r_;                                                                         \
+	}
+
+static int cfile, csock[2], cep;
+static char cbuf[8];
+static struct iovec ciov = {cbuf, 1};
+static struct mmsghdr cmsg = {.msg_hdr = {.msg_iov = &ciov, .msg_iovlen = 1}};
+static char cpath[4200];
+static pthread_t cthread;
+static pthread_cond_t ccv = PTHREAD_COND_INITIALIZER;
+
+static struct timespec in_ms(clockid_t clk, long ms)
+{
+	struct timespec t;
+	clock_gettime(clk, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+/* TSan (clang 14) intercepts neither pthread_mutex_clocklock nor the timed
+ * joins: it would not see the lock taken (and report the unlock) or the
+ * threads joined (and report a leak). Under TSan the timed lock and the
+ * plain join stand in, at the same sites. */
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD 1
+#endif
+#endif
+
+static int clocklock_call(void)
+{
+#ifdef TSAN_BUILD
+	struct timespec t = in_ms(CLOCK_REALTIME, 600000);
+	return pthread_mutex_timedlock(&mu, &t);
+#else
+	struct timespec t = in_ms(CLOCK_MONOTONIC, 600000);
+	return pthread_mutex_clocklock(&mu, CLOCK_MONOTONIC, &t);
+#endif
+}
+
+static int cond_clockwait_call(void)
+{
+	struct timespec t = in_ms(CLOCK_MONOTONIC, 1);
+	pthread_mutex_lock(&mu);
+	int r;
+	while ((r = pthread_cond_clockwait(&ccv, &mu, CLOCK_MONOTONIC, &t)) == 0)
+		;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+static int timedjoin_call(void)
+{
+#ifdef TSAN_BUILD
+	return pthread_join(cthread, NULL);
+#else
+	struct timespec t = in_ms(CLOCK_REALTIME, 600000);
+	return pthread_timedjoin_np(cthread, NULL, &t);
+#endif
+}
+
+static int clockjoin_call(void)
+{
+#ifdef TSAN_BUILD
+	return pthread_join(cthread, NULL);
+#else
+	struct timespec t = in_ms(CLOCK_MONOTONIC, 600000);
+	return pthread_clockjoin_np(cthread, NULL, CLOCK_MONOTONIC, &t);
+#endif
+}
+
+SITE(clocklock_site, int, clocklock_call())
+SITE(cond_clockwait_site, int, cond_clockwait_call())
+SITE(timedjoin_site, int, timedjoin_call())
+SITE(clockjoin_site, int, clockjoin_call())
+SITE(pwrite64_site, ssize_t, pwrite64(cfile, "abcd", 4, 0))
+SITE(pread64_site, ssize_t, pread64(cfile, cbuf, 1, 0))
+SITE(pwritev_site, ssize_t, pwritev(cfile, &ciov, 1, 4))
+SITE(preadv_site, ssize_t, preadv(cfile, &ciov, 1, 0))
+SITE(pwritev64_site, ssize_t, pwritev64(cfile, &ciov, 1, 5))
+SITE(preadv64_site, ssize_t, preadv64(cfile, &ciov, 1, 0))
+SITE(pwritev2_site, ssize_t, pwritev2(cfile, &ciov, 1, 6, 0))
+SITE(preadv2_site, ssize_t, preadv2(cfile, &ciov, 1, 0, 0))
+SITE(pwritev64v2_site, ssize_t, pwritev64v2(cfile, &ciov, 1, 7, 0))
+SITE(preadv64v2_site, ssize_t, preadv64v2(cfile, &ciov, 1, 0, 0))
+SITE(creat_site, int, creat(cpath, 0600))
+SITE(creat64_site, int, creat64(cpath, 0600))
+SITE(sendmmsg_site, int, sendmmsg(csock[1], &cmsg, 1, 0))
+SITE(recvmmsg_site, int, recvmmsg(csock[0], &cmsg, 1, 0, NULL))
+SITE(epoll_pwait2_site, int, epoll_pwait2(cep, &(struct epoll_event){0}, 1, NULL, NULL))
+
+static void *clock_locker(void *arg)
+{
+	(void)arg;
+	atomic_store(&clock_waiter_tid, gettid());
+	if (clocklock_site() != 0)
+		abort();
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static void *quick(void *arg)
+{
+	return arg;
+}
+
+static void run_calls(void)
+{
+	/* a contended clocklock, named holder */
+	pthread_t t;
+	pthread_mutex_lock(&mu);
+	pthread_create(&t, NULL, clock_locker, NULL);
+	UNTIL_FUTEX(&clock_waiter_tid, &mu);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+	if (cond_clockwait_site() != ETIMEDOUT)
+		die("pthread_cond_clockwait");
+	pthread_create(&cthread, NULL, quick, NULL);
+	if (timedjoin_site() != 0)
+		die("pthread_timedjoin_np");
+	pthread_create(&cthread, NULL, quick, NULL);
+	if (clockjoin_site() != 0)
+		die("pthread_clockjoin_np");
+
+	snprintf(cpath, sizeof cpath, "%s/calls.dat", dir);
+	cfile = open(cpath, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (cfile < 0)
+		die(cpath);
+	if (pwrite64_site() != 4 || pread64_site() != 1 || pwritev_site() != 1 ||
+	    preadv_site() != 1 || pwritev64_site() != 1 || preadv64_site() != 1 ||
+	    pwritev2_site() != 1 || preadv2_site() != 1 || pwritev64v2_site() != 1 ||
+	    preadv64v2_site() != 1)
+		die("pread/pwrite");
+	close(cfile);
+	int c1 = creat_site(), c2 = creat64_site();
+	if (c1 < 0 || c2 < 0)
+		die("creat");
+	close(c1);
+	close(c2);
+	unlink(cpath);
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, csock) != 0)
+		die("socketpair");
+	/* a dup's kind is learnt on its first use: the duplicate is a socket */
+	int d = dup(csock[0]);
+	if (d < 0)
+		die("dup");
+	close(csock[0]);
+	csock[0] = d;
+	if (sendmmsg_site() != 1 || recvmmsg_site() != 1)
+		die("sendmmsg/recvmmsg");
+	cep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLOUT};
+	if (cep < 0 || epoll_ctl(cep, EPOLL_CTL_ADD, csock[1], &ev) != 0)
+		die("epoll");
+	if (epoll_pwait2_site() != 1)
+		die("epoll_pwait2");
+	fact("holder_tid", (uint64_t)gettid());
+	fact("mutex", (uintptr_t)&mu);
+	fact("cond", (uintptr_t)&ccv);
+	fact("file", (uint64_t)cfile);
+	fact("sock", (uint64_t)csock[0]);
+	fact("sock_peer", (uint64_t)csock[1]);
+	fact("epfd", (uint64_t)cep);
+}
+
 /* ---- the fortified calls ----
  * Built with -O2 -D_FORTIFY_SOURCE=2, each of these calls, with a buffer
  * of known size and a length the compiler cannot check, goes to glibc's
@@ -737,7 +923,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 3 || !(facts = fopen(argv[2], "w"))) {
 		fprintf(stderr, "usage: waits_prog mutex|fsync|rwlock|sem|barrier|poll|net|tcp|"
-				"sleep|condvar|stuck|fortify|fork FACTS\n");
+				"sleep|condvar|stuck|calls|fortify|fork FACTS\n");
 		return 2;
 	}
 	setvbuf(facts, NULL, _IOLBF, 0);
@@ -754,7 +940,7 @@ int main(int argc, char **argv)
 		{"rwlock", run_rwlock},	  {"sem", run_sem},	    {"barrier", run_barrier},
 		{"poll", run_poll},	  {"net", run_net},	    {"tcp", run_tcp},
 		{"sleep", run_sleep},	  {"condvar", run_condvar}, {"stuck", run_stuck},
-		{"fortify", run_fortify}, {"fork", run_fork},
+		{"fortify", run_fortify}, {"fork", run_fork},	    {"calls", run_calls},
 	};
 	const char *m = argv[1];
 	if (!strcmp(m, "mutex") || !strcmp(m, "fsync")) {
