@@ -180,13 +180,14 @@ else
 fi
 
 # ---- real traces: waits_prog through ctrace run ----
+# (each run under `timeout 60`: a hang is a failure, not a stuck test)
 
 sanitized=$(sed -n 's/^CTRACE_SANITIZE:STRING=//p; s/^CTRACE_FUZZ:BOOL=ON$/fuzz/p' "$BUILD/CMakeCache.txt" 2>/dev/null)
 if [ -n "$sanitized" ]; then
 	# A sanitized preload library cannot go into a plain program.
 	SKIPPED+=("ctrace run of waits_prog (sanitized build: $sanitized)")
 else
-	"$CTRACE" run -o "$TMP/mutex.ct" -- "$BUILD/tests/waits_prog" mutex "$TMP/mutex.facts" ||
+	timeout 60 "$CTRACE" run -o "$TMP/mutex.ct" -- "$BUILD/tests/waits_prog" mutex "$TMP/mutex.facts" ||
 		fail "ctrace run waits_prog mutex failed"
 	holder=$(sed -n 's/^holder_tid //p' "$TMP/mutex.facts")
 	run 0 profile -t sync -n 0 "$TMP/mutex.ct"
@@ -211,7 +212,7 @@ else
 	fi
 
 	# Idle workers on a condition variable are not contention.
-	"$CTRACE" run -o "$TMP/cv.ct" -- "$BUILD/tests/waits_prog" condvar "$TMP/cv.facts" ||
+	timeout 60 "$CTRACE" run -o "$TMP/cv.ct" -- "$BUILD/tests/waits_prog" condvar "$TMP/cv.facts" ||
 		fail "ctrace run waits_prog condvar failed"
 	run 0 profile -t sync "$TMP/cv.ct"
 	n0=$(sed -n 's/^Total: \([0-9,]*\) contentions.*/\1/p' "$TMP/out" | tr -d ,)
@@ -223,12 +224,12 @@ else
 		fail "real condvar: --include-idle gives ${n1:-none} contentions, without ${n0:-0}"
 	grep -q 'Left out' "$TMP/out" && fail "real condvar: --include-idle still leaves waits out"
 
-	"$CTRACE" run -o "$TMP/net.ct" -- "$BUILD/tests/waits_prog" net "$TMP/net.facts" ||
+	timeout 60 "$CTRACE" run -o "$TMP/net.ct" -- "$BUILD/tests/waits_prog" net "$TMP/net.facts" ||
 		fail "ctrace run waits_prog net failed"
 	# Blocked when the trace ends (the pipe read, the lock main holds):
 	# counted up to the trace's end, labelled unfinished. Older waits_prog
 	# builds lack the mode (exit 2).
-	"$CTRACE" run -o "$TMP/stuck.ct" -- "$BUILD/tests/waits_prog" stuck "$TMP/stuck.facts"
+	timeout 60 "$CTRACE" run -o "$TMP/stuck.ct" -- "$BUILD/tests/waits_prog" stuck "$TMP/stuck.facts"
 	case $? in
 	0)
 		holder=$(sed -n 's/^holder_tid //p' "$TMP/stuck.facts")
@@ -245,6 +246,7 @@ else
 			fail "stuck read: not a pipe wait: $(cat "$TMP/out")"
 		;;
 	2) SKIPPED+=("threads blocked at the trace's end (this waits_prog has no 'stuck' mode)") ;;
+	124) fail "ctrace run waits_prog stuck: still running after 60 s (a hang), killed" ;;
 	*) fail "ctrace run waits_prog stuck failed" ;;
 	esac
 
