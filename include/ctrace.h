@@ -102,6 +102,13 @@ CT_API int ct_flush(void);
 /* 1 while a capture is running. */
 CT_API int ct_active(void);
 
+/* Joins the calling thread to the running capture now rather than at its
+ * first event, so that the scheduler and CPU-sample sources cover it from
+ * here (ctrace's pthread_create interposer calls it as a thread starts).
+ * Returns 0, or CT_ENOTRUNNING when no capture runs or the thread cannot
+ * be traced. */
+CT_API int ct_thread_start(void);
+
 /* A description of an error code, and the detail of the last failed
  * configuration or start call on this thread. */
 CT_API const char *ct_strerror(int err);

@@ -245,4 +245,12 @@ extern int __open64_2(const char *, int);
 extern int __openat_2(int, const char *, int);
 extern int __openat64_2(int, const char *, int);
 
+/* Thread start and process end (thread.c). */
+typedef int (*ic_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				    void *);
+int ic_pthread_create(ic_pthread_create_fn real, pthread_t *th, const pthread_attr_t *attr,
+		      void *(*fn)(void *), void *arg);
+/* Before _exit or _Exit: stops the capture if that is safe. */
+void ic_exit(void);
+
 #endif

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "record/capture.h"
 #include "record/rec.h"
 #include "record/src_cpu.h"
 #include "record/stacks.h"
@@ -17,6 +19,7 @@
 
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
 static uint32_t last_epoch;
+static pid_t capture_pid; /* the process that started the running capture */
 static __thread char last_err[256];
 
 static int set_err(int code, const char *fmt, ...)
@@ -331,6 +334,7 @@ int ct_start(const struct ct_config *cin)
 		return set_err(rc, "cannot start the capture: %s",
 			       c.path ? strerror(-rc) : ct_strerror(rc));
 	}
+	capture_pid = (pid_t)syscall(SYS_getpid);
 	atomic_store(&g_epoch, epoch);
 	pthread_mutex_unlock(&ctl_mu);
 	return 0;
@@ -359,6 +363,43 @@ int ct_flush(void)
 	if (!ct_active())
 		return CT_ENOTRUNNING;
 	return writer_flush();
+}
+
+int ct_thread_start(void)
+{
+	struct tls *t = &ct_tls;
+	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_acquire);
+	if (e == EPOCH_INACTIVE)
+		return CT_ENOTRUNNING;
+	if (t->epoch == e)
+		return 0;
+	return thread_register(t) == 0 ? 0 : CT_ENOTRUNNING;
+}
+
+/* The process ends without exit handlers (_exit from ctrace's interposer):
+ * stop the capture so the trace is complete, but never hang the exit. The
+ * caller may be a signal handler that interrupted anything, so: only if the
+ * control lock is free, only in the capturing process (not a vfork child
+ * sharing its memory), and the writer gets a bounded time to finish. */
+void capture_stop_at_exit(void)
+{
+	if (!ct_active() || (pid_t)syscall(SYS_getpid) != capture_pid)
+		return;
+	struct tls *t = &ct_tls;
+	if (t->rec && atomic_load(&t->rec->busy))
+		return; /* interrupted one of our own events: quiescence would wait on us */
+	if (pthread_mutex_trylock(&ctl_mu) != 0)
+		return;
+	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
+		pthread_mutex_unlock(&ctl_mu);
+		return;
+	}
+	atomic_store(&g_epoch, EPOCH_INACTIVE);
+	threads_quiesce();
+	writer_stop_bounded(5000000000ull);
+	/* no release: the process is about to end, and the writer may still
+	 * run if it did not finish in time */
+	pthread_mutex_unlock(&ctl_mu);
 }
 
 int ct_active(void)

@@ -1210,6 +1210,24 @@ int writer_flush(void)
 	return rc;
 }
 
+int writer_stop_bounded(uint64_t timeout_ns)
+{
+	struct writer *w = W;
+	if (!w)
+		return CT_ENOTRUNNING;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t t = (uint64_t)ts.tv_nsec + timeout_ns;
+	ts.tv_sec += (time_t)(t / 1000000000u);
+	ts.tv_nsec = (long)(t % 1000000000u);
+	/* the writer's memory is left to the process's end */
+	return -pthread_timedjoin_np(w->thread, NULL, &ts);
+}
+
 int writer_stop(void)
 {
 	struct writer *w = W;

@@ -11,6 +11,9 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind);
 /* Final drain, last generation, end frame; joins the thread. Returns the
  * first sink error or 0. The caller has already quiesced the threads. */
 int writer_stop(void);
+/* For a process that is ending: asks the writer to finish and waits at most
+ * timeout_ns for it; frees nothing. */
+int writer_stop_bounded(uint64_t timeout_ns);
 void writer_stats(struct ct_stats *s);
 /* Drains every thread and writes a generation now; returns when written. */
 int writer_flush(void);

@@ -125,6 +125,9 @@ REAL(__open_2)
 REAL(__open64_2)
 REAL(__openat_2)
 REAL(__openat64_2)
+REAL(pthread_create)
+REAL(_exit)
+REAL(_Exit)
 
 /* Before the capture's auto-start constructor (default priority): resolve
  * everything while single-threaded, and keep programs that `ctrace run`'s
@@ -154,6 +157,7 @@ __attribute__((constructor(101))) static void preload_init(void)
 	get___read_chk(), get___pread_chk(), get___pread64_chk(), get___recv_chk();
 	get___recvfrom_chk(), get___poll_chk(), get___ppoll_chk(), get___open_2();
 	get___open64_2(), get___openat_2(), get___openat64_2();
+	get_pthread_create(), get__exit(), get__Exit();
 }
 
 /* ---- sync ---- */
@@ -613,4 +617,26 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
 	RET(ic_openat2(get___openat64_2(), dirfd, path, flags, FRAME));
+}
+
+/* ---- threads and the process's end ---- */
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg)
+{
+	return ic_pthread_create(get_pthread_create(), th, attr, fn, arg);
+}
+
+EXPORT void _exit(int status)
+{
+	ic_exit();
+	get__exit()(status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+	ic_exit();
+	get__Exit()(status);
+	__builtin_unreachable();
 }

@@ -98,6 +98,9 @@ extern __typeof__(__open_2) __real___open_2;
 extern __typeof__(__open64_2) __real___open64_2;
 extern __typeof__(__openat_2) __real___openat_2;
 extern __typeof__(__openat64_2) __real___openat64_2;
+extern __typeof__(pthread_create) __real_pthread_create;
+extern __typeof__(_exit) __real__exit;
+extern __typeof__(_Exit) __real__Exit;
 
 /* ---- sync ---- */
 
@@ -557,4 +560,24 @@ int __wrap___openat_2(int dirfd, const char *path, int flags)
 int __wrap___openat64_2(int dirfd, const char *path, int flags)
 {
 	RET(ic_openat2(__real___openat64_2, dirfd, path, flags, FRAME));
+}
+
+/* ---- threads and the process's end ---- */
+
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg)
+{
+	return ic_pthread_create(__real_pthread_create, th, attr, fn, arg);
+}
+
+void __wrap__exit(int status)
+{
+	ic_exit();
+	__real__exit(status);
+}
+
+void __wrap__Exit(int status)
+{
+	ic_exit();
+	__real__Exit(status);
 }

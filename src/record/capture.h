@@ -1,0 +1,10 @@
+/* Capture control for ctrace's own interposers (capture.c). */
+#ifndef CT_RECORD_CAPTURE_H
+#define CT_RECORD_CAPTURE_H
+
+/* The process is ending without exit handlers (_exit): stops the running
+ * capture so that its trace is complete, if that can be done safely, and
+ * within a bounded time. */
+void capture_stop_at_exit(void);
+
+#endif
