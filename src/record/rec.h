@@ -40,6 +40,32 @@ struct chunk {
 
 enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
 
+/* A thread's scheduler and page-fault sources (src_sched.c). Set up by the
+ * thread when it registers, before its record is published; then used by
+ * the writer only, except the exit reading, which the thread takes as it
+ * exits and publishes with exit_ready. */
+struct sched_rec {
+	int fd;		      /* its perf event, -1 without */
+	uint8_t on;	      /* set up in this capture */
+	uint8_t schedstat;    /* samples schedstat (no perf event) */
+	uint8_t stat;	      /* samples fault counts from /proc/.../stat */
+	uint8_t final_done;   /* the capture's last sample is taken */
+	uint8_t pcheck;	      /* perf: schedstat's switch-in count is read */
+	uint8_t exit_done;    /* the exit reading is pushed */
+	void *ring;	      /* the event's mmap: control page, then data */
+	uint64_t perf_id;     /* PERF_EVENT_IOC_ID: the fd is still ours */
+	uint64_t ino, dev;    /* the fd's inode when opened */
+	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */
+	uint64_t minflt, majflt;	   /* stat at the last sample */
+	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */
+	uint64_t seen_user;		   /* w_user_last then: activity test */
+	uint64_t last_rec;		   /* ticks of the last perf record */
+	uint64_t slices0;		   /* perf: switch-ins when it registered */
+	uint64_t ins, lost_recs;	   /* perf: switch-ins read, records lost */
+	_Atomic uint32_t exit_ready;
+	uint64_t exit_ticks, exit_run_ns, exit_delay_ns, exit_slices, exit_minflt, exit_majflt;
+};
+
 /* One per registered thread, in a process-wide table so that its memory
  * outlives the thread (the writer may still be draining it). */
 struct trec {
@@ -87,6 +113,7 @@ struct trec {
 	uint32_t nside, capside;
 	uint64_t w_user_last;
 	uint64_t w_side_lost; /* source events dropped: the queue was full */
+	struct sched_rec sched;
 };
 
 /* Per-thread hot state, initial-exec TLS: no allocation, no __tls_get_addr. */

@@ -24,7 +24,8 @@ void sources_start(const struct ct_config *cfg);
 void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx);
 /* In a thread that registers, before its record is published. */
 void sources_thread_start(struct trec *r);
-/* In a thread that exits (its last event is written). */
+/* In a thread that exits, just before its thread.end is written (whatever
+ * the source publishes here is visible to the writer once thread.end is). */
 void sources_thread_exit(struct trec *r);
 /* Writer thread, once per drain round, before any thread is drained. */
 void sources_round(uint64_t now_ns);
@@ -37,6 +38,9 @@ void sources_collect(struct trec *r, int exited);
 void sources_thread_end(struct trec *r);
 /* At ct_stop, after the final drain. */
 void sources_stop(void);
+/* Writer thread, before it waits for its next round: how soon (ns) the
+ * sources want it, 0 for no preference (a perf ring filling up fast). */
+uint64_t sources_wait_ns(void);
 
 /* ---- provided by the writer for the sources (writer.c) ---- */
 

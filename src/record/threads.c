@@ -314,6 +314,10 @@ static void on_thread_exit(void *arg)
 {
 	struct trec *r = arg;
 	struct tls *t = &ct_tls;
+	/* Before thread.end: what the sources take last (a /proc reading that
+	 * goes away with the thread) must come before it in the stream. */
+	if (t->rec == r)
+		sources_thread_exit(r);
 	if (t->rec == r && t->epoch == atomic_load(&g_epoch)) {
 		struct tls *e = ev_begin();
 		if (e) {
@@ -322,8 +326,6 @@ static void on_thread_exit(void *arg)
 				ev_commit(e, p);
 		}
 	}
-	if (t->rec == r)
-		sources_thread_exit(r);
 	/* Events from destructors that run after this one are ignored. */
 	t->dead = 1;
 	t->epoch = EPOCH_DEAD;

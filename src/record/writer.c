@@ -436,26 +436,32 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		put_batch(w, r, base, w->merge.p, w->merge.len, nev, first, out_last);
 }
 
-/* Emits every source event still queued for r (they are all in the past of
- * the writer's round); drop: discard them instead (the thread has ended, and
- * nothing may follow its thread.end). */
-static void side_flush(struct writer *w, struct trec *r, int drop)
+/* Emits the source events queued for r up to time upto: the thread's
+ * events up to then are all written (drain_thread), so none can come
+ * before them any more. Later ones wait for the thread's next events or
+ * the next round. drop: discard them all instead (the thread has ended,
+ * and nothing may follow its thread.end). */
+static void side_flush(struct writer *w, struct trec *r, int drop, uint64_t upto)
 {
 	if (!r->nside)
 		return;
-	if (!drop) {
-		uint64_t base = r->w_last, out_last = base, first = 0;
-		w->merge.len = 0;
-		for (uint32_t i = 0; i < r->nside; i++) {
-			merge_side(w, &r->side[i], &out_last);
-			if (i == 0)
-				first = out_last;
-		}
-		uint32_t n = r->nside;
+	if (drop) {
 		r->nside = 0;
-		put_batch(w, r, base, w->merge.p, w->merge.len, n, first, out_last);
+		return;
 	}
-	r->nside = 0;
+	uint64_t base = r->w_last, out_last = base, first = 0;
+	uint32_t n = 0;
+	w->merge.len = 0;
+	for (; n < r->nside && r->side[n].ts <= upto; n++) {
+		merge_side(w, &r->side[n], &out_last);
+		if (n == 0)
+			first = out_last;
+	}
+	if (!n)
+		return;
+	memmove(r->side, r->side + n, (r->nside - n) * sizeof *r->side);
+	r->nside -= n;
+	put_batch(w, r, base, w->merge.p, w->merge.len, n, first, out_last);
 }
 
 void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
@@ -528,29 +534,49 @@ static int drain_thread(struct writer *w, struct trec *r)
 	/* Read the state first: if the thread had exited by then, everything it
 	 * wrote is visible to the drain below. */
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_acquire);
-	sources_collect(r, state == REC_EXITED);
+	int exited = state == REC_EXITED;
 	if (!r->rd) {
 		r->rd = atomic_load_explicit(&r->first, memory_order_acquire);
 		r->rd_off = 0;
 	}
-	int taken = 0;
+	/* Where the thread's events end now, before the sources are collected:
+	 * a kernel record (a switch) older than an event the thread committed
+	 * is in the source's buffer by then, so it is merged before that event
+	 * rather than found next round, older than what was already written.
+	 * Events committed after this point wait for the next round. */
+	uint64_t snap = w->final_drain ? UINT64_MAX : clock_ticks();
+	struct chunk *stop = r->rd;
+	uint32_t stop_pos = 0;
+	int limited = 0; /* the thread has more than this round takes */
+	for (int k = 1; stop; k++) {
+		struct chunk *next = atomic_load_explicit(&stop->next, memory_order_acquire);
+		limited = next && k == DRAIN_BATCH && !exited;
+		if (!next || limited) {
+			stop_pos = atomic_load_explicit(&stop->pos, memory_order_acquire);
+			break;
+		}
+		stop = next;
+	}
+	sources_collect(r, exited);
 	while (r->rd) {
 		struct chunk *c = r->rd;
-		struct chunk *next = atomic_load_explicit(&c->next, memory_order_acquire);
-		uint32_t pos = atomic_load_explicit(&c->pos, memory_order_acquire);
+		int last = c == stop;
+		struct chunk *next = last ? NULL : atomic_load_explicit(&c->next, memory_order_acquire);
+		uint32_t pos = last ? stop_pos : atomic_load_explicit(&c->pos, memory_order_acquire);
 		if (pos > r->rd_off) {
 			add_piece(w, r, c->data + r->rd_off, pos - r->rd_off);
 			r->rd_off = pos;
 		}
-		if (!next)
+		if (!next) {
+			if (limited)
+				return 1;
 			break;
+		}
 		pool_put(c); /* the thread moved on and will not touch it again */
 		r->rd = next;
 		r->rd_off = 0;
-		if (++taken == DRAIN_BATCH && state != REC_EXITED)
-			return 1;
 	}
-	side_flush(w, r, state == REC_EXITED);
+	side_flush(w, r, exited, snap);
 	if (state == REC_EXITED) {
 		if (r->rd)
 			pool_put(r->rd);
@@ -1069,6 +1095,9 @@ static void *writer_main(void *arg)
 			wait = 1000000;
 		if (nfree < w->cfg.buffer_bytes / w->cfg.chunk_bytes / 4)
 			wait = 0;
+		uint64_t soon = sources_wait_ns();
+		if (soon && soon < wait)
+			wait = soon;
 		if (wait && w->flush_req == w->flush_done) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -56,8 +56,8 @@ static void read_totals(const char *path, struct totals *t)
 				t->by_type[ev.type]++;
 			if (ev.type == CT_EV_LOSS)
 				t->lost += ev.args[0];
-			else if (ev.thread->index < 256)
-				t->per_thread[ev.thread->index]++;
+			else if (ev.thread->index < 256 && ev.type < CT_EV_SCHED_OUT)
+				t->per_thread[ev.thread->index]++; /* the thread's own events */
 			if (ev.thread->index < 256)
 				seen[ev.thread->index] = 1;
 		}

@@ -35,6 +35,10 @@ void cmd_run_help(FILE *out)
 	      "  --cpu-hz N      CPU samples per second of each thread's CPU time,\n"
 	      "                  with stacks (default 0: off; at most 10000)\n"
 	      "  --no-cgroup     do not record the cgroup's CPU quota and throttling\n"
+	      "  --sched SRC     where runnable time comes from: auto (perf context\n"
+	      "                  switches, else schedstat samples), perf, schedstat,\n"
+	      "                  off (default auto)\n"
+	      "  --no-faults     do not record page faults\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
 	      "Other settings come from CTRACE_* variables (README.md). A statically\n"
@@ -135,7 +139,8 @@ static int is_static_elf(const char *path)
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL, *stacks = NULL, *buffer = NULL, *cpu_hz = NULL;
-	int no_cgroup = 0;
+	const char *sched = NULL;
+	int no_cgroup = 0, no_faults = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -151,10 +156,15 @@ int cmd_run(int argc, char **argv)
 			no_cgroup = 1;
 			continue;
 		}
+		if (!strcmp(a, "--no-faults")) {
+			no_faults = 1;
+			continue;
+		}
 		const char **dst = !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
 				   : !strcmp(a, "--stacks")		      ? &stacks
 				   : !strcmp(a, "--buffer")		      ? &buffer
 				   : !strcmp(a, "--cpu-hz")		      ? &cpu_hz
+				   : !strcmp(a, "--sched")		      ? &sched
 									      : NULL;
 		if (dst) {
 			if (i + 1 >= argc)
@@ -202,6 +212,10 @@ int cmd_run(int argc, char **argv)
 		setenv("CTRACE_CPU_HZ", cpu_hz, 1);
 	if (no_cgroup)
 		setenv("CTRACE_CGROUP", "off", 1);
+	if (sched)
+		setenv("CTRACE_SCHED", sched, 1);
+	if (no_faults)
+		setenv("CTRACE_FAULTS", "off", 1);
 	/* Bad values are reported here, once, rather than by the program. */
 	struct ct_config c;
 	ct_config_init(&c);

@@ -1,0 +1,649 @@
+/* The scheduler and page-fault sources. Each thread gets, when it
+ * registers, a perf event of its own: context-switch records (preempted or
+ * blocked, and the CPU it comes back on) and a sample per major fault (its
+ * address and user stack). Where perf is refused the writer samples the
+ * thread's /proc/self/task/TID/schedstat (run-queue delay, run time,
+ * timeslices) instead. Minor faults are counts sampled from
+ * /proc/self/task/TID/stat either way (a perf event per thread is the fd
+ * budget; a sample per minor fault would be far too many).
+ *
+ * Registration may happen inside a signal handler: the thread's part uses
+ * system calls only. Everything else runs on the writer thread. */
+#include "record/src_sched.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record/sources.h"
+#include "record/stacks.h"
+
+/* Data pages of a thread's perf ring (a power of two). A switch record is
+ * 24 bytes and a switch makes two (out, in): 32 KiB hold ~680 switches. The
+ * writer drains every round (20 ms by default) and comes back within 1 ms
+ * when a ring was a quarter full, so a thread can switch ~100k times a
+ * second before records are lost; and an unprivileged user's locked-memory
+ * allowance for perf rings (perf_event_mlock_kb per CPU, then
+ * RLIMIT_MEMLOCK) covers a few hundred threads. Threads beyond it fall back. */
+#define RING_PAGES 8
+/* An active thread is sampled at most this often, any thread at least this
+ * often: the cost stays bounded with thousands of threads. */
+#define SAMPLE_MIN_NS  10000000ull
+#define SAMPLE_IDLE_NS 1000000000ull
+/* The writer's next round when a ring was a quarter full. */
+#define SOON_NS 1000000ull
+
+enum { SRC_OFF = 0, SRC_PERF = 1, SRC_SCHEDSTAT = 2 };
+
+static struct {
+	int sched;	 /* what the capture uses: SRC_* */
+	int fallback;	 /* a thread that gets no perf event samples schedstat */
+	int faults;	 /* fault events wanted */
+	int perf_faults; /* the perf event samples major faults */
+	int stat_ok;	 /* /proc/.../stat is readable */
+	int schedstat_ok;
+	int depth; /* frames of a fault's stack */
+	struct perf_event_attr attr;
+	size_t page, map_bytes;
+	long fd_budget;
+	_Atomic long fds; /* perf fds held by threads */
+	_Atomic int soon;
+} S;
+
+/* ---- /proc, with system calls only (the thread's part may run in a
+ * signal handler) ---- */
+
+static int proc_read(pid_t tid, const char *leaf, char *buf, size_t cap)
+{
+	static const char pre[] = "/proc/self/task/";
+	char path[64], digits[16];
+	size_t n = 0, k = 0;
+	memcpy(path, pre, sizeof pre - 1);
+	n = sizeof pre - 1;
+	unsigned v = (unsigned)tid;
+	do
+		digits[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < sizeof digits);
+	while (k)
+		path[n++] = digits[--k];
+	path[n++] = '/';
+	size_t ll = strlen(leaf);
+	memcpy(path + n, leaf, ll + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t got = read(fd, buf, cap - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = 0;
+	return 0;
+}
+
+static const char *parse_u64(const char *p, uint64_t *out)
+{
+	while (*p == ' ')
+		p++;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	uint64_t v = 0;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	*out = v;
+	return p;
+}
+
+int src_sched_parse_schedstat(const char *s, uint64_t *run_ns, uint64_t *delay_ns, uint64_t *slices)
+{
+	const char *p = s;
+	if (!(p = parse_u64(p, run_ns)) || !(p = parse_u64(p, delay_ns)) ||
+	    !(p = parse_u64(p, slices)))
+		return -1;
+	return 0;
+}
+
+int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt)
+{
+	const char *p = strrchr(s, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	/* fields 3 (state) to 9 come first; minflt is 10, majflt 12 */
+	for (int f = 3; f < 10; f++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+	}
+	uint64_t cmin;
+	if (!(p = parse_u64(p, minflt)) || !(p = parse_u64(p, &cmin)) || !parse_u64(p, majflt))
+		return -1;
+	return 0;
+}
+
+struct reading {
+	uint64_t run_ns, delay_ns, slices, minflt, majflt;
+};
+
+/* Reads what s samples into *v (and schedstat for a perf thread's loss
+ * check when pcount); 0, or -1 when a file is gone (the thread exited) or
+ * malformed. */
+static int take_reading(const struct sched_rec *s, pid_t tid, struct reading *v, int pcount)
+{
+	char buf[1024];
+	memset(v, 0, sizeof *v);
+	if ((s->schedstat || (pcount && s->pcheck)) &&
+	    (proc_read(tid, "schedstat", buf, sizeof buf) != 0 ||
+	     src_sched_parse_schedstat(buf, &v->run_ns, &v->delay_ns, &v->slices)))
+		return -1;
+	if (s->stat && (proc_read(tid, "stat", buf, sizeof buf) != 0 ||
+			src_sched_parse_stat(buf, &v->minflt, &v->majflt)))
+		return -1;
+	return 0;
+}
+
+/* ---- perf ---- */
+
+static int perf_open(struct perf_event_attr *a)
+{
+	return (int)syscall(SYS_perf_event_open, a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The attribute of try k: 0 faults with their stack, 1 faults without,
+ * 2 switches only. */
+static void perf_attr(int k, int depth, struct perf_event_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->size = sizeof *a;
+	a->type = PERF_TYPE_SOFTWARE;
+	a->context_switch = 1;
+	/* required for an unprivileged user at perf_event_paranoid 2 */
+	a->exclude_kernel = 1;
+	a->exclude_hv = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->sample_id_all = 1;
+	/* no TID: the event is the thread's own (a switch record is 24 bytes) */
+	a->sample_type = PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+	if (k == 2) {
+		a->config = PERF_COUNT_SW_DUMMY;
+		return;
+	}
+	a->config = PERF_COUNT_SW_PAGE_FAULTS_MAJ;
+	a->sample_period = 1;
+	a->sample_type |= PERF_SAMPLE_IP | PERF_SAMPLE_ADDR;
+	if (k == 0) {
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+		a->exclude_callchain_kernel = 1;
+		a->sample_max_stack = (uint16_t)depth;
+	}
+}
+
+/* Finds what this kernel lets us open and map, on the calling thread. */
+static int perf_probe(void)
+{
+	for (int k = !S.faults ? 2 : S.depth ? 0 : 1; k <= 2; k++) {
+		struct perf_event_attr a;
+		perf_attr(k, S.depth, &a);
+		int fd = perf_open(&a);
+		if (fd < 0)
+			continue;
+		void *m = mmap(NULL, S.map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED)
+			return 0; /* no locked memory for rings: perf is no use */
+		munmap(m, S.map_bytes);
+		S.attr = a;
+		S.perf_faults = a.config == PERF_COUNT_SW_PAGE_FAULTS_MAJ;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether s->fd is still the event we opened: a program may close every fd
+ * it does not know (daemons do) and get the number back for a file of its
+ * own. All anonymous-inode fds share one inode, so the event id decides. */
+static int fd_is_ours(const struct sched_rec *s)
+{
+	struct stat st;
+	uint64_t id = 0;
+	return fstat(s->fd, &st) == 0 && (uint64_t)st.st_ino == s->ino &&
+	       (uint64_t)st.st_dev == s->dev && ioctl(s->fd, PERF_EVENT_IOC_ID, &id) == 0 &&
+	       id == s->perf_id;
+}
+
+/* Opens the calling thread's event and maps its ring; 0 or -1. */
+static int perf_thread_open(struct sched_rec *s)
+{
+	if (atomic_fetch_add(&S.fds, 1) >= S.fd_budget)
+		goto out;
+	int fd = perf_open(&S.attr);
+	if (fd < 0)
+		goto out;
+	void *m = mmap(NULL, S.map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct stat st;
+	uint64_t id = 0;
+	if (m == MAP_FAILED || fstat(fd, &st) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) {
+		if (m != MAP_FAILED)
+			munmap(m, S.map_bytes);
+		close(fd);
+		goto out;
+	}
+	s->fd = fd;
+	s->ring = m;
+	s->perf_id = id;
+	s->ino = (uint64_t)st.st_ino;
+	s->dev = (uint64_t)st.st_dev;
+	return 0;
+out:
+	atomic_fetch_sub(&S.fds, 1);
+	return -1;
+}
+
+static void perf_release(struct sched_rec *s)
+{
+	if (!s->ring) /* also a record that never had a source (pseudo) */
+		return;
+	int ours = fd_is_ours(s);
+	munmap(s->ring, S.map_bytes);
+	if (ours)
+		close(s->fd);
+	s->ring = NULL;
+	s->fd = -1;
+	atomic_fetch_sub(&S.fds, 1);
+}
+
+/* The fork child has no capture and the rings are not mapped in it
+ * (perf maps are not copied), but it got the fds: give them back. */
+static void child_after_fork(void)
+{
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct sched_rec *s = &g_recs[i].sched;
+		if (!s->ring)
+			continue;
+		if (fd_is_ours(s))
+			close(s->fd);
+		s->fd = -1;
+		s->ring = NULL;
+	}
+	atomic_store(&S.fds, 0);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, child_after_fork);
+}
+
+/* ---- hooks ---- */
+
+void src_sched_start(const struct ct_config *cfg)
+{
+	pthread_once(&atfork_once, register_atfork);
+	S.page = (size_t)sysconf(_SC_PAGESIZE);
+	S.map_bytes = (1 + RING_PAGES) * S.page;
+	S.faults = cfg->faults;
+	S.depth = cfg->stack_depth < STACK_MAX_DEPTH ? (int)cfg->stack_depth : STACK_MAX_DEPTH;
+	S.perf_faults = 0;
+	struct rlimit rl;
+	/* a quarter of the fd limit at most: the program's fds come first */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = 1024;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
+		rl.rlim_cur = 1u << 20;
+	S.fd_budget = (long)(rl.rlim_cur / 4);
+
+	struct sched_rec probe = {.fd = -1, .schedstat = 1};
+	struct reading v;
+	int schedstat_ok = take_reading(&probe, (pid_t)syscall(SYS_gettid), &v, 0) == 0;
+	probe.schedstat = 0;
+	probe.stat = 1;
+	S.stat_ok = take_reading(&probe, (pid_t)syscall(SYS_gettid), &v, 0) == 0;
+	S.schedstat_ok = schedstat_ok;
+
+	S.sched = SRC_OFF;
+	if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF) && perf_probe())
+		S.sched = SRC_PERF;
+	if (S.sched == SRC_OFF && schedstat_ok &&
+	    (cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_SCHEDSTAT))
+		S.sched = SRC_SCHEDSTAT;
+	S.fallback = cfg->sched == CT_SCHED_AUTO && schedstat_ok;
+	if (S.sched != SRC_PERF)
+		S.perf_faults = 0;
+	atomic_store(&S.soon, 0);
+}
+
+void src_sched_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	static const char *const names[] = {"off", "perf", "schedstat"};
+	put(ctx, "sched.source", names[S.sched]);
+	/* perf: major faults from perf (address and stack), minor fault counts
+	 * sampled from /proc; proc: both sampled */
+	put(ctx, "faults.source",
+	    !S.faults	    ? "off"
+	    : S.perf_faults ? "perf"
+	    : S.stat_ok	    ? "proc"
+			    : "off");
+}
+
+void src_sched_thread_start(struct trec *r)
+{
+	struct sched_rec *s = &r->sched;
+	int saved = errno;
+	s->fd = -1;
+	s->ring = NULL;
+	s->on = 0;
+	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = 0;
+	s->ins = s->lost_recs = 0;
+	s->last_rec = r->base_ticks;
+	s->seen_user = r->base_ticks;
+	atomic_store_explicit(&s->exit_ready, 0, memory_order_relaxed);
+	if (r->pseudo || (S.sched == SRC_OFF && !S.faults))
+		goto out;
+	s->on = 1;
+	if (S.sched == SRC_PERF) {
+		if (perf_thread_open(s) != 0 && S.fallback)
+			s->schedstat = 1;
+	} else if (S.sched == SRC_SCHEDSTAT) {
+		s->schedstat = 1;
+	}
+	s->stat = S.faults && S.stat_ok;
+	s->pcheck = s->ring && S.schedstat_ok;
+	/* the baseline: the first sample covers the time from here */
+	struct reading v;
+	if (take_reading(s, r->tid, &v, 1) != 0) {
+		s->schedstat = s->stat = s->pcheck = 0;
+	} else {
+		s->slices0 = v.slices;
+		s->run_ns = v.run_ns;
+		s->delay_ns = v.delay_ns;
+		s->slices = v.slices;
+		s->minflt = v.minflt;
+		s->majflt = v.majflt;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+out:
+	errno = saved;
+}
+
+void src_sched_thread_exit(struct trec *r)
+{
+	/* In the exiting thread, before its thread.end: /proc/self/task/TID
+	 * goes away with it, so the last reading is taken here. */
+	struct sched_rec *s = &r->sched;
+	if (!s->on || !(s->schedstat || s->stat || s->pcheck) ||
+	    ct_tls.epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed))
+		return;
+	int saved = errno;
+	struct reading v;
+	if (take_reading(s, r->tid, &v, 1) == 0) {
+		s->exit_ticks = clock_ticks();
+		s->exit_run_ns = v.run_ns;
+		s->exit_delay_ns = v.delay_ns;
+		s->exit_slices = v.slices;
+		s->exit_minflt = v.minflt;
+		s->exit_majflt = v.majflt;
+		atomic_store_explicit(&s->exit_ready, 1, memory_order_release);
+	}
+	errno = saved;
+}
+
+static void fault_push(struct trec *r, uint64_t ts, unsigned kind, uint64_t count)
+{
+	uint64_t a[3] = {kind, count, 0};
+	side_push(r, ts, CT_EV_FAULT, a, 0);
+}
+
+/* Pushes what changed since the previous sample, at ts, and makes v the
+ * new baseline. */
+static void sample_push(struct trec *r, uint64_t ts, const struct reading *v)
+{
+	struct sched_rec *s = &r->sched;
+	if (s->schedstat && v->run_ns >= s->run_ns && v->delay_ns >= s->delay_ns &&
+	    v->slices >= s->slices &&
+	    (v->run_ns != s->run_ns || v->delay_ns != s->delay_ns || v->slices != s->slices)) {
+		uint64_t a[3] = {writer_dur_to_ticks(v->delay_ns - s->delay_ns),
+				 writer_dur_to_ticks(v->run_ns - s->run_ns), v->slices - s->slices};
+		side_push(r, ts, CT_EV_SCHED_SAMPLE, a, 0);
+	}
+	if (s->stat) {
+		if (v->minflt > s->minflt)
+			fault_push(r, ts, CT_FAULT_MINOR, v->minflt - s->minflt);
+		/* with a perf event, major faults come one by one from it */
+		if (!(s->ring && S.perf_faults) && v->majflt > s->majflt)
+			fault_push(r, ts, CT_FAULT_MAJOR, v->majflt - s->majflt);
+	}
+	s->run_ns = v->run_ns;
+	s->delay_ns = v->delay_ns;
+	s->slices = v->slices;
+	s->minflt = v->minflt;
+	s->majflt = v->majflt;
+}
+
+/* Copies len bytes at ring offset off (which may wrap) into out. */
+static void ring_copy(const uint8_t *data, uint64_t mask, uint64_t off, void *out, size_t len)
+{
+	size_t at = (size_t)(off & mask), first = (size_t)mask + 1 - at;
+	if (first >= len) {
+		memcpy(out, data + at, len);
+	} else {
+		memcpy(out, data + at, first);
+		memcpy((uint8_t *)out + first, data, len - first);
+	}
+}
+
+/* The sample_id every record ends with (sample_id_all, TIME|CPU). */
+struct sample_id {
+	uint64_t time;
+	uint32_t cpu, res;
+};
+
+static void fault_sample(struct trec *r, const uint8_t *p, size_t n)
+{
+	/* ip, time, addr, cpu/res, then nr and ips with CALLCHAIN */
+	struct {
+		uint64_t ip;
+		uint64_t time, addr;
+		uint32_t cpu, res;
+	} h;
+	if (n < sizeof h)
+		return;
+	memcpy(&h, p, sizeof h);
+	uint64_t pcs[STACK_MAX_DEPTH];
+	int depth = 0;
+	if ((S.attr.sample_type & PERF_SAMPLE_CALLCHAIN) && n >= sizeof h + 8) {
+		uint64_t nr;
+		memcpy(&nr, p + sizeof h, 8);
+		if (nr > (n - sizeof h - 8) / 8)
+			nr = (n - sizeof h - 8) / 8;
+		for (uint64_t i = 0; i < nr && depth < S.depth; i++) {
+			uint64_t pc;
+			memcpy(&pc, p + sizeof h + 8 + i * 8, 8);
+			/* context markers and kernel addresses are not frames */
+			if (pc >= (uint64_t)PERF_CONTEXT_MAX || (int64_t)pc < 0 || pc < 4096)
+				continue;
+			pcs[depth++] = pc;
+		}
+	} else if (h.ip >= 4096 && (int64_t)h.ip >= 0 && S.depth > 0) {
+		pcs[depth++] = h.ip;
+	}
+	uint32_t stack = 0;
+	if (depth > 0) {
+		/* Stacks hold return addresses, symbolized at pc - 1; the first
+		 * frame is the faulting instruction itself. */
+		pcs[0]++;
+		stack = stack_id(pcs, depth, stack_hash(pcs, depth));
+	}
+	uint64_t a[3] = {CT_FAULT_MAJOR, 1, h.addr};
+	uint64_t ts = writer_ns_to_ticks(h.time);
+	side_push(r, ts, CT_EV_FAULT, a, stack);
+	r->sched.last_rec = ts;
+}
+
+static void perf_record(struct trec *r, const struct perf_event_header *h, const uint8_t *p)
+{
+	struct sched_rec *s = &r->sched;
+	size_t n = h->size - sizeof *h;
+	const uint8_t *body = p + sizeof *h;
+	struct sample_id id;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		fault_sample(r, body, n);
+		return;
+	}
+	if (n < sizeof id)
+		return;
+	memcpy(&id, body + n - sizeof id, sizeof id);
+	uint64_t ts = writer_ns_to_ticks(id.time);
+	if (h->type == PERF_RECORD_SWITCH) {
+		if (h->misc & PERF_RECORD_MISC_SWITCH_OUT) {
+			uint64_t a = h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+					     ? CT_SCHED_PREEMPTED
+					     : CT_SCHED_BLOCKED;
+			side_push(r, ts, CT_EV_SCHED_OUT, &a, 0);
+		} else {
+			uint64_t a = id.cpu;
+			side_push(r, ts, CT_EV_SCHED_IN, &a, 0);
+			s->ins++;
+		}
+		s->last_rec = ts;
+	} else if (h->type == PERF_RECORD_LOST && n >= 16 + sizeof id) {
+		/* the ring was full: records were lost between the last one read
+		 * and this one */
+		uint64_t lost;
+		memcpy(&lost, body + 8, 8);
+		uint64_t a[3] = {lost, ts > s->last_rec ? ts - s->last_rec : 0,
+				 CT_LOSS_BUFFER_FULL};
+		side_push(r, s->last_rec, CT_EV_LOSS, a, 0);
+		s->last_rec = ts;
+		s->lost_recs += lost;
+	}
+}
+
+/* Switch records lost with nothing to say so: the kernel writes its LOST
+ * record only with the next record that fits, which never comes when the
+ * ring stays full until the thread ends (the writer could not run; under a
+ * heavy load it may wait hundreds of ms for a CPU). The kernel's count of
+ * the thread's switch-ins (schedstat's timeslices) against the switch-ins
+ * read tells how many went missing: an out and an in each. */
+static void perf_check_lost(struct trec *r, uint64_t slices, uint64_t ts)
+{
+	struct sched_rec *s = &r->sched;
+	uint64_t kernel = slices - s->slices0, seen = s->ins + s->lost_recs / 2;
+	if (slices < s->slices0 || kernel <= seen)
+		return;
+	uint64_t at = s->last_rec < ts ? s->last_rec : ts;
+	uint64_t a[3] = {2 * (kernel - seen), ts - at, CT_LOSS_BUFFER_FULL};
+	side_push(r, at, CT_EV_LOSS, a, 0);
+	s->lost_recs += a[0];
+}
+
+/* Moves the records of r's ring into its side queue; returns how many. */
+static uint64_t perf_drain(struct trec *r)
+{
+	struct sched_rec *s = &r->sched;
+	struct perf_event_mmap_page *pc = s->ring;
+	const uint8_t *data = (const uint8_t *)s->ring + S.page;
+	uint64_t size = S.map_bytes - S.page, mask = size - 1;
+	uint64_t head = __atomic_load_n(&pc->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = pc->data_tail, n = 0;
+	if (head - tail > size / 4)
+		atomic_store_explicit(&S.soon, 1, memory_order_relaxed);
+	static uint8_t rec[65536]; /* a record's size is 16 bits */
+	while (head - tail >= sizeof(struct perf_event_header)) {
+		struct perf_event_header h;
+		ring_copy(data, mask, tail, &h, sizeof h);
+		if (h.size < sizeof h || h.size > head - tail) {
+			tail = head; /* cannot happen; resynchronize */
+			break;
+		}
+		ring_copy(data, mask, tail, rec, h.size);
+		perf_record(r, &h, rec);
+		tail += h.size;
+		n++;
+	}
+	__atomic_store_n(&pc->data_tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+void src_sched_collect(struct trec *r, int exited)
+{
+	struct sched_rec *s = &r->sched;
+	if (r->pseudo || !s->on)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	struct reading v;
+	int ending =
+		!exited && atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE;
+	int have = 0;
+	if (ending && !s->final_done && (s->schedstat || s->stat || s->pcheck)) {
+		/* The capture is stopping: one last reading, before the ring is
+		 * read, so that its records cover every switch it counts. */
+		s->final_done = 1;
+		have = take_reading(s, r->tid, &v, 1) == 0;
+	}
+	uint64_t records = s->ring ? perf_drain(r) : 0;
+	if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire)) {
+		/* The exit reading, published before thread.end: pushed as soon
+		 * as it is seen, so that it goes before thread.end (drain_thread
+		 * collects before it drains what it saw committed). */
+		s->exit_done = 1;
+		v = (struct reading){s->exit_run_ns, s->exit_delay_ns, s->exit_slices,
+				     s->exit_minflt, s->exit_majflt};
+		if (s->ring && s->pcheck)
+			perf_check_lost(r, v.slices, s->exit_ticks);
+		sample_push(r, s->exit_ticks, &v);
+	}
+	if (exited) {
+		perf_release(s);
+		return;
+	}
+	if (ending) {
+		if (have) {
+			uint64_t ts = writer_ns_to_ticks(now);
+			if (s->ring && s->pcheck)
+				perf_check_lost(r, v.slices, ts);
+			sample_push(r, ts, &v);
+		}
+		return;
+	}
+	if (!s->schedstat && !s->stat)
+		return;
+	int active = r->w_user_last != s->seen_user || records;
+	uint64_t since = now - s->last_ns;
+	if (since < SAMPLE_MIN_NS || (!active && since < SAMPLE_IDLE_NS))
+		return;
+	if (take_reading(s, r->tid, &v, 0) != 0)
+		return;
+	sample_push(r, writer_ns_to_ticks(now), &v);
+	s->last_ns = now;
+	s->seen_user = r->w_user_last;
+}
+
+void src_sched_thread_end(struct trec *r)
+{
+	perf_release(&r->sched);
+}
+
+void src_sched_stop(void)
+{
+	atomic_store(&S.soon, 0);
+}
+
+uint64_t src_sched_wait_ns(void)
+{
+	return atomic_exchange_explicit(&S.soon, 0, memory_order_relaxed) ? SOON_NS : 0;
+}

@@ -1,0 +1,766 @@
+/* The scheduler and page-fault sources end to end: threads with a known
+ * scheduling (more spinners than CPUs, a thread blocked on a pipe) and known
+ * faults are traced with libctrace, and the trace read back must show it,
+ * from perf (when the kernel allows it here) and from the schedstat
+ * fallback. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctrace.h"
+#include "ctrace_reader.h"
+
+static char tmpdir[] = "/tmp/ctrace-sched-XXXXXX";
+
+/* ---- the trace, per thread ---- */
+
+struct tev {
+	uint8_t type;
+	uint64_t ts;
+	uint64_t a[3];
+	char func[64]; /* innermost frame of its stack, "" without */
+};
+
+struct tthread {
+	uint32_t tid;
+	struct tev *ev;
+	size_t n, cap;
+};
+
+struct trace {
+	struct tthread th[512];
+	char sched_source[32], faults_source[32];
+	uint64_t lost; /* loss events and loss sections */
+	uint64_t by_type[CT_EV_TYPE_COUNT];
+	int complete;
+};
+
+static void trace_free(struct trace *t)
+{
+	for (int i = 0; i < 512; i++)
+		free(t->th[i].ev);
+	free(t);
+}
+
+static struct trace *read_trace(const char *path)
+{
+	struct trace *t = calloc(1, sizeof *t);
+	assert_non_null(t);
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	const struct ct_trace_info *info = ct_reader_info(r);
+	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2) {
+		if (!strcmp(info->meta[i], "sched.source"))
+			snprintf(t->sched_source, sizeof t->sched_source, "%s", info->meta[i + 1]);
+		if (!strcmp(info->meta[i], "faults.source"))
+			snprintf(t->faults_source, sizeof t->faults_source, "%s",
+				 info->meta[i + 1]);
+	}
+	/* thread by thread: the order each thread's stream has in the file */
+	ct_reader_set_order(r, CT_ORDER_THREAD);
+	const struct ct_generation *g;
+	int rc;
+	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+		for (uint32_t i = 0; i < g->nloss; i++)
+			t->lost += g->loss[i].count;
+		struct ct_event ev;
+		while ((rc = ct_reader_next_in_generation(r, &ev)) == 1) {
+			t->by_type[ev.type]++;
+			if (ev.type == CT_EV_LOSS)
+				t->lost += ev.args[0];
+			assert_true(ev.thread->index < 512);
+			struct tthread *th = &t->th[ev.thread->index];
+			th->tid = ev.thread->tid;
+			if (th->n == th->cap) {
+				th->cap = th->cap ? th->cap * 2 : 256;
+				th->ev = realloc(th->ev, th->cap * sizeof *th->ev);
+				assert_non_null(th->ev);
+			}
+			struct tev *e = &th->ev[th->n++];
+			memset(e, 0, sizeof *e);
+			e->type = ev.type;
+			e->ts = ev.ts;
+			for (uint32_t k = 0; k < ev.nargs && k < 3; k++)
+				e->a[k] = ev.args[k];
+			if (ev.stack && ev.stack->nframes)
+				snprintf(e->func, sizeof e->func, "%s",
+					 ev.stack->frames[0].function);
+		}
+		if (rc)
+			break;
+	}
+	if (rc)
+		fail_msg("%s: %s", path, ct_reader_error(r));
+	t->complete = ct_reader_complete(r);
+	ct_reader_close(r);
+	return t;
+}
+
+static struct tthread *thread_of(struct trace *t, uint32_t tid)
+{
+	for (int i = 0; i < 512; i++)
+		if (t->th[i].n && t->th[i].tid == tid)
+			return &t->th[i];
+	fail_msg("thread %u not in the trace", tid);
+	return NULL;
+}
+
+/* ---- helpers ---- */
+
+static uint32_t gettid_(void)
+{
+	return (uint32_t)syscall(SYS_gettid);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A field of /proc/self/task/TID/status, e.g. "nonvoluntary_ctxt_switches". */
+static uint64_t status_field(uint32_t tid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/self/task/%u/status", tid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	uint64_t v = UINT64_MAX;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = strtoull(line + kl + 1, NULL, 10);
+	fclose(f);
+	assert_true(v != UINT64_MAX);
+	return v;
+}
+
+/* Field n (1-based) of /proc/self/task/TID/stat, counted after the comm. */
+static const char *stat_field(uint32_t tid, int n, char *buf, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%u/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t got = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[got] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return NULL;
+	p += 2;
+	for (int i = 3; i < n && p; i++)
+		if ((p = strchr(p, ' ')))
+			p++;
+	return p;
+}
+
+static uint64_t majflt_of(uint32_t tid)
+{
+	char buf[1024];
+	const char *p = stat_field(tid, 12, buf, sizeof buf);
+	assert_non_null(p);
+	return strtoull(p, NULL, 10);
+}
+
+/* Whether perf_event_open gives this process context-switch records, as
+ * the perf source asks for them; why not in why. */
+static int perf_allowed(char *why, size_t cap)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_DUMMY;
+	a.context_switch = 1;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
+	a.sample_id_all = 1;
+	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, cap, "perf_event_open: %s", strerror(errno));
+		return 0;
+	}
+	size_t len = 9 * (size_t)sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(why, cap, "mmap of a perf ring: %s", strerror(errno));
+		return 0;
+	}
+	munmap(m, len);
+	return 1;
+}
+
+static void start(const char *path, int sched)
+{
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = path;
+	c.sched = sched;
+	assert_int_equal(ct_start(&c), 0);
+}
+
+/* ---- more spinning threads than CPUs, and one blocked on a pipe ---- */
+
+#define SPINNERS 4
+#define SPIN_NS	 500000000ull
+
+struct spinner {
+	pthread_t th;
+	uint32_t tid;
+	uint64_t nonvol; /* nonvoluntary switches while it spun */
+};
+
+static pthread_barrier_t spin_barrier;
+static cpu_set_t one_cpu;
+
+static void *spin_main(void *arg)
+{
+	struct spinner *s = arg;
+	s->tid = gettid_();
+	/* all on one CPU: each runs about a quarter of the time */
+	assert_int_equal(sched_setaffinity(0, sizeof one_cpu, &one_cpu), 0);
+	pthread_barrier_wait(&spin_barrier);
+	ct_region_begin("spin"); /* registers: the thread's source starts */
+	uint64_t n0 = status_field(s->tid, "nonvoluntary_ctxt_switches");
+	uint64_t end = now_ns() + SPIN_NS;
+	volatile uint64_t x = 0;
+	while (now_ns() < end)
+		for (int i = 0; i < 1000; i++)
+			x += (uint64_t)i;
+	s->nonvol = status_field(s->tid, "nonvoluntary_ctxt_switches") - n0;
+	ct_region_end();
+	return NULL;
+}
+
+struct blocked {
+	pthread_t th;
+	_Atomic uint32_t tid;
+	int fds[2];
+};
+
+static void *blocked_main(void *arg)
+{
+	struct blocked *b = arg;
+	ct_region_begin("blocked");
+	atomic_store(&b->tid, gettid_());
+	char c;
+	ct_wait_begin(CT_WAIT_PIPE, (uint64_t)b->fds[0], CT_CALL_READ);
+	ssize_t n = read(b->fds[0], &c, 1);
+	ct_wait_end(n);
+	ct_region_end();
+	return NULL;
+}
+
+/* Waits until thread tid sleeps in the kernel (state S in its stat). */
+static void wait_asleep(uint32_t tid)
+{
+	char buf[1024];
+	for (;;) {
+		const char *p = stat_field(tid, 3, buf, sizeof buf);
+		assert_non_null(p);
+		if (*p == 'S')
+			return;
+		sched_yield();
+	}
+}
+
+static void run_spinners(const char *path, int sched, struct spinner *sp, uint32_t *blocked_tid)
+{
+	CPU_ZERO(&one_cpu);
+	cpu_set_t mine;
+	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &mine)) {
+			CPU_SET(c, &one_cpu);
+			break;
+		}
+	start(path, sched);
+	struct blocked b = {0};
+	assert_int_equal(pipe(b.fds), 0);
+	assert_int_equal(pthread_create(&b.th, NULL, blocked_main, &b), 0);
+	pthread_barrier_init(&spin_barrier, NULL, SPINNERS);
+	for (int i = 0; i < SPINNERS; i++)
+		assert_int_equal(pthread_create(&sp[i].th, NULL, spin_main, &sp[i]), 0);
+	while (!atomic_load(&b.tid))
+		sched_yield();
+	wait_asleep(atomic_load(&b.tid));
+	assert_int_equal(write(b.fds[1], "x", 1), 1);
+	pthread_join(b.th, NULL);
+	for (int i = 0; i < SPINNERS; i++)
+		pthread_join(sp[i].th, NULL);
+	pthread_barrier_destroy(&spin_barrier);
+	close(b.fds[0]);
+	close(b.fds[1]);
+	*blocked_tid = atomic_load(&b.tid);
+	assert_int_equal(ct_stop(), 0);
+}
+
+/* First and last timestamps of an event type in a thread, 0 when absent. */
+static uint64_t first_ts(const struct tthread *th, uint8_t type)
+{
+	for (size_t i = 0; i < th->n; i++)
+		if (th->ev[i].type == type)
+			return th->ev[i].ts;
+	return 0;
+}
+
+static void test_perf_spinners_and_blocked(void **state)
+{
+	(void)state;
+	char why[256];
+	if (!perf_allowed(why, sizeof why)) {
+		fprintf(stderr, "[  SKIPPED ] perf source not tested: %s\n", why);
+		skip();
+	}
+	char path[256];
+	snprintf(path, sizeof path, "%s/perf.ctrace", tmpdir);
+	struct spinner sp[SPINNERS];
+	memset(sp, 0, sizeof sp);
+	uint32_t btid;
+	run_spinners(path, CT_SCHED_PERF, sp, &btid);
+	struct trace *t = read_trace(path);
+	assert_true(t->complete);
+	assert_string_equal(t->sched_source, "perf");
+	assert_int_equal(t->by_type[CT_EV_SCHED_SAMPLE], 0);
+
+	for (int i = 0; i < SPINNERS; i++) {
+		struct tthread *th = thread_of(t, sp[i].tid);
+		uint64_t begin = first_ts(th, CT_EV_REGION_BEGIN);
+		uint64_t end = first_ts(th, CT_EV_REGION_END);
+		assert_true(begin && end > begin);
+		uint64_t preempted = 0, runnable = 0, out_at = 0;
+		int in_region = 0;
+		for (size_t k = 0; k < th->n; k++) {
+			struct tev *e = &th->ev[k];
+			if (e->type == CT_EV_REGION_BEGIN)
+				in_region = 1;
+			else if (e->type == CT_EV_REGION_END)
+				in_region = 0;
+			if (!in_region)
+				continue;
+			if (e->type == CT_EV_SCHED_OUT && e->a[0] == CT_SCHED_PREEMPTED) {
+				preempted++;
+				out_at = e->ts;
+			} else if (e->type == CT_EV_SCHED_IN && out_at) {
+				runnable += e->ts - out_at;
+				out_at = 0;
+			}
+		}
+		fprintf(stderr,
+			"spinner %d: %llu preempted switch-outs (kernel: %llu nonvoluntary), "
+			"runnable %.0f%% of %.0f ms\n",
+			i, (unsigned long long)preempted, (unsigned long long)sp[i].nonvol,
+			100.0 * (double)runnable / (double)(end - begin),
+			(double)(end - begin) / 1e6);
+		/* four threads on one CPU: each waits for it most of the time */
+		assert_true(sp[i].nonvol >= 3);
+		assert_true(runnable * 10 >= (end - begin) * 4);
+		/* the preempted switch-outs are the kernel's nonvoluntary switches
+		 * (and any in the few microseconds between the region's edges and
+		 * the /proc reads) */
+		assert_true(preempted >= sp[i].nonvol && preempted <= sp[i].nonvol + 2);
+	}
+
+	/* the blocked thread: wait.begin, then a blocked switch-out, then the
+	 * switch-in, then wait.end */
+	struct tthread *th = thread_of(t, btid);
+	int phase = 0;
+	for (size_t k = 0; k < th->n && phase < 4; k++) {
+		struct tev *e = &th->ev[k];
+		if (phase == 0 && e->type == CT_EV_WAIT_BEGIN)
+			phase = 1;
+		else if (phase == 1 && e->type == CT_EV_SCHED_OUT && e->a[0] == CT_SCHED_BLOCKED)
+			phase = 2;
+		else if (phase == 2 && e->type == CT_EV_SCHED_IN)
+			phase = 3;
+		else if (phase >= 1 && e->type == CT_EV_WAIT_END)
+			phase = phase == 3 ? 4 : -1;
+	}
+	assert_int_equal(phase, 4);
+	trace_free(t);
+}
+
+static void test_schedstat_spinners(void **state)
+{
+	(void)state;
+	char path[256];
+	snprintf(path, sizeof path, "%s/schedstat.ctrace", tmpdir);
+	struct spinner sp[SPINNERS];
+	memset(sp, 0, sizeof sp);
+	uint32_t btid;
+	run_spinners(path, CT_SCHED_SCHEDSTAT, sp, &btid);
+	struct trace *t = read_trace(path);
+	assert_true(t->complete);
+	assert_string_equal(t->sched_source, "schedstat");
+	assert_int_equal(t->by_type[CT_EV_SCHED_OUT], 0);
+	assert_int_equal(t->by_type[CT_EV_SCHED_IN], 0);
+	for (int i = 0; i < SPINNERS; i++) {
+		struct tthread *th = thread_of(t, sp[i].tid);
+		/* the samples cover the thread's life: its first event to its
+		 * end (the last sample is taken as it exits) */
+		uint64_t first = th->ev[0].ts, last = th->ev[th->n - 1].ts;
+		uint64_t runnable = 0, running = 0, slices = 0, samples = 0;
+		for (size_t k = 0; k < th->n; k++)
+			if (th->ev[k].type == CT_EV_SCHED_SAMPLE) {
+				runnable += th->ev[k].a[0];
+				running += th->ev[k].a[1];
+				slices += th->ev[k].a[2];
+				samples++;
+			}
+		assert_int_equal(th->ev[th->n - 1].type, CT_EV_THREAD_END);
+		fprintf(stderr,
+			"spinner %d: %llu samples, runnable %.0f%%, running %.0f%% of %.0f ms, "
+			"%llu timeslices\n",
+			i, (unsigned long long)samples,
+			100.0 * (double)runnable / (double)(last - first),
+			100.0 * (double)running / (double)(last - first),
+			(double)(last - first) / 1e6, (unsigned long long)slices);
+		assert_true(samples >= 1);
+		assert_true(runnable * 10 >= (last - first) * 4);
+		/* what it waited and what it ran cannot exceed its life (the
+		 * exit's reading is a few microseconds after thread.end) */
+		assert_true(runnable + running <= (last - first) + (last - first) / 20);
+		assert_true(slices >= sp[i].nonvol);
+	}
+	trace_free(t);
+}
+
+/* ---- page faults ---- */
+
+#define FAULT_FILE_BYTES (8u << 20)
+
+struct faulter {
+	const char *file;
+	uint32_t tid;
+	uint64_t majflt; /* the kernel's count while touching */
+	uintptr_t lo, hi;
+	size_t anon_pages;
+};
+
+__attribute__((noinline)) static uint64_t touch_pages(const volatile uint8_t *p, size_t len,
+						      size_t step)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < len; i += step)
+		sum += p[i];
+	return sum;
+}
+
+static void *faulter_main(void *arg)
+{
+	struct faulter *f = arg;
+	f->tid = gettid_();
+	ct_region_begin("faults");
+	int fd = open(f->file, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t *m = mmap(NULL, FAULT_FILE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(m != MAP_FAILED);
+	madvise(m, FAULT_FILE_BYTES, MADV_RANDOM); /* a fault per page, no read-ahead */
+	f->lo = (uintptr_t)m;
+	f->hi = (uintptr_t)m + FAULT_FILE_BYTES;
+	uint64_t before = majflt_of(f->tid);
+	touch_pages(m, FAULT_FILE_BYTES, 4096);
+	f->majflt = majflt_of(f->tid) - before;
+	munmap(m, FAULT_FILE_BYTES);
+	close(fd);
+	/* fresh anonymous memory: a minor fault per page */
+	size_t len = 4u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(a != MAP_FAILED);
+	madvise(a, len, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < len; i += page)
+		a[i] = 1;
+	f->anon_pages = len / page;
+	munmap(a, len);
+	ct_region_end();
+	return NULL;
+}
+
+/* A file of FAULT_FILE_BYTES on disk, written and evicted from the page
+ * cache so that touching it needs I/O. */
+static void make_cold_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	static uint8_t block[1 << 16];
+	for (size_t i = 0; i < sizeof block; i++)
+		block[i] = (uint8_t)i;
+	for (size_t off = 0; off < FAULT_FILE_BYTES; off += sizeof block)
+		assert_int_equal(write(fd, block, sizeof block), (ssize_t)sizeof block);
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+}
+
+static void check_faults(int sched)
+{
+	char path[256], file[256];
+	snprintf(path, sizeof path, "%s/faults-%d.ctrace", tmpdir, sched);
+	/* on disk, not in a tmpfs: its pages must be evictable */
+	snprintf(file, sizeof file, "/var/tmp/ctrace-faults-%d.bin", (int)getpid());
+	make_cold_file(file);
+	start(path, sched);
+	struct faulter f = {.file = file};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, faulter_main, &f), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(ct_stop(), 0);
+	unlink(file);
+
+	struct trace *t = read_trace(path);
+	struct tthread *tt = thread_of(t, f.tid);
+	uint64_t minor = 0, major = 0, with_addr = 0, in_touch = 0;
+	for (size_t k = 0; k < tt->n; k++) {
+		struct tev *e = &tt->ev[k];
+		if (e->type != CT_EV_FAULT)
+			continue;
+		if (e->a[0] == CT_FAULT_MINOR) {
+			minor += e->a[1];
+			assert_int_equal(e->a[2], 0);
+		} else {
+			assert_int_equal(e->a[0], CT_FAULT_MAJOR);
+			major += e->a[1];
+			if (e->a[2]) {
+				assert_int_equal(e->a[1], 1);
+				assert_true(e->a[2] >= f.lo && e->a[2] < f.hi);
+				with_addr++;
+				in_touch += !strcmp(e->func, "touch_pages");
+			}
+		}
+	}
+	fprintf(stderr,
+		"sched %d (faults.source %s): %llu minor, %llu major (%llu with an address, %llu "
+		"in touch_pages; the kernel counted %llu), %llu lost\n",
+		sched, t->faults_source, (unsigned long long)minor, (unsigned long long)major,
+		(unsigned long long)with_addr, (unsigned long long)in_touch,
+		(unsigned long long)f.majflt, (unsigned long long)t->lost);
+	/* every fresh anonymous page took a minor fault */
+	assert_true(minor >= f.anon_pages);
+	if (f.majflt == 0) {
+		fprintf(stderr, "[  SKIPPED ] major faults: the kernel counted none (the file "
+				"stayed cached)\n");
+		trace_free(t);
+		return;
+	}
+	if (!strcmp(t->faults_source, "perf")) {
+		/* one by one, at the touched addresses, in touch_pages */
+		assert_true(with_addr >= 1 && with_addr <= f.majflt);
+		assert_int_equal(major, with_addr);
+		assert_true(in_touch >= 1);
+	} else {
+		assert_string_equal(t->faults_source, "proc");
+		assert_int_equal(with_addr, 0);
+		assert_true(major >= f.majflt);
+	}
+	trace_free(t);
+}
+
+static void test_faults_perf(void **state)
+{
+	(void)state;
+	char why[256];
+	if (!perf_allowed(why, sizeof why)) {
+		fprintf(stderr, "[  SKIPPED ] perf faults not tested: %s\n", why);
+		skip();
+	}
+	check_faults(CT_SCHED_PERF);
+}
+
+static void test_faults_proc(void **state)
+{
+	(void)state;
+	check_faults(CT_SCHED_SCHEDSTAT);
+}
+
+/* ---- a stress of many threads switching: the merged streams stay valid ---- */
+
+#define PAIRS  16
+#define ROUNDS 3000
+
+struct pinger {
+	int in, out;
+	int first;
+	uint32_t tid;
+	uint64_t switches; /* the kernel's count while it ping-ponged */
+};
+
+static uint64_t switches_of(uint32_t tid)
+{
+	return status_field(tid, "voluntary_ctxt_switches") +
+	       status_field(tid, "nonvoluntary_ctxt_switches");
+}
+
+static void *ping_main(void *arg)
+{
+	struct pinger *p = arg;
+	char c = 'x';
+	p->tid = gettid_();
+	ct_region_begin("ping");
+	uint64_t s0 = switches_of(p->tid);
+	for (int i = 0; i < ROUNDS; i++) {
+		if (p->first || i > 0)
+			assert_int_equal(write(p->out, &c, 1), 1);
+		ct_wait_begin(CT_WAIT_PIPE, (uint64_t)p->in, CT_CALL_READ);
+		ssize_t n = read(p->in, &c, 1);
+		ct_wait_end(n);
+		assert_int_equal(n, 1);
+	}
+	if (!p->first)
+		assert_int_equal(write(p->out, &c, 1), 1);
+	p->switches = switches_of(p->tid) - s0;
+	ct_region_end();
+	return NULL;
+}
+
+static void check_stress(int sched)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/stress-%d.ctrace", tmpdir, sched);
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = path;
+	c.sched = sched;
+	c.generation_max_bytes = 64 << 10; /* many generations, batches cut anywhere */
+	c.stack_events = 0; /* symbolizing each small generation would slow the writer */
+	assert_int_equal(ct_start(&c), 0);
+	pthread_t th[2 * PAIRS];
+	struct pinger pg[2 * PAIRS];
+	int fds[2 * PAIRS][2];
+	for (int i = 0; i < 2 * PAIRS; i++)
+		assert_int_equal(pipe(fds[i]), 0);
+	for (int i = 0; i < PAIRS; i++) {
+		pg[2 * i] = (struct pinger){fds[2 * i][0], fds[2 * i + 1][1], 1, 0, 0};
+		pg[2 * i + 1] = (struct pinger){fds[2 * i + 1][0], fds[2 * i][1], 0, 0, 0};
+	}
+	for (int i = 0; i < 2 * PAIRS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, ping_main, &pg[i]), 0);
+	for (int i = 0; i < 2 * PAIRS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(ct_stop(), 0);
+	for (int i = 0; i < 2 * PAIRS; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	/* The reader validated every thread's time order. A switch-out is
+	 * followed by a switch-in before the next one (but across a loss), and
+	 * the switch-outs while a thread ping-ponged are the kernel's count of
+	 * its switches, but for records lost when the writer fell behind. */
+	struct trace *t = read_trace(path);
+	assert_true(t->complete);
+	uint64_t outs = 0, samples = 0, kernel = 0, lost = 0;
+	for (int i = 0; i < 2 * PAIRS; i++) {
+		struct tthread *tt = thread_of(t, pg[i].tid);
+		int out = 0, in_region = 0, after_loss = 0;
+		uint64_t n = 0, nlost = 0;
+		for (size_t k = 0; k < tt->n; k++) {
+			struct tev *e = &tt->ev[k];
+			if (e->type == CT_EV_REGION_BEGIN)
+				in_region = 1;
+			else if (e->type == CT_EV_REGION_END)
+				in_region = 0;
+			if (e->type == CT_EV_LOSS) {
+				after_loss = 1;
+				nlost += e->a[0];
+			} else if (e->type == CT_EV_SCHED_OUT) {
+				assert_true(!out || after_loss);
+				out = 1;
+				after_loss = 0;
+				n += in_region;
+			} else if (e->type == CT_EV_SCHED_IN) {
+				assert_true(out || after_loss);
+				out = 0;
+				after_loss = 0;
+			} else if (e->type == CT_EV_SCHED_SAMPLE) {
+				samples++;
+			}
+		}
+		if (!strcmp(t->sched_source, "perf")) {
+			if (n > pg[i].switches + 2 || n + nlost / 2 + 2 < pg[i].switches)
+				fprintf(stderr,
+					"thread %u: %llu switch-outs, %llu records lost, the "
+					"kernel "
+					"counted %llu switches\n",
+					pg[i].tid, (unsigned long long)n, (unsigned long long)nlost,
+					(unsigned long long)pg[i].switches);
+			assert_true(n <= pg[i].switches + 2);
+			/* a lost switch is two records, an out and an in */
+			assert_true(n + nlost / 2 + 2 >= pg[i].switches);
+		}
+		outs += n;
+		lost += nlost;
+		kernel += pg[i].switches;
+	}
+	fprintf(stderr,
+		"stress, %s: %llu switch-outs, %llu records lost; the kernel counted %llu "
+		"switches; %llu samples\n",
+		t->sched_source, (unsigned long long)outs, (unsigned long long)lost,
+		(unsigned long long)kernel, (unsigned long long)samples);
+	if (strcmp(t->sched_source, "perf") != 0)
+		assert_true(samples >= 2 * PAIRS);
+	trace_free(t);
+}
+
+static void test_stress_perf(void **state)
+{
+	(void)state;
+	char why[256];
+	if (!perf_allowed(why, sizeof why)) {
+		fprintf(stderr, "[  SKIPPED ] perf stress not tested: %s\n", why);
+		skip();
+	}
+	check_stress(CT_SCHED_PERF);
+}
+
+static void test_stress_schedstat(void **state)
+{
+	(void)state;
+	check_stress(CT_SCHED_SCHEDSTAT);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_perf_spinners_and_blocked),
+		cmocka_unit_test(test_schedstat_spinners),
+		cmocka_unit_test(test_faults_perf),
+		cmocka_unit_test(test_faults_proc),
+		cmocka_unit_test(test_stress_perf),
+		cmocka_unit_test(test_stress_schedstat),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (rc) {
+		fprintf(stderr, "traces kept in %s\n", tmpdir);
+		return rc;
+	}
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return rc;
+}
