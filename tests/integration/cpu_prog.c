@@ -1,4 +1,4 @@
-/* More CPU-bound threads than CPUs, for test_profile_cli.sh's sched and cpu
+/* More CPU-bound threads than CPUs, for test_profile_sched.sh: its sched and cpu
  * profiles: each thread works for a task of type "batch" inside a region
  * "crunch" and spins in burn_site() until it has used its share of CPU
  * time (measured on its own CPU clock, so the amount does not depend on
