@@ -60,7 +60,7 @@ static struct {
 } S;
 
 /* ---- /proc, with system calls only (the thread's part may run in a
- * signal handler) ---- */
+ * signal handler, and inside an interposed call) ---- */
 
 static int proc_read(pid_t tid, const char *leaf, char *buf, size_t cap)
 {
@@ -78,11 +78,13 @@ static int proc_read(pid_t tid, const char *leaf, char *buf, size_t cap)
 	path[n++] = '/';
 	size_t ll = strlen(leaf);
 	memcpy(path + n, leaf, ll + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Raw system calls: the interposers (libctrace-preload, the wrap set)
+	 * must not see these as the program's file I/O. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t got = read(fd, buf, cap - 1);
-	close(fd);
+	ssize_t got = syscall(SYS_read, fd, buf, cap - 1);
+	syscall(SYS_close, fd);
 	if (got <= 0)
 		return -1;
 	buf[got] = 0;
@@ -198,7 +200,7 @@ static int perf_probe(void)
 		if (fd < 0)
 			continue;
 		void *m = mmap(NULL, S.map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		close(fd);
+		syscall(SYS_close, fd);
 		if (m == MAP_FAILED)
 			return 0; /* no locked memory for rings: perf is no use */
 		munmap(m, S.map_bytes);
@@ -235,7 +237,7 @@ static int perf_thread_open(struct sched_rec *s)
 	if (m == MAP_FAILED || fstat(fd, &st) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) {
 		if (m != MAP_FAILED)
 			munmap(m, S.map_bytes);
-		close(fd);
+		syscall(SYS_close, fd);
 		goto out;
 	}
 	s->fd = fd;
@@ -256,7 +258,7 @@ static void perf_release(struct sched_rec *s)
 	int ours = fd_is_ours(s);
 	munmap(s->ring, S.map_bytes);
 	if (ours)
-		close(s->fd);
+		syscall(SYS_close, s->fd);
 	s->ring = NULL;
 	s->fd = -1;
 	atomic_fetch_sub(&S.fds, 1);
@@ -272,7 +274,7 @@ static void child_after_fork(void)
 		if (!s->ring)
 			continue;
 		if (fd_is_ours(s))
-			close(s->fd);
+			syscall(SYS_close, s->fd);
 		s->fd = -1;
 		s->ring = NULL;
 	}
