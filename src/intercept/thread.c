@@ -18,8 +18,11 @@ static void *trampoline(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
-	if (!ct_tls.dead && atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE)
+	/* Registration is the tracer's own work: nothing in it is traced. */
+	if (ic_enter()) {
 		ct_thread_start();
+		ic_leave();
+	}
 	return s.fn(s.arg);
 }
 
