@@ -60,6 +60,7 @@ struct sched_rec {
 	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */
 	uint64_t seen_user;		   /* w_user_last then: activity test */
 	uint64_t last_rec;		   /* ticks of the last perf record */
+	uint64_t last_drain;		   /* CLOCK_MONOTONIC of the last ring drain */
 	uint64_t slices0;		   /* perf: switch-ins when it registered */
 	uint64_t ins, lost_recs;	   /* perf: switch-ins read, records lost */
 	_Atomic uint32_t exit_ready;

@@ -29,9 +29,10 @@
 
 /* Data pages of a thread's perf ring (a power of two). A switch record is
  * 24 bytes and a switch makes two (out, in): 32 KiB hold ~680 switches. The
- * writer drains every round (20 ms by default) and comes back within 1 ms
- * when a ring was a quarter full, so a thread can switch ~100k times a
- * second before records are lost; and an unprivileged user's locked-memory
+ * writer drains every round (20 ms by default) and comes every 1 ms while a
+ * ring would be half full by its next ordinary round, so a thread may
+ * switch some 300k times a second before records are lost, as long as the
+ * writer gets a CPU when it asks; and an unprivileged user's locked-memory
  * allowance for perf rings (perf_event_mlock_kb per CPU, then
  * RLIMIT_MEMLOCK) covers a few hundred threads. Threads beyond it fall back. */
 #define RING_PAGES 8
@@ -39,7 +40,7 @@
  * often: the cost stays bounded with thousands of threads. */
 #define SAMPLE_MIN_NS  10000000ull
 #define SAMPLE_IDLE_NS 1000000000ull
-/* The writer's next round when a ring was a quarter full. */
+/* The writer's next round while a ring fills fast. */
 #define SOON_NS 1000000ull
 
 enum { SRC_OFF = 0, SRC_PERF = 1, SRC_SCHEDSTAT = 2 };
@@ -51,7 +52,8 @@ static struct {
 	int perf_faults; /* the perf event samples major faults */
 	int stat_ok;	 /* /proc/.../stat is readable */
 	int schedstat_ok;
-	int depth; /* frames of a fault's stack */
+	uint64_t flush_ns; /* the writer's ordinary round */
+	int depth;	   /* frames of a fault's stack */
 	struct perf_event_attr attr;
 	size_t page, map_bytes;
 	long fd_budget;
@@ -295,6 +297,7 @@ void src_sched_start(const struct ct_config *cfg)
 	S.page = (size_t)sysconf(_SC_PAGESIZE);
 	S.map_bytes = (1 + RING_PAGES) * S.page;
 	S.faults = cfg->faults;
+	S.flush_ns = cfg->flush_ns;
 	S.depth = cfg->stack_depth < STACK_MAX_DEPTH ? (int)cfg->stack_depth : STACK_MAX_DEPTH;
 	S.perf_faults = 0;
 	struct rlimit rl;
@@ -376,6 +379,7 @@ void src_sched_thread_start(struct trec *r)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->last_drain = s->last_ns;
 out:
 	errno = saved;
 }
@@ -552,7 +556,7 @@ static void perf_check_lost(struct trec *r, uint64_t slices, uint64_t ts)
 }
 
 /* Moves the records of r's ring into its side queue; returns how many. */
-static uint64_t perf_drain(struct trec *r)
+static uint64_t perf_drain(struct trec *r, uint64_t now)
 {
 	struct sched_rec *s = &r->sched;
 	struct perf_event_mmap_page *pc = s->ring;
@@ -560,7 +564,12 @@ static uint64_t perf_drain(struct trec *r)
 	uint64_t size = S.map_bytes - S.page, mask = size - 1;
 	uint64_t head = __atomic_load_n(&pc->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = pc->data_tail, n = 0;
-	if (head - tail > size / 4)
+	/* At this rate, would the ring be half full by the writer's next
+	 * ordinary round? Then it should come back sooner (this keeps the 1 ms
+	 * cadence for as long as the thread switches that fast). */
+	uint64_t since = now - s->last_drain;
+	s->last_drain = now;
+	if (since && (head - tail) * (S.flush_ns / 1000) / (since / 1000 + 1) > size / 2)
 		atomic_store_explicit(&S.soon, 1, memory_order_relaxed);
 	static uint8_t rec[65536]; /* a record's size is 16 bits */
 	while (head - tail >= sizeof(struct perf_event_header)) {
@@ -597,7 +606,7 @@ void src_sched_collect(struct trec *r, int exited)
 		s->final_done = 1;
 		have = take_reading(s, r->tid, &v, 1) == 0;
 	}
-	uint64_t records = s->ring ? perf_drain(r) : 0;
+	uint64_t records = s->ring ? perf_drain(r, now) : 0;
 	if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire)) {
 		/* The exit reading, published before thread.end: pushed as soon
 		 * as it is seen, so that it goes before thread.end (drain_thread
