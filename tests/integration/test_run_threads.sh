@@ -36,9 +36,12 @@ check() { # NAME TRACE STDOUT STATUS
 	jq -e --argjson tid "$tid" '[.threads[] | select(.tid == $tid)] | length == 1' \
 		"$TMP/report.json" >/dev/null ||
 		fail "$name: the spinner (tid $tid), which made no traced call, is not in the trace"
-	jq -e --argjson tid "$tid" '.threads[] | select(.tid == $tid) | .cpu_samples >= 10' \
+	# The samples stand for the CPU time they cover (fewer signals when the
+	# machine is loaded, each weighing more): half of the 100 ms at least.
+	jq -e --argjson tid "$tid" \
+		'.threads[] | select(.tid == $tid) | .cpu_samples >= 1 and .cpu_sample_ns >= 50000000' \
 		"$TMP/report.json" >/dev/null ||
-		fail "$name: the spinner (tid $tid) has too few CPU samples for 100 ms at 1 kHz"
+		fail "$name: the spinner (tid $tid) has CPU samples for less than half its 100 ms of CPU"
 }
 
 SANITIZED=0
