@@ -561,8 +561,10 @@ static int drain_thread(struct writer *w, struct trec *r)
 	while (r->rd) {
 		struct chunk *c = r->rd;
 		int last = c == stop;
-		struct chunk *next = last ? NULL : atomic_load_explicit(&c->next, memory_order_acquire);
-		uint32_t pos = last ? stop_pos : atomic_load_explicit(&c->pos, memory_order_acquire);
+		struct chunk *next =
+			last ? NULL : atomic_load_explicit(&c->next, memory_order_acquire);
+		uint32_t pos =
+			last ? stop_pos : atomic_load_explicit(&c->pos, memory_order_acquire);
 		if (pos > r->rd_off) {
 			add_piece(w, r, c->data + r->rd_off, pos - r->rd_off);
 			r->rd_off = pos;
@@ -729,8 +731,10 @@ static void thread_name(struct trec *r)
 /* Whether thread r is listed in the current generation. */
 static int listed(const struct writer *w, struct trec *r)
 {
-	return r->w_active && r->w_gen_seen == w->seq &&
-	       atomic_load_explicit(&r->epoch, memory_order_acquire) == w->epoch;
+	/* the epoch first: a thread registering writes the other fields
+	 * before it publishes its epoch */
+	return atomic_load_explicit(&r->epoch, memory_order_acquire) == w->epoch && r->w_active &&
+	       r->w_gen_seen == w->seq;
 }
 
 static void put_threads(struct writer *w)
@@ -857,7 +861,7 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
-		if (!r->w_active || atomic_load(&r->epoch) != w->epoch)
+		if (atomic_load(&r->epoch) != w->epoch || !r->w_active)
 			continue;
 		uint64_t re = atomic_load_explicit(&r->reentered, memory_order_relaxed);
 		if (re > r->w_reentered_reported) {
@@ -982,7 +986,7 @@ static void finish_gen(struct writer *w)
 		/* nothing happened: no generation, but exited threads are done */
 		uint32_t high = atomic_load(&g_recs_high);
 		for (uint32_t i = 0; i < high; i++)
-			if (g_recs[i].w_done == 1 && atomic_load(&g_recs[i].epoch) == w->epoch) {
+			if (atomic_load(&g_recs[i].epoch) == w->epoch && g_recs[i].w_done == 1) {
 				rec_done(&g_recs[i]);
 			}
 		w->tables.len = 0;
@@ -1059,7 +1063,7 @@ static void finish_gen(struct writer *w)
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
-		if (r->w_done == 1 && atomic_load(&r->epoch) == w->epoch)
+		if (atomic_load(&r->epoch) == w->epoch && r->w_done == 1)
 			rec_done(r);
 	}
 	publish_stats(w);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,10 +246,12 @@ static void *spin_main(void *arg)
 	ct_region_begin("spin"); /* registers: the thread's source starts */
 	uint64_t n0 = status_field(s->tid, "nonvoluntary_ctxt_switches");
 	uint64_t end = now_ns() + SPIN_NS;
-	volatile uint64_t x = 0;
+	uint64_t x = 0;
 	while (now_ns() < end)
-		for (int i = 0; i < 1000; i++)
+		for (int i = 0; i < 1000; i++) {
 			x += (uint64_t)i;
+			__asm__ volatile("" : "+r"(x)); /* keeps the loop */
+		}
 	s->nonvol = status_field(s->tid, "nonvoluntary_ctxt_switches") - n0;
 	ct_region_end();
 	return NULL;
@@ -569,6 +572,8 @@ static void check_faults(int sched)
 		assert_true(with_addr >= 1 && with_addr <= f.majflt);
 		assert_int_equal(major, with_addr);
 		assert_true(in_touch >= 1);
+		/* each fault is there or counted as lost */
+		assert_true(major + t->lost >= f.majflt);
 	} else {
 		assert_string_equal(t->faults_source, "proc");
 		assert_int_equal(with_addr, 0);
@@ -739,6 +744,76 @@ static void test_stress_schedstat(void **state)
 	check_stress(CT_SCHED_SCHEDSTAT);
 }
 
+/* ---- a thread beyond the fd budget falls back to schedstat ---- */
+
+#define BUDGET_THREADS 6
+
+static pthread_barrier_t budget_barrier;
+
+static void *budget_main(void *arg)
+{
+	uint32_t *tid = arg;
+	*tid = gettid_();
+	ct_region_begin("budget"); /* registers: perf event, or not */
+	pthread_barrier_wait(&budget_barrier);
+	for (int i = 0; i < 20; i++)
+		usleep(1000); /* blocks: switch records, or schedstat's counts */
+	ct_region_end();
+	pthread_barrier_wait(&budget_barrier); /* no fd comes back before all registered */
+	return NULL;
+}
+
+static void test_fd_budget_falls_back(void **state)
+{
+	(void)state;
+	char why[256];
+	if (!perf_allowed(why, sizeof why)) {
+		fprintf(stderr, "[  SKIPPED ] perf fd budget not tested: %s\n", why);
+		skip();
+	}
+	/* ctrace takes at most a quarter of the fd limit: 3 events of 12 */
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 12;
+	char path[256];
+	snprintf(path, sizeof path, "%s/budget.ctrace", tmpdir);
+	/* the budget is taken from the limit when the capture starts */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	start(path, CT_SCHED_AUTO);
+	pthread_barrier_init(&budget_barrier, NULL, BUDGET_THREADS);
+	pthread_t th[BUDGET_THREADS];
+	uint32_t tids[BUDGET_THREADS];
+	for (int i = 0; i < BUDGET_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, budget_main, &tids[i]), 0);
+	for (int i = 0; i < BUDGET_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&budget_barrier);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(ct_stop(), 0);
+
+	struct trace *t = read_trace(path);
+	assert_string_equal(t->sched_source, "perf");
+	int with_perf = 0, with_samples = 0;
+	for (int i = 0; i < BUDGET_THREADS; i++) {
+		struct tthread *tt = thread_of(t, tids[i]);
+		int outs = 0, samples = 0;
+		for (size_t k = 0; k < tt->n; k++) {
+			outs += tt->ev[k].type == CT_EV_SCHED_OUT;
+			samples += tt->ev[k].type == CT_EV_SCHED_SAMPLE;
+		}
+		/* one source per thread, never both */
+		assert_true((outs > 0) != (samples > 0));
+		with_perf += outs > 0;
+		with_samples += samples > 0;
+	}
+	fprintf(stderr, "fd limit 12: %d threads with perf, %d with schedstat samples\n", with_perf,
+		with_samples);
+	assert_true(with_perf >= 1 && with_perf <= 3);
+	assert_int_equal(with_perf + with_samples, BUDGET_THREADS);
+	trace_free(t);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -752,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_faults_proc),
 		cmocka_unit_test(test_stress_perf),
 		cmocka_unit_test(test_stress_schedstat),
+		cmocka_unit_test(test_fd_budget_falls_back),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {
