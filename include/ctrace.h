@@ -79,6 +79,8 @@ struct ct_config {
 	unsigned cpu_hz;	     /* CPU samples per second of CPU time; default 0 (off) */
 	int cgroup;		     /* cgroup CPU quota and throttling; default 1 */
 	int cpu_signal;		     /* signal of the CPU sample timers; default 0 (SIGPROF) */
+	uint64_t syscall_min_ns;     /* interposed syscalls shorter than this are not
+				      * recorded as waits; default 2 us, 0 = all */
 };
 
 /* Fills c with the defaults. */

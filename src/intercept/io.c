@@ -1,27 +1,32 @@
-/* Traced I/O, poll and sleep calls. They are syscalls already, so every
- * call records: the reason comes from the fd's kind (fdkind.c), the detail
- * is the call (enum ct_wait_call), the result is the return value or
- * -errno. */
+/* Traced I/O, poll and sleep calls. A call is recorded as a wait when it
+ * lasted at least the capture's syscall threshold (CTRACE_SYSCALL_MIN,
+ * default 2 us: a call that returned at once did not wait): the reason comes
+ * from the fd's kind (fdkind.c), the detail is the call (enum
+ * ct_wait_call), the result is the return value or -errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "intercept/intercept.h"
 
-/* Calls `call` with a wait around it when tracing; errno on return is the
+/* Calls `call` and, when tracing and the call lasted call_min_ticks or more,
+ * records it as a wait (call_begin/call_end, rec.h); errno on return is the
  * real call's, and the one before the call is kept across the recording. */
 #define TRACE_CALL(T, reason, object, detail, frame, call)                                         \
 	({                                                                                         \
 		T r_;                                                                              \
+		struct trec *c_;                                                                   \
+		uint64_t t0_;                                                                      \
 		if (!ic_enter()) {                                                                 \
 			r_ = (call);                                                               \
-		} else {                                                                           \
-			int e_ = errno;                                                            \
-			wait_begin_at((reason), (uint64_t)(object), (detail), (frame));            \
-			errno = e_;                                                                \
+		} else if (!(c_ = call_begin((reason), (uint64_t)(object), (detail), (frame),      \
+					     &t0_))) {                                             \
+			ic_leave();                                                                \
 			r_ = (call);                                                               \
-			e_ = errno;                                                                \
-			ct_wait_end(r_ < 0 ? -(int64_t)e_ : (int64_t)r_);                          \
+		} else {                                                                           \
+			r_ = (call);                                                               \
+			int e_ = errno;                                                            \
+			call_end(c_, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, (frame));           \
 			errno = e_;                                                                \
 			ic_leave();                                                                \
 		}                                                                                  \
@@ -124,16 +129,16 @@ int ic_close(int (*real)(int), int fd, void *frame)
 		fd_forget(fd);
 		return real(fd);
 	}
-	int e = errno;
 	unsigned reason = fd_reason(fd);
 	/* Forget before closing: once closed, another thread may get the
 	 * number (and its open resets the entry again). */
 	fd_forget(fd);
-	wait_begin_at(reason, (uint64_t)(int64_t)fd, CT_CALL_CLOSE, frame);
-	errno = e;
+	uint64_t t0;
+	struct trec *c = call_begin(reason, (uint64_t)(int64_t)fd, CT_CALL_CLOSE, frame, &t0);
 	int r = real(fd);
-	e = errno;
-	ct_wait_end(r < 0 ? -(int64_t)e : r);
+	int e = errno;
+	if (c)
+		call_end(c, t0, r < 0 ? -(int64_t)e : r, frame);
 	errno = e;
 	ic_leave();
 	return r;
@@ -248,12 +253,12 @@ int ic_clock_nanosleep(int (*real)(clockid_t, int, const struct timespec *, stru
 	 * recorded is that number negated. */
 	if (!ic_enter())
 		return real(clk, flags, req, rem);
-	int e = errno;
-	wait_begin_at(CT_WAIT_SLEEP, 0, until_ns(clk, flags, req), frame);
-	errno = e;
+	uint64_t t0;
+	struct trec *c = call_begin(CT_WAIT_SLEEP, 0, until_ns(clk, flags, req), frame, &t0);
 	int r = real(clk, flags, req, rem);
-	e = errno;
-	ct_wait_end(-(int64_t)r);
+	int e = errno;
+	if (c)
+		call_end(c, t0, -(int64_t)r, frame);
 	errno = e;
 	ic_leave();
 	return r;

@@ -248,6 +248,54 @@ void wait_begin_at(unsigned reason, uint64_t object, uint64_t detail, void *fram
 	ev_commit(t, p);
 }
 
+/* Writes an event header at timestamp ts (not now): for a wait recorded
+ * after the fact. A timestamp before the thread's last event is moved up to
+ * it (a signal handler's event may have come in between). */
+static inline uint8_t *ev_head_at(struct tls *t, uint8_t type, uint64_t ts, uint8_t **type_at)
+{
+	uint8_t *p = t->p;
+	if (unlikely(p > t->lim)) {
+		p = thread_refill(t, ts);
+		if (!p)
+			return NULL;
+	}
+	if (ts < t->last)
+		ts = t->last;
+	uint64_t d = ts - t->last;
+	t->last = ts;
+	if (type_at)
+		*type_at = p;
+	*p++ = type;
+	return ct_put_uvarint(p, d);
+}
+
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame)
+{
+	struct tls *t = ev_begin();
+	if (!t || t->rec != r) {
+		if (t)
+			ev_abort(t);
+		return;
+	}
+	uint8_t *tb;
+	uint8_t *p = ev_head_at(t, CT_EV_WAIT_BEGIN, t0, &tb);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, r->call_reason);
+	p = ct_put_uvarint(p, r->call_object);
+	p = ct_put_uvarint(p, r->call_detail);
+	p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
+	ev_commit(t, p);
+	/* the end as its own event, so that a full chunk loses one, not both */
+	if (!(t = ev_begin()))
+		return;
+	p = ev_head_at(t, CT_EV_WAIT_END, t1, NULL);
+	if (!p)
+		return;
+	p = ct_put_uvarint(p, ct_zigzag(result));
+	ev_commit(t, p);
+}
+
 NOINLINE void ct_wait_begin(unsigned reason, uint64_t object, uint64_t detail)
 {
 	wait_begin_at(reason, object, detail, __builtin_frame_address(0));

@@ -76,6 +76,7 @@ void ct_config_init(struct ct_config *c)
 	c->faults = 1;
 	c->cpu_hz = 0;
 	c->cgroup = 1;
+	c->syscall_min_ns = 2000;
 }
 
 static int parse_onoff(const char *v, int *out)
@@ -254,6 +255,11 @@ int ct_config_from_env(struct ct_config *c)
 	}
 	if ((v = getenv("CTRACE_FAULTS")) && parse_onoff(v, &c->faults))
 		return set_err(CT_ECONFIG, "CTRACE_FAULTS: bad value '%s' (on or off)", v);
+	if ((v = getenv("CTRACE_SYSCALL_MIN")) && parse_duration(v, &c->syscall_min_ns))
+		return set_err(
+			CT_ECONFIG,
+			"CTRACE_SYSCALL_MIN: bad duration '%s' (e.g. 2us, 0 to record every call)",
+			v);
 	if ((v = getenv("CTRACE_CGROUP")) && parse_onoff(v, &c->cgroup))
 		return set_err(CT_ECONFIG, "CTRACE_CGROUP: bad value '%s' (on or off)", v);
 	if ((v = getenv("CTRACE_CPU_HZ")) && (parse_uint(v, &c->cpu_hz) || c->cpu_hz > 10000))
@@ -293,6 +299,8 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "unknown stack event bits 0x%x", c->stack_events);
 	if (c->sched < CT_SCHED_AUTO || c->sched > CT_SCHED_OFF)
 		return set_err(CT_ECONFIG, "unknown scheduler source %d", c->sched);
+	if (c->syscall_min_ns > 10000000000ull)
+		return set_err(CT_ECONFIG, "syscall threshold must be at most 10 s");
 	if (c->cpu_hz > 10000)
 		return set_err(CT_ECONFIG, "CPU sample rate must be at most 10000 Hz");
 	if (c->cpu_signal && !cpu_signal_ok(c->cpu_signal))

@@ -45,16 +45,16 @@ enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
  * the writer only, except the exit reading, which the thread takes as it
  * exits and publishes with exit_ready. */
 struct sched_rec {
-	int fd;		      /* its perf event, -1 without */
-	uint8_t on;	      /* set up in this capture */
-	uint8_t schedstat;    /* samples schedstat (no perf event) */
-	uint8_t stat;	      /* samples fault counts from /proc/.../stat */
-	uint8_t final_done;   /* the capture's last sample is taken */
-	uint8_t pcheck;	      /* perf: schedstat's switch-in count is read */
-	uint8_t exit_done;    /* the exit reading is pushed */
-	void *ring;	      /* the event's mmap: control page, then data */
-	uint64_t perf_id;     /* PERF_EVENT_IOC_ID: the fd is still ours */
-	uint64_t ino, dev;    /* the fd's inode when opened */
+	int fd;				   /* its perf event, -1 without */
+	uint8_t on;			   /* set up in this capture */
+	uint8_t schedstat;		   /* samples schedstat (no perf event) */
+	uint8_t stat;			   /* samples fault counts from /proc/.../stat */
+	uint8_t final_done;		   /* the capture's last sample is taken */
+	uint8_t pcheck;			   /* perf: schedstat's switch-in count is read */
+	uint8_t exit_done;		   /* the exit reading is pushed */
+	void *ring;			   /* the event's mmap: control page, then data */
+	uint64_t perf_id;		   /* PERF_EVENT_IOC_ID: the fd is still ours */
+	uint64_t ino, dev;		   /* the fd's inode when opened */
 	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */
 	uint64_t minflt, majflt;	   /* stat at the last sample */
 	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */
@@ -75,6 +75,14 @@ struct trec {
 	/* events dropped because a signal handler emitted one while this
 	 * thread was inside another (only handlers add to it) */
 	_Atomic uint64_t reentered;
+	/* An interposed call in progress, not recorded yet: it is recorded
+	 * when it returns, if it lasted long enough (call_end). The writer
+	 * holds back source events after call_t0 until then, and writes the
+	 * call's wait.begin itself when the capture ends with it still open.
+	 * call_t0 is stored last (release) and cleared after the events. */
+	_Atomic uint64_t call_t0; /* ticks; 0: none */
+	uint32_t call_reason;
+	uint64_t call_object, call_detail, call_site;
 	_Atomic uint32_t state;	       /* enum rec_state */
 	_Atomic(struct chunk *) first; /* first chunk of this capture */
 	_Atomic uint32_t epoch;	       /* capture this registration belongs to */
@@ -274,8 +282,52 @@ struct capture_params {
 	size_t chunk_bytes;
 	unsigned stack_mask;
 	int stack_depth;
+	uint64_t call_min_ticks; /* shorter interposed syscalls are not waits */
 };
 extern struct capture_params g_params CT_INTERNAL;
+
+/* An interposed system call (an fd call, poll, a sleep) that may or may not
+ * block: call_begin notes it (a few stores, no event) and returns the
+ * thread's record, or NULL when not tracing; call_end records it as a wait
+ * (wait.begin at its start, wait.end now) if it took call_min_ticks or
+ * more. So a call that returns at once costs two clock reads, not two
+ * events with a stack. site_frame: the interposer's frame (its return
+ * address is the call site). */
+static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t detail,
+				      void *site_frame, uint64_t *t0)
+{
+	struct tls *t = &ct_tls;
+	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
+	if (unlikely(t->epoch != e)) {
+		if (e == EPOCH_INACTIVE || thread_register(t) != 0)
+			return NULL;
+	}
+	struct trec *r = t->rec;
+	r->call_reason = reason;
+	r->call_object = object;
+	r->call_detail = detail;
+	r->call_site = ((const uint64_t *)site_frame)[1];
+	*t0 = clock_ticks();
+	atomic_store_explicit(&r->call_t0, *t0, memory_order_release);
+	return r;
+}
+
+/* Records the call's wait with its timestamps (api.c). */
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame);
+
+/* In call_t0 while the ended call's events are being written: the writer
+ * still holds source events back, but must not write the call itself. */
+#define CALL_RECORDING (1ull << 63)
+
+static inline void call_end(struct trec *r, uint64_t t0, int64_t result, void *frame)
+{
+	uint64_t t1 = clock_ticks();
+	if (unlikely(t1 - t0 >= g_params.call_min_ticks)) {
+		atomic_store_explicit(&r->call_t0, t0 | CALL_RECORDING, memory_order_relaxed);
+		call_record(r, t0, t1, result, frame);
+	}
+	atomic_store_explicit(&r->call_t0, 0, memory_order_release);
+}
 
 /* Buffer pool and thread table (threads.c). */
 int pool_create(size_t total, size_t chunk_bytes);

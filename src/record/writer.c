@@ -523,6 +523,15 @@ struct trec *writer_pseudo_thread(const char *name)
 	return r;
 }
 
+/* The thread is blocked in an interposed call as the capture ends: its
+ * wait.begin goes into the stream at the call's start. */
+static void open_call(struct trec *r, uint64_t t0)
+{
+	uint64_t pc = r->call_site, args[3] = {r->call_reason, r->call_object, r->call_detail};
+	uint32_t stack = pc ? stack_id(&pc, 1, stack_hash(&pc, 1)) : 0;
+	side_push(r, t0, CT_EV_WAIT_BEGIN, args, stack);
+}
+
 /* Chunks taken from one thread per round: a thread that writes faster than
  * the writer drains must not keep it from the others or from cutting
  * generations on time. */
@@ -544,7 +553,18 @@ static int drain_thread(struct writer *w, struct trec *r)
 	 * is in the source's buffer by then, so it is merged before that event
 	 * rather than found next round, older than what was already written.
 	 * Events committed after this point wait for the next round. */
+	/* An interposed call the thread is in (rec.h call_begin) may still be
+	 * recorded as a wait starting at call_t0: source events after it wait
+	 * for that (read before the snapshot, so that a call that ended and
+	 * wrote its events before the snapshot is seen as ended). At the end of
+	 * the capture, a call still open is written here, as a wait.begin at
+	 * its start with its call site as stack. */
+	uint64_t call_t0 = atomic_load_explicit(&r->call_t0, memory_order_acquire);
+	int recording = (call_t0 & CALL_RECORDING) != 0;
+	call_t0 &= ~CALL_RECORDING;
 	uint64_t snap = w->final_drain ? UINT64_MAX : clock_ticks();
+	if (call_t0 && !w->final_drain && call_t0 <= snap)
+		snap = call_t0 - 1;
 	struct chunk *stop = r->rd;
 	uint32_t stop_pos = 0;
 	int limited = 0; /* the thread has more than this round takes */
@@ -558,6 +578,8 @@ static int drain_thread(struct writer *w, struct trec *r)
 		stop = next;
 	}
 	sources_collect(r, exited);
+	if (call_t0 && !recording && w->final_drain && !exited)
+		open_call(r, call_t0);
 	while (r->rd) {
 		struct chunk *c = r->rd;
 		int last = c == stop;
@@ -1201,6 +1223,8 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 	w->seq = 1;
 	w->gen_start_ns = mono_ns();
 	memset(&stats, 0, sizeof stats);
+	g_params.call_min_ticks =
+		(uint64_t)((unsigned __int128)cfg->syscall_min_ns * w->ref_rate / 1000000000u);
 	W = w; /* the sources convert clocks and make pseudo-threads through it */
 	sources_start(cfg);
 	write_header(w);

@@ -96,6 +96,11 @@ static void read_waits(const char *path, struct run *out)
 	ct_reader_close(r);
 }
 
+/* CTRACE_SYSCALL_MIN for the runs: most tests check that each interposed
+ * call is recorded, blocking or not, so every call is; test_syscall_threshold
+ * runs with the default. */
+static const char *syscall_min = "0";
+
 /* Runs waits_prog MODE (or its fortified build), traced through `ctrace
  * run` or linked with the wrappers, and reads it back. */
 static void run_prog(const char *mode, int wrapped, int build, struct run *out)
@@ -107,11 +112,11 @@ static void run_prog(const char *mode, int wrapped, int build, struct run *out)
 	snprintf(out->trace, sizeof out->trace, "%s/%s-%d.ctrace", tmpdir, mode, wrapped);
 	snprintf(facts, sizeof facts, "%s/%s-%d.facts", tmpdir, mode, wrapped);
 	if (wrapped)
-		snprintf(cmd, sizeof cmd, "CTRACE_OUTPUT=%s %s %s %s", out->trace, progs[build][1],
-			 mode, facts);
+		snprintf(cmd, sizeof cmd, "CTRACE_SYSCALL_MIN=%s CTRACE_OUTPUT=%s %s %s %s",
+			 syscall_min, out->trace, progs[build][1], mode, facts);
 	else
-		snprintf(cmd, sizeof cmd, "%s run -o %s -- %s %s %s", CTRACE_CLI, out->trace,
-			 progs[build][0], mode, facts);
+		snprintf(cmd, sizeof cmd, "CTRACE_SYSCALL_MIN=%s %s run -o %s -- %s %s %s",
+			 syscall_min, CTRACE_CLI, out->trace, progs[build][0], mode, facts);
 	int st = system(cmd);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
@@ -367,6 +372,31 @@ static void test_late_socket_peer(void **state)
 			}
 		assert_int_equal(ebadf, 1);
 	}
+}
+
+/* With the default threshold (CTRACE_SYSCALL_MIN, 2 us), a call that
+ * returns at once is not a wait, one that blocked is: the late peer's recv
+ * is recorded as before, the read of a bad fd (an immediate EBADF) is not,
+ * and neither are the socket writes that did not block. */
+static void test_syscall_threshold(void **state)
+{
+	(void)state;
+	static struct run r;
+	syscall_min = "2us";
+	FOR_VARIANTS(v)
+	{
+		run_mode("net", v, &r);
+		const struct wait *w = only_at(&r, CT_WAIT_NET, "recv_site");
+		assert_true(w->end - w->begin >= fact(&r, "delay_ns") * 99 / 100);
+		assert_int_equal(w->result, 4);
+		for (int i = 0; i < r.n; i++) {
+			assert_int_not_equal(r.w[i].object, 1000); /* the EBADF read */
+			/* the interposed syscalls (locks record on contention) */
+			if (r.w[i].reason >= CT_WAIT_SLEEP && r.w[i].ended)
+				assert_true(r.w[i].end - r.w[i].begin >= 1900);
+		}
+	}
+	syscall_min = "0";
 }
 
 /* A loopback TCP server thread answers late: the client's wait is network
@@ -744,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_barrier),
 		cmocka_unit_test(test_poll_and_epoll),
 		cmocka_unit_test(test_late_socket_peer),
+		cmocka_unit_test(test_syscall_threshold),
 		cmocka_unit_test(test_loopback_server_answers_late),
 		cmocka_unit_test(test_sleep_loop),
 		cmocka_unit_test(test_condvar_pool),

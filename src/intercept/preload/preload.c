@@ -164,7 +164,12 @@ __attribute__((constructor(101))) static void preload_init(void)
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	RET(ic_mutex_lock(get_pthread_mutex_lock(), m, FRAME));
+	/* The uncontended lock is a bare try; the real function is looked up
+	 * only on the contended path, so the try needs no register beyond m. */
+	int rc = pthread_mutex_trylock(m);
+	if (likely(rc == 0))
+		return 0;
+	RET(ic_mutex_lock_slow(get_pthread_mutex_lock(), m, FRAME, rc));
 }
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
@@ -621,8 +626,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 /* ---- threads and the process's end ---- */
 
-EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
-			  void *arg)
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	return ic_pthread_create(get_pthread_create(), th, attr, fn, arg);
 }

@@ -106,7 +106,10 @@ extern __typeof__(_Exit) __real__Exit;
 
 int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
 {
-	RET(ic_mutex_lock(__real_pthread_mutex_lock, m, FRAME));
+	int rc = pthread_mutex_trylock(m);
+	if (likely(rc == 0))
+		return 0;
+	RET(ic_mutex_lock_slow(__real_pthread_mutex_lock, m, FRAME, rc));
 }
 
 int __wrap_pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
@@ -564,8 +567,7 @@ int __wrap___openat64_2(int dirfd, const char *path, int flags)
 
 /* ---- threads and the process's end ---- */
 
-int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
-			  void *arg)
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	return ic_pthread_create(__real_pthread_create, th, attr, fn, arg);
 }
