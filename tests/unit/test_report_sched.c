@@ -363,11 +363,29 @@ static void test_concurrency(void **state)
 static void test_cpu_samples(void **state)
 {
 	(void)state;
-	static const struct ct_frame f_a = {1, "a", "", 0, 0, ""}, f_b = {2, "b", "", 0, 0, ""},
-				     f_c = {3, "c", "", 0, 0, ""},
-				     f_main = {4, "main", "", 0, 0, ""};
-	static const struct ct_frame k1[] = {f_a, f_b, f_main}, k2[] = {f_a, f_main},
-				     k3[] = {f_c, f_main}, k4[] = {f_b, f_b, f_main};
+#define F_A                                                                                        \
+	{                                                                                          \
+		1, "a", "", 0, 0, ""                                                               \
+	}
+#define F_B                                                                                        \
+	{                                                                                          \
+		2, "b", "", 0, 0, ""                                                               \
+	}
+#define F_C                                                                                        \
+	{                                                                                          \
+		3, "c", "", 0, 0, ""                                                               \
+	}
+#define F_MAIN                                                                                     \
+	{                                                                                          \
+		4, "main", "", 0, 0, ""                                                            \
+	}
+	/* (macros, not constants: C11 initializers cannot name other objects) */
+	static const struct ct_frame k1[] = {F_A, F_B, F_MAIN}, k2[] = {F_A, F_MAIN},
+				     k3[] = {F_C, F_MAIN}, k4[] = {F_B, F_B, F_MAIN};
+#undef F_A
+#undef F_B
+#undef F_C
+#undef F_MAIN
 	static const struct ct_stack s1 = {1, 3, k1}, s2 = {2, 2, k2}, s3 = {3, 2, k3},
 				     s4 = {4, 3, k4};
 	struct ct_event evs[] = {
