@@ -702,7 +702,7 @@ static void check_stress(int sched)
 			}
 		}
 		if (!strcmp(t->sched_source, "perf")) {
-			if (n > pg[i].switches + 2 || n + nlost / 2 + 2 < pg[i].switches)
+			if (n > pg[i].switches + 2 || n + nlost + 2 < pg[i].switches)
 				fprintf(stderr,
 					"thread %u: %llu switch-outs, %llu records lost, the "
 					"kernel "
@@ -710,8 +710,9 @@ static void check_stress(int sched)
 					pg[i].tid, (unsigned long long)n, (unsigned long long)nlost,
 					(unsigned long long)pg[i].switches);
 			assert_true(n <= pg[i].switches + 2);
-			/* a lost switch is two records, an out and an in */
-			assert_true(n + nlost / 2 + 2 >= pg[i].switches);
+			/* a lost switch-out is at least one lost record (its
+			 * switch-in may be lost with it, or kept) */
+			assert_true(n + nlost + 2 >= pg[i].switches);
 		}
 		outs += n;
 		lost += nlost;
