@@ -101,6 +101,35 @@ else
 		fail "cpu profile without sampling: $(cat "$TMP/err")"
 fi
 
+# The report's states on the same traces: more spinning threads than CPUs,
+# so each spinner (a thread in the "crunch" region, with the most CPU time)
+# waits for a CPU about as long as it runs: runnable (or throttled, under a
+# quota) is at least a third of its span, and no wait state has any time.
+report_states() { # TRACE NAME
+	if ! "$CTRACE" report --json "$1" >"$TMP/r.json" 2>"$TMP/err"; then
+		fail "report $2: $(head -c 300 "$TMP/err")"
+		return
+	fi
+	local src
+	src=$(jq -r '[.threads[] | select(.name == "cpu_prog") | .sched_source] | unique | join(",")' \
+		"$TMP/r.json")
+	case "$src" in
+	*none*|"") SKIPPED+=("report states of $2 (no scheduler data: '$src')"); return ;;
+	esac
+	jq -e --argjson n "$threads" '
+		[.threads[] | select(.name == "cpu_prog" and .span_ns > 0)
+		 | select(.states.running_ns > 0.05 * .span_ns)] as $sp
+		| ($sp | length) >= $n
+		and all($sp[]; (.states.runnable_ns + .states.throttled_ns) >= .span_ns / 3
+			and (.states.mutex_ns + .states.file_ns + .states.net_ns
+			     + .states.sleep_ns + .states.poll_ns + .states.fd_ns) == 0)' \
+		"$TMP/r.json" >/dev/null ||
+		fail "report $2: runnable does not take a third of each spinner's span: $(jq -c \
+			'[.threads[] | select(.name == "cpu_prog") | {sched_source, span_ns, states}]' "$TMP/r.json")"
+}
+if [ -s "$TMP/cpu.ct" ]; then report_states "$TMP/cpu.ct" "auto"; fi
+if [ -s "$TMP/cpus.ct" ]; then report_states "$TMP/cpus.ct" "schedstat"; fi
+
 for s in "${SKIPPED[@]+"${SKIPPED[@]}"}"; do
 	echo "test_profile_sched: skipped: $s"
 done
