@@ -159,6 +159,29 @@ static struct trec *rec_alloc(void)
 	return NULL;
 }
 
+/* Resets what a record carries from an earlier capture (or thread), for a
+ * new registration: by its owner, after the writer of that capture is done
+ * with it. */
+static void rec_reset(struct trec *r, int pseudo)
+{
+	atomic_store(&r->busy, 0);
+	atomic_store(&r->lost, 0);
+	atomic_store(&r->reentered, 0);
+	atomic_store(&r->call_t0, 0);
+	r->w_reentered_reported = 0;
+	r->rd = NULL;
+	r->rd_off = 0;
+	r->w_events = 0;
+	r->w_gen_seen = 0;
+	r->w_done = 0;
+	r->w_active = 0;
+	r->pseudo = (uint32_t)pseudo;
+	r->nside = 0;
+	r->w_side_lost = 0;
+	memset(r->stack_cache, 0, sizeof r->stack_cache);
+	r->index = atomic_fetch_add(&g_next_index, 1) + 1;
+}
+
 struct trec *rec_pseudo(const char *name, uint32_t epoch)
 {
 	struct trec *r = rec_alloc();
@@ -167,20 +190,7 @@ struct trec *rec_pseudo(const char *name, uint32_t epoch)
 	r->tid = 0;
 	memset(r->name, 0, sizeof r->name);
 	strncpy(r->name, name, sizeof r->name - 1);
-	atomic_store(&r->busy, 0);
-	atomic_store(&r->lost, 0);
-	atomic_store(&r->reentered, 0);
-	r->w_reentered_reported = 0;
-	r->rd = NULL;
-	r->rd_off = 0;
-	r->w_events = 0;
-	r->w_gen_seen = 0;
-	r->w_done = 0;
-	r->w_active = 0;
-	r->pseudo = 1;
-	r->nside = 0;
-	r->w_side_lost = 0;
-	r->index = atomic_fetch_add(&g_next_index, 1) + 1;
+	rec_reset(r, 1);
 	atomic_store_explicit(&r->first, NULL, memory_order_relaxed);
 	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
 	return r;
@@ -233,26 +243,12 @@ int thread_register(struct tls *t)
 	 * writer of that capture finished with it in ct_stop(). */
 	memset(r->name, 0, sizeof r->name);
 	prctl(PR_GET_NAME, r->name);
-	atomic_store(&r->busy, 0);
-	atomic_store(&r->lost, 0);
-	atomic_store(&r->reentered, 0);
-	r->w_reentered_reported = 0;
-	r->rd = NULL;
-	r->rd_off = 0;
-	r->w_events = 0;
-	r->w_gen_seen = 0;
-	r->w_done = 0;
-	r->w_active = 0;
-	memset(r->stack_cache, 0, sizeof r->stack_cache);
-	r->index = atomic_fetch_add(&g_next_index, 1) + 1;
+	rec_reset(r, 0);
 	t->rec = r;
 	t->last = clock_ticks();
 	r->base_ticks = t->last;
 	r->w_last = t->last;
 	r->w_user_last = t->last;
-	r->pseudo = 0;
-	r->nside = 0;
-	r->w_side_lost = 0;
 	t->ntasks = 0;
 	t->stack_mask = g_params.stack_mask;
 	t->stack_depth = g_params.stack_depth;

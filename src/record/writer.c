@@ -1267,15 +1267,21 @@ int writer_flush(void)
 	return rc;
 }
 
+/* Asks the writer thread to finish: final drain, last generation, end frame. */
+static void ask_stop(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 int writer_stop_bounded(uint64_t timeout_ns)
 {
 	struct writer *w = W;
 	if (!w)
 		return CT_ENOTRUNNING;
-	pthread_mutex_lock(&w->mu);
-	w->stopping = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	ask_stop(w);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t t = (uint64_t)ts.tv_nsec + timeout_ns;
@@ -1290,10 +1296,7 @@ int writer_stop(void)
 	struct writer *w = W;
 	if (!w)
 		return CT_ENOTRUNNING;
-	pthread_mutex_lock(&w->mu);
-	w->stopping = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	ask_stop(w);
 	pthread_join(w->thread, NULL);
 	int rc = w->sink_err;
 	if (w->own_fd && close(w->fd) != 0 && !rc)
