@@ -177,6 +177,14 @@ int profile_generation(struct profile *pr, const struct ct_generation *g)
 	}
 	if (g->nevents && g->max_ts > pr->st.end_ns)
 		pr->st.end_ns = g->max_ts;
+	/* the capture's end (its last generation's META), where waits still
+	 * open at the end run to */
+	for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
+		if (g->meta[i] && g->meta[i + 1] && !strcmp(g->meta[i], "capture.end_ns")) {
+			uint64_t end = strtoull(g->meta[i + 1], NULL, 10);
+			if (end > pr->st.end_ns && pr->have_start && end >= pr->st.start_ns)
+				pr->st.end_ns = end;
+		}
 	/* Stack ids are per generation. */
 	u64map_free(&pr->gstacks);
 	if (u64map_init(&pr->gstacks) < 0)

@@ -227,6 +227,16 @@ void report_generation(struct report *r, const struct ct_generation *g)
 			(struct gen_range){g->min_ts, g->max_ts, g->offset, g->size, g->nevents};
 	else
 		r->ngens = UINT64_MAX; /* out of memory: pass 2 reads everything */
+	/* The capture's last generation says when it ended (FORMAT.md, META):
+	 * the trace runs to then, and so do waits still open, however long
+	 * after the last event. */
+	for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
+		if (g->meta[i] && g->meta[i + 1] && !strcmp(g->meta[i], "capture.end_ns")) {
+			uint64_t end = strtoull(g->meta[i + 1], NULL, 10);
+			if (end > res->last_ns)
+				res->last_ns = end;
+			res->end_is_capture_end = 1;
+		}
 
 	if (g->nthreads > r->cap_gen_slots) {
 		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));

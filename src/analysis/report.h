@@ -278,7 +278,8 @@ struct report_region_stat {
 };
 
 struct report_result {
-	uint64_t events, first_ns, last_ns;
+	uint64_t events, first_ns, last_ns; /* last_ns: the capture's end when known */
+	int end_is_capture_end;		    /* the trace says when the capture ended */
 	uint64_t events_by_kind[128];
 	uint64_t generations, first_seq, last_seq, missing_generations;
 	uint32_t clock_kind;

@@ -1004,7 +1004,10 @@ static void finish_gen(struct writer *w)
 	struct clock_snapshot now;
 	clock_snapshot(&now);
 	uint64_t writer_lost = put_loss(w, now.ticks);
-	if (w->gen_events == 0 && writer_lost == 0) {
+	/* The capture's last generation is written even when empty: it says
+	 * when the capture ended (its META section), which is where waits still
+	 * open at the end run to, however long after the last event. */
+	if (w->gen_events == 0 && writer_lost == 0 && !w->final_drain) {
 		/* nothing happened: no generation, but exited threads are done */
 		uint32_t high = atomic_load(&g_recs_high);
 		for (uint32_t i = 0; i < high; i++)
@@ -1024,6 +1027,16 @@ static void finish_gen(struct writer *w)
 	put_strings(w);
 	buf_put(&w->tables, loss.p, loss.len);
 	buf_free(&loss);
+	if (w->final_drain) {
+		char v[32];
+		snprintf(v, sizeof v, "%llu", (unsigned long long)now.mono_ns);
+		struct buf *m = &w->tmp;
+		m->len = 0;
+		buf_uv(m, 1);
+		buf_str(m, "capture.end_ns", strlen("capture.end_ns"));
+		buf_str(m, v, strlen(v));
+		buf_section(&w->tables, CT_SEC_META, m);
+	}
 
 	if (w->tables.oom || w->batches.oom) {
 		/* Out of memory on the writer side: say so rather than write a
@@ -1068,7 +1081,8 @@ static void finish_gen(struct writer *w)
 				   (uint32_t)raw, crc);
 		} else {
 			crc = (uint32_t)crc32(0, w->tables.p, (uInt)w->tables.len);
-			crc = (uint32_t)crc32(crc, w->batches.p, (uInt)w->batches.len);
+			if (w->batches.len) /* zlib's crc32 of a NULL buffer is 0, not crc */
+				crc = (uint32_t)crc32(crc, w->batches.p, (uInt)w->batches.len);
 			emit_frame(w, CT_GEN_MAGIC, 0, w->seq, &w->tables, &w->batches,
 				   (uint32_t)raw, (uint32_t)raw, crc);
 		}

@@ -559,6 +559,64 @@ static void test_signal_handler_events(void **state)
 	assert_int_equal(t.by_type[CT_EV_LOG] + t.lost, (uint64_t)handler_events);
 }
 
+/* ---- the capture's end: waits still open run to it ---- */
+
+static void *blocked_reader(void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	ct_wait_begin(CT_WAIT_PIPE, (uint64_t)fd, 1);
+	ssize_t n = read(fd, &c, 1); /* until the pipe is closed after the stop */
+	ct_wait_end(n);
+	return NULL;
+}
+
+static void test_open_wait_runs_to_capture_end(void **state)
+{
+	(void)state;
+	char path[256], cmd[1024];
+	tmp_path(path, sizeof path, "end.ct");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(start_to(path, 0, 0), 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, blocked_reader, &fds[0]), 0);
+	/* Nothing is recorded for 200 ms (the sleep is not interposed here),
+	 * then the capture stops with the reader still blocked. The deliberate
+	 * sleep is what is measured, not a stand-in for synchronisation. */
+	struct timespec ts = {0, 200000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	assert_int_equal(ct_stop(), 0);
+	close(fds[1]);
+	pthread_join(th, NULL);
+	close(fds[0]);
+
+	/* the last generation says when the capture ended... */
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	const struct ct_generation *g;
+	uint64_t end = 0, last_ev = 0;
+	int rc;
+	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+		for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
+			if (!strcmp(g->meta[i], "capture.end_ns"))
+				end = strtoull(g->meta[i + 1], NULL, 10);
+		struct ct_event ev;
+		while (ct_reader_next_in_generation(r, &ev) == 1)
+			last_ev = ev.ts;
+	}
+	assert_int_equal(rc, 0);
+	ct_reader_close(r);
+	assert_true(end >= last_ev + 150000000ull);
+	/* ...and the report counts the open wait up to it */
+	snprintf(cmd, sizeof cmd,
+		 "%s report --json %s | jq -e '[.threads[] | select(.blocked_at_end != null)"
+		 " | .blocked_at_end.duration_ns] | length == 1 and .[0] >= 150000000' >/dev/null",
+		 CTRACE_CLI, path);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -574,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_callback_sink_and_restart),
 		cmocka_unit_test(test_logs_stacks_clock),
 		cmocka_unit_test(test_signal_handler_events),
+		cmocka_unit_test(test_open_wait_runs_to_capture_end),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {

@@ -90,8 +90,9 @@ static void print_trace(FILE *out, const struct report_view *v)
 			kv(t, "started", line);
 		}
 	}
-	snprintf(line, sizeof(line), "%s, first to last event",
-		 fmt_dur(a, res->last_ns - res->first_ns));
+	snprintf(line, sizeof(line), "%s, first event to %s",
+		 fmt_dur(a, res->last_ns - res->first_ns),
+		 res->end_is_capture_end ? "the capture's end" : "the last event");
 	kv(t, "duration", line);
 	int n = snprintf(line, sizeof(line), "%s in %s generation%s", fmt_count(a, res->events),
 			 fmt_count(b, res->generations), res->generations == 1 ? "" : "s");
