@@ -637,6 +637,12 @@ void src_sched_collect(struct trec *r, int exited)
 	uint64_t since = now - s->last_ns;
 	if (since < SAMPLE_MIN_NS || (!active && since < SAMPLE_IDLE_NS))
 		return;
+	/* A thread blocked in an interposed call accrues neither CPU nor
+	 * run-queue time, and the writer holds its source events back until the
+	 * call is written (rec.h call_begin): no idle sample for it, or an hours
+	 * long accept() would pile them up. Its next sample covers the call. */
+	if (!active && atomic_load_explicit(&r->call_t0, memory_order_relaxed))
+		return;
 	if (take_reading(s, r->tid, &v, 0) != 0)
 		return;
 	sample_push(r, writer_ns_to_ticks(now), &v);
