@@ -17,15 +17,18 @@
 		T r_;                                                                              \
 		struct trec *c_;                                                                   \
 		uint64_t t0_;                                                                      \
+		int e_ = errno;                                                                    \
 		if (!ic_enter()) {                                                                 \
 			r_ = (call);                                                               \
 		} else if (!(c_ = call_begin((reason), (uint64_t)(object), (detail), (frame),      \
 					     &t0_))) {                                             \
 			ic_leave();                                                                \
+			errno = e_;                                                                \
 			r_ = (call);                                                               \
 		} else {                                                                           \
+			errno = e_; /* a first call registers the thread: syscalls */              \
 			r_ = (call);                                                               \
-			int e_ = errno;                                                            \
+			e_ = errno;                                                                \
 			call_end(c_, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, (frame));           \
 			errno = e_;                                                                \
 			ic_leave();                                                                \
@@ -134,9 +137,11 @@ int ic_close(int (*real)(int), int fd, void *frame)
 	 * number (and its open resets the entry again). */
 	fd_forget(fd);
 	uint64_t t0;
-	struct trec *c = call_begin(reason, (uint64_t)(int64_t)fd, CT_CALL_CLOSE, frame, &t0);
-	int r = real(fd);
 	int e = errno;
+	struct trec *c = call_begin(reason, (uint64_t)(int64_t)fd, CT_CALL_CLOSE, frame, &t0);
+	errno = e;
+	int r = real(fd);
+	e = errno;
 	if (c)
 		call_end(c, t0, r < 0 ? -(int64_t)e : r, frame);
 	errno = e;
@@ -254,9 +259,11 @@ int ic_clock_nanosleep(int (*real)(clockid_t, int, const struct timespec *, stru
 	if (!ic_enter())
 		return real(clk, flags, req, rem);
 	uint64_t t0;
-	struct trec *c = call_begin(CT_WAIT_SLEEP, 0, until_ns(clk, flags, req), frame, &t0);
-	int r = real(clk, flags, req, rem);
 	int e = errno;
+	struct trec *c = call_begin(CT_WAIT_SLEEP, 0, until_ns(clk, flags, req), frame, &t0);
+	errno = e;
+	int r = real(clk, flags, req, rem);
+	e = errno;
 	if (c)
 		call_end(c, t0, -(int64_t)r, frame);
 	errno = e;
