@@ -81,6 +81,13 @@ struct ct_config {
 	int cpu_signal;		     /* signal of the CPU sample timers; default 0 (SIGPROF) */
 	uint64_t syscall_min_ns;     /* interposed syscalls shorter than this are not
 				      * recorded as waits; default 2 us, 0 = all */
+	/* Flight recorder: keep the most recent generations in memory, at most
+	 * flight_max_bytes of them (a hard cap), to write out on demand with
+	 * ct_flight_write(). 0 = off (default). With it on, the capture needs no
+	 * sink, and its generations are cut at least every flight_min_age_ns/10
+	 * so that the window is fine-grained. */
+	size_t flight_max_bytes;
+	uint64_t flight_min_age_ns; /* history wanted in a dump; default 10 s */
 };
 
 /* Fills c with the defaults. */
@@ -100,6 +107,15 @@ CT_API int ct_stop(void);
 /* Drains every thread's events and writes them as a generation now; returns
  * once written. Events a thread committed before the call are included. */
 CT_API int ct_flush(void);
+
+/* Writes the flight recorder's window (ct_config.flight_max_bytes) as a
+ * standalone trace: the current generation is cut first, so the window runs
+ * up to now. Recording goes on meanwhile; concurrent calls are serialized.
+ * path: written to a temporary name in the same directory, then renamed.
+ * Returns 0, CT_ENOTRUNNING (no capture, or no flight recorder), or an
+ * error from writing. */
+CT_API int ct_flight_write(const char *path);
+CT_API int ct_flight_write_fd(int fd);
 
 /* 1 while a capture is running. */
 CT_API int ct_active(void);

@@ -3,6 +3,7 @@
  * automatic capture of programs started with CTRACE_OUTPUT set. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +78,8 @@ void ct_config_init(struct ct_config *c)
 	c->cpu_hz = 0;
 	c->cgroup = 1;
 	c->syscall_min_ns = 2000;
+	c->flight_max_bytes = 0;
+	c->flight_min_age_ns = 10000000000ull;
 }
 
 static int parse_onoff(const char *v, int *out)
@@ -278,6 +281,15 @@ int ct_config_from_env(struct ct_config *c)
 static int check_config(const struct ct_config *c)
 {
 	int sinks = (c->path != NULL) + (c->fd >= 0) + (c->write != NULL);
+	if (c->flight_max_bytes &&
+	    (c->flight_max_bytes < (256u << 10) || c->flight_max_bytes > (16ull << 30)))
+		return set_err(CT_ECONFIG,
+			       "flight recorder size must be between 256 KiB and 16 GiB");
+	if (c->flight_max_bytes &&
+	    (c->flight_min_age_ns < 10000000u || c->flight_min_age_ns > 86400000000000ull))
+		return set_err(CT_ECONFIG, "flight recorder age must be between 10 ms and 24 h");
+	if (c->flight_max_bytes && sinks == 0)
+		sinks = 1; /* the flight recorder alone is an output */
 	if (sinks != 1)
 		return set_err(CT_ECONFIG,
 			       "exactly one sink is needed (path, fd or callback), got %d", sinks);
@@ -408,6 +420,37 @@ void capture_stop_at_exit(void)
 	/* no release: the process is about to end, and the writer may still
 	 * run if it did not finish in time */
 	pthread_mutex_unlock(&ctl_mu);
+}
+
+int ct_flight_write_fd(int fd)
+{
+	/* Not under ctl_mu, like ct_flush: a stop wakes a waiting dump. */
+	if (!ct_active())
+		return CT_ENOTRUNNING;
+	return writer_dump(fd);
+}
+
+int ct_flight_write(const char *path)
+{
+	if (!ct_active())
+		return CT_ENOTRUNNING;
+	/* A reader never sees half a dump: a temporary name, then a rename. */
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = writer_dump(fd);
+	if (fsync(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
 }
 
 int ct_active(void)

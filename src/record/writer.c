@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "record/buf.h"
+#include "record/flight.h"
 #include "record/intern.h"
 #include "record/rec.h"
 #include "record/sources.h"
@@ -89,6 +90,13 @@ struct writer {
 
 	uint64_t events, lost, bytes, generations, threads;
 
+	/* flight recorder: the window, and ct_flight_write() requests (under
+	 * mu; one at a time, in the writer thread) */
+	struct flight *flight;
+	int dump_fd, dump_rc, dump_busy;
+	uint64_t dump_req, dump_done;
+	pthread_cond_t dumped;
+
 	struct buf merge;	   /* a piece re-encoded with source events */
 	struct clock_snapshot ref; /* recent, for the sources' conversions */
 	uint64_t ref_rate;	   /* ticks per second */
@@ -133,8 +141,8 @@ void writer_stats(struct ct_stats *s)
 
 static void sink_write(struct writer *w, const void *p, size_t n)
 {
-	if (w->sink_err || n == 0)
-		return;
+	if (w->sink_err || n == 0 || (w->fd < 0 && !w->cfg.write))
+		return; /* (a flight recorder alone has no sink) */
 	if (w->cfg.write) {
 		int rc = w->cfg.write(w->cfg.write_arg, p, n);
 		if (rc < 0)
@@ -193,7 +201,9 @@ static void meta(void *ctx, const char *k, const char *v)
 	m->n++;
 }
 
-static void write_header(struct writer *w)
+/* The file header, with extra metadata pairs (a dump's) after the
+ * capture's own. */
+static int build_header(struct writer *w, struct buf *out, const char *const *extra, int nextra)
 {
 	struct buf b = {0};
 	uint8_t fixed[16];
@@ -225,6 +235,8 @@ static void write_header(struct writer *w)
 	meta(&m, "cmdline", cmd);
 	meta(&m, "hostname", host);
 	sources_meta(meta, &m);
+	for (int i = 0; i + 1 < nextra; i += 2)
+		meta(&m, extra[i], extra[i + 1]);
 	buf_uv(&b, m.n);
 	buf_put(&b, m.b.p, m.b.len);
 	if (m.b.oom)
@@ -235,10 +247,20 @@ static void write_header(struct writer *w)
 		uint32_t crc = (uint32_t)crc32(0, b.p, (uInt)b.len);
 		ct_put_u32le(b.p + b.len, crc);
 		b.len += 4;
-		sink_write(w, b.p, b.len);
-	} else {
-		w->sink_err = -ENOMEM;
+		*out = b;
+		return 0;
 	}
+	buf_free(&b);
+	return -ENOMEM;
+}
+
+static void write_header(struct writer *w)
+{
+	struct buf b = {0};
+	if (build_header(w, &b, NULL, 0) == 0)
+		sink_write(w, b.p, b.len);
+	else
+		w->sink_err = -ENOMEM;
 	buf_free(&b);
 }
 
@@ -968,11 +990,9 @@ static void reset_gen(struct writer *w)
 	w->seq++;
 }
 
-static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, uint64_t seq,
-		       const struct buf *a, const struct buf *b, uint32_t stored, uint32_t raw,
-		       uint32_t crc)
+static void frame_header(uint8_t h[CT_GEN_HEADER_SIZE], const char magic[4], uint32_t flags,
+			 uint64_t seq, uint32_t stored, uint32_t raw, uint32_t crc)
 {
-	uint8_t h[CT_GEN_HEADER_SIZE];
 	memcpy(h, magic, 4);
 	ct_put_u32le(h + 4, flags);
 	ct_put_u64le(h + 8, seq);
@@ -980,11 +1000,37 @@ static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, ui
 	ct_put_u32le(h + 20, raw);
 	ct_put_u32le(h + 24, crc);
 	ct_put_u32le(h + 28, (uint32_t)crc32(0, h, 28));
+}
+
+/* A timestamp to CLOCK_MONOTONIC ns with the writer's recent snapshot. */
+static uint64_t ticks_to_ns(const struct writer *w, uint64_t t)
+{
+	if (!t)
+		return 0;
+	if (w->clock_kind == CT_CLOCK_MONOTONIC || !w->ref_rate)
+		return t;
+	__int128 d = (__int128)((int64_t)(t - w->ref.ticks)) * 1000000000 / (__int128)w->ref_rate;
+	return (uint64_t)((__int128)w->ref.mono_ns + d);
+}
+
+static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, uint64_t seq,
+		       const struct buf *a, const struct buf *b, uint32_t stored, uint32_t raw,
+		       uint32_t crc)
+{
+	uint8_t h[CT_GEN_HEADER_SIZE];
+	frame_header(h, magic, flags, seq, stored, raw, crc);
 	sink_write(w, h, sizeof h);
 	if (a)
 		sink_write(w, a->p, a->len);
 	if (b)
 		sink_write(w, b->p, b->len);
+	if (w->flight && !memcmp(magic, CT_GEN_MAGIC, 4)) {
+		struct iovec parts[3] = {{h, sizeof h},
+					 {a ? a->p : NULL, a ? a->len : 0},
+					 {b ? b->p : NULL, b ? b->len : 0}};
+		flight_add(w->flight, seq, w->gen_events, ticks_to_ns(w, w->gen_min),
+			   ticks_to_ns(w, w->gen_max), parts, 3);
+	}
 }
 
 /* The writer is done with r's thread: it exited and is fully written. */
@@ -1117,6 +1163,64 @@ static void write_end(struct writer *w)
 	buf_free(&b);
 }
 
+/* ---- flight recorder dumps ---- */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Writes the window as a trace: a header saying what the window holds, its
+ * generations, an end frame. The current generation was just cut. */
+static int write_dump(struct writer *w, int fd)
+{
+	struct flight_window fw;
+	flight_window(w->flight, &fw);
+	uint64_t now = mono_ns();
+	char win[32], age[32], max[32];
+	snprintf(win, sizeof win, "%llu",
+		 (unsigned long long)(fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0));
+	snprintf(age, sizeof age, "%llu", (unsigned long long)w->cfg.flight_min_age_ns);
+	snprintf(max, sizeof max, "%llu", (unsigned long long)w->cfg.flight_max_bytes);
+	/* the size cap cut the history short of min_age when it dropped data
+	 * younger than that */
+	int capped = fw.evicted_until_ns && fw.evicted_until_ns + w->cfg.flight_min_age_ns > now;
+	const char *extra[] = {"flight.min_age_ns", age, "flight.max_bytes", max,
+			       "dump.window_ns",    win, "dump.size_capped", capped ? "1" : "0"};
+	struct buf hb = {0};
+	int rc = build_header(w, &hb, extra, 8);
+	if (rc == 0)
+		rc = write_all(fd, hb.p, hb.len);
+	buf_free(&hb);
+	if (rc == 0)
+		rc = flight_write_frames(w->flight, fd);
+	if (rc == 0) {
+		struct buf b = {0};
+		buf_uv(&b, fw.events);
+		buf_uv(&b, 0);
+		buf_uv(&b, fw.frames);
+		uint8_t h[CT_GEN_HEADER_SIZE];
+		frame_header(h, "CTEN", 0, fw.frames, (uint32_t)b.len, (uint32_t)b.len,
+			     (uint32_t)crc32(0, b.p, (uInt)b.len));
+		rc = b.oom ? -ENOMEM : write_all(fd, h, sizeof h);
+		if (rc == 0)
+			rc = write_all(fd, b.p, b.len);
+		buf_free(&b);
+	}
+	return rc;
+}
+
 /* ---- the thread ---- */
 
 static void *writer_main(void *arg)
@@ -1138,7 +1242,7 @@ static void *writer_main(void *arg)
 		uint64_t soon = sources_wait_ns();
 		if (soon && soon < wait)
 			wait = soon;
-		if (wait && w->flush_req == w->flush_done) {
+		if (wait && w->flush_req == w->flush_done && w->dump_req == w->dump_done) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			uint64_t t = (uint64_t)ts.tv_nsec + wait;
@@ -1148,7 +1252,10 @@ static void *writer_main(void *arg)
 			if (w->stopping)
 				break;
 		}
-		uint64_t req = w->flush_req;
+		uint64_t req = w->flush_req, dreq = w->dump_req;
+		int dfd = w->dump_fd;
+		if (dreq != w->dump_done)
+			req = ++w->flush_req; /* a dump cuts the generation like a flush */
 		pthread_mutex_unlock(&w->mu);
 		more = drain_all(w);
 		/* A flush wants everything committed before it. That is at most
@@ -1159,7 +1266,15 @@ static void *writer_main(void *arg)
 			more = drain_all(w);
 		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
 			finish_gen(w);
+		int drc = 0;
+		if (dreq != w->dump_done)
+			drc = write_dump(w, dfd);
 		pthread_mutex_lock(&w->mu);
+		if (dreq != w->dump_done) {
+			w->dump_rc = drc;
+			w->dump_done = dreq;
+			pthread_cond_broadcast(&w->dumped);
+		}
 		if (req != w->flush_done) {
 			w->flush_done = req;
 			pthread_cond_broadcast(&w->flushed);
@@ -1205,6 +1320,29 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		free(w);
 		return -ENOMEM;
 	}
+	if (cfg->flight_max_bytes) {
+		w->flight = flight_new(cfg->flight_max_bytes);
+		if (!w->flight) {
+			free(w->stack_seen);
+			free(w);
+			return -ENOMEM;
+		}
+		/* A fine window: generations of at most a tenth of the history
+		 * wanted (but not under 10 ms), and small enough in bytes that
+		 * the window holds several. */
+		uint64_t g = cfg->flight_min_age_ns / 10;
+		if (g < 10000000u)
+			g = 10000000u;
+		if (g < w->cfg.generation_ns)
+			w->cfg.generation_ns = g;
+		if (w->cfg.flush_ns > w->cfg.generation_ns)
+			w->cfg.flush_ns = w->cfg.generation_ns;
+		size_t gb = cfg->flight_max_bytes / 8;
+		if (gb < (64u << 10))
+			gb = 64u << 10;
+		if (gb < w->cfg.generation_max_bytes)
+			w->cfg.generation_max_bytes = gb;
+	}
 	if (cfg->write) {
 		/* callback sink */
 	} else if (cfg->path) {
@@ -1230,6 +1368,7 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cv, &ca);
 	pthread_cond_init(&w->flushed, NULL);
+	pthread_cond_init(&w->dumped, NULL);
 	pthread_condattr_destroy(&ca);
 	clock_snapshot(&w->start);
 	w->ref = w->start;
@@ -1287,7 +1426,33 @@ static void ask_stop(struct writer *w)
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->dumped); /* dumps waiting get CT_ENOTRUNNING */
 	pthread_mutex_unlock(&w->mu);
+}
+
+int writer_dump(int fd)
+{
+	struct writer *w = W;
+	if (!w || !w->flight)
+		return CT_ENOTRUNNING;
+	pthread_mutex_lock(&w->mu);
+	while (w->dump_busy && !w->stopping)
+		pthread_cond_wait(&w->dumped, &w->mu);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->mu);
+		return CT_ENOTRUNNING;
+	}
+	w->dump_busy = 1;
+	w->dump_fd = fd;
+	uint64_t mine = ++w->dump_req;
+	pthread_cond_signal(&w->cv);
+	while (w->dump_done < mine && !w->stopping)
+		pthread_cond_wait(&w->dumped, &w->mu);
+	int rc = w->dump_done >= mine ? w->dump_rc : CT_ENOTRUNNING;
+	w->dump_busy = 0;
+	pthread_cond_broadcast(&w->dumped);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
 int writer_stop_bounded(uint64_t timeout_ns)
@@ -1332,6 +1497,8 @@ int writer_stop(void)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->flushed);
+	pthread_cond_destroy(&w->dumped);
+	flight_free(w->flight);
 	W = NULL;
 	free(w);
 	return rc;

@@ -17,5 +17,9 @@ int writer_stop_bounded(uint64_t timeout_ns);
 void writer_stats(struct ct_stats *s);
 /* Drains every thread and writes a generation now; returns when written. */
 int writer_flush(void);
+/* Cuts the current generation and writes the flight recorder's window to
+ * fd as a trace; one dump at a time. CT_ENOTRUNNING without a flight
+ * recorder. */
+int writer_dump(int fd);
 
 #endif

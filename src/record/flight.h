@@ -1,0 +1,36 @@
+/* The flight recorder's window: the capture's most recent generation frames,
+ * kept in memory as the writer wrote them, the oldest dropped so that the
+ * frames never hold more than a hard number of bytes. Generations are
+ * self-contained, so the window plus a file header and an end frame is a
+ * valid trace (writer.c writes it). Writer thread only. */
+#ifndef CT_RECORD_FLIGHT_H
+#define CT_RECORD_FLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct flight;
+
+struct flight *flight_new(uint64_t max_bytes);
+void flight_free(struct flight *fl);
+
+/* Keeps a copy of a frame (its parts, concatenated): generation seq with
+ * nevents events in [min_ns, max_ns], dropping the oldest frames to stay
+ * within the cap. -E2BIG when the frame alone exceeds the cap (the window
+ * is then empty), -ENOMEM. */
+int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
+	       const struct iovec *parts, int nparts);
+
+struct flight_window {
+	uint64_t frames, bytes, events;
+	uint64_t min_ns, max_ns;   /* range of the held events (0 when none) */
+	uint64_t evicted;	   /* frames dropped for room since the start */
+	uint64_t evicted_until_ns; /* the newest event time dropped, 0 if none */
+};
+void flight_window(const struct flight *fl, struct flight_window *w);
+
+/* Writes the held frames, oldest first; 0 or -errno. */
+int flight_write_frames(const struct flight *fl, int fd);
+
+#endif

@@ -1,0 +1,220 @@
+/* The flight recorder (first part of issue 4): a capture that keeps its most
+ * recent generations in memory under a hard byte cap and writes them out on
+ * demand as a standalone trace, alone or beside a streaming capture. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctrace.h"
+#include "ctrace_reader.h"
+
+static char tmpdir[] = "/tmp/ctrace-flight-XXXXXX";
+
+struct dump {
+	int rc, complete;
+	uint64_t events, first_step, last_step, steps;
+	char capped[8];
+	uint64_t window_ns;
+};
+
+/* Log messages are "step N ...": the first and last N a trace holds. */
+static void read_dump(const char *path, struct dump *d)
+{
+	memset(d, 0, sizeof *d);
+	d->first_step = UINT64_MAX;
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	const struct ct_trace_info *info = ct_reader_info(r);
+	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2) {
+		if (!strcmp(info->meta[i], "dump.size_capped"))
+			snprintf(d->capped, sizeof d->capped, "%s", info->meta[i + 1]);
+		if (!strcmp(info->meta[i], "dump.window_ns"))
+			d->window_ns = strtoull(info->meta[i + 1], NULL, 10);
+	}
+	struct ct_event ev;
+	int rc;
+	while ((rc = ct_reader_next(r, &ev)) == 1) {
+		d->events++;
+		if (ev.type == CT_EV_LOG && ev.nbytes > 5 && !memcmp(ev.bytes, "step ", 5)) {
+			uint64_t n = strtoull(ev.bytes + 5, NULL, 10);
+			d->steps++;
+			if (n < d->first_step)
+				d->first_step = n;
+			if (n > d->last_step)
+				d->last_step = n;
+		}
+	}
+	d->rc = rc;
+	d->complete = ct_reader_complete(r);
+	ct_reader_close(r);
+}
+
+static void emit_steps(uint64_t from, uint64_t to)
+{
+	/* messages that do not compress to nothing, so the cap is reached */
+	uint64_t x = from * 0x9e3779b97f4a7c15ull + 1;
+	for (uint64_t i = from; i < to; i++) {
+		char msg[96];
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int n = snprintf(msg, sizeof msg, "step %llu %016llx%016llx", (unsigned long long)i,
+				 (unsigned long long)x, (unsigned long long)(x * 31));
+		ct_log_n(CT_NAME("flight"), msg, (size_t)n);
+	}
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+#define CAP (1u << 20)
+
+static void start_flight(const char *stream_path)
+{
+	struct ct_config c;
+	ct_config_init(&c);
+	c.flight_max_bytes = CAP;
+	if (stream_path)
+		c.path = stream_path;
+	assert_int_equal(ct_start(&c), 0);
+}
+
+/* The window holds the newest events, never more than the cap, and says the
+ * cap cut it short of the 10 s wanted; a second dump holds newer ones. */
+static void test_window_is_capped_and_recent(void **state)
+{
+	(void)state;
+	char p1[256], p2[256];
+	snprintf(p1, sizeof p1, "%s/one.ctrace", tmpdir);
+	snprintf(p2, sizeof p2, "%s/two.ctrace", tmpdir);
+	start_flight(NULL);
+	const uint64_t n = 200000; /* about 8 MB of logs: eight windows */
+	emit_steps(0, n);
+	assert_int_equal(ct_flight_write(p1), 0);
+	emit_steps(n, n + 1000);
+	assert_int_equal(ct_flight_write(p2), 0);
+	assert_int_equal(ct_stop(), 0);
+
+	struct dump d;
+	read_dump(p1, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.last_step, n - 1); /* up to the moment of the dump */
+	assert_true(d.first_step > 0);	      /* the oldest were evicted */
+	assert_true(d.steps > 1000);
+	assert_string_equal(d.capped, "1");
+	/* the frames never exceed the cap; the header and end frame are small */
+	assert_true(file_size(p1) <= (off_t)CAP + 64 * 1024);
+
+	read_dump(p2, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.last_step, n + 999);
+}
+
+/* Beside a streaming capture: the stream has every event, the dump a valid
+ * recent window. */
+static void test_with_streaming_capture(void **state)
+{
+	(void)state;
+	char stream[256], dump[256];
+	snprintf(stream, sizeof stream, "%s/stream.ctrace", tmpdir);
+	snprintf(dump, sizeof dump, "%s/both.ctrace", tmpdir);
+	start_flight(stream);
+	emit_steps(0, 100000);
+	assert_int_equal(ct_flight_write(dump), 0);
+	assert_int_equal(ct_stop(), 0);
+	struct dump d;
+	read_dump(stream, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.steps, 100000);
+	read_dump(dump, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.last_step, 99999);
+}
+
+static void *dumper(void *arg)
+{
+	return (void *)(intptr_t)ct_flight_write(arg);
+}
+
+/* Dumps from several threads at once are serialized, each complete. */
+static void test_concurrent_dumps(void **state)
+{
+	(void)state;
+	char paths[4][256];
+	pthread_t th[4];
+	start_flight(NULL);
+	emit_steps(0, 50000);
+	for (int i = 0; i < 4; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/c%d.ctrace", tmpdir, i);
+		assert_int_equal(pthread_create(&th[i], NULL, dumper, paths[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(th[i], &rc);
+		assert_int_equal((intptr_t)rc, 0);
+	}
+	assert_int_equal(ct_stop(), 0);
+	for (int i = 0; i < 4; i++) {
+		struct dump d;
+		read_dump(paths[i], &d);
+		assert_int_equal(d.rc, 0);
+		assert_true(d.complete);
+		assert_int_equal(d.last_step, 49999);
+	}
+}
+
+/* Without a flight recorder there is nothing to write, and no file appears. */
+static void test_no_flight_recorder(void **state)
+{
+	(void)state;
+	char path[256], stream[256];
+	snprintf(path, sizeof path, "%s/none.ctrace", tmpdir);
+	snprintf(stream, sizeof stream, "%s/plain.ctrace", tmpdir);
+	assert_int_equal(ct_flight_write(path), CT_ENOTRUNNING);
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = stream;
+	assert_int_equal(ct_start(&c), 0);
+	assert_int_equal(ct_flight_write(path), CT_ENOTRUNNING);
+	assert_int_equal(ct_stop(), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	/* and a flight recorder's size is checked */
+	ct_config_init(&c);
+	c.flight_max_bytes = 1000;
+	assert_int_equal(ct_start(&c), CT_ECONFIG);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_is_capped_and_recent),
+		cmocka_unit_test(test_with_streaming_capture),
+		cmocka_unit_test(test_concurrent_dumps),
+		cmocka_unit_test(test_no_flight_recorder),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return rc;
+}
