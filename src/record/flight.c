@@ -89,7 +89,8 @@ int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_n
 		return -ENOMEM;
 	size_t at = 0;
 	for (int i = 0; i < nparts; i++) {
-		memcpy(b + at, parts[i].iov_base, parts[i].iov_len);
+		if (parts[i].iov_len) /* (an empty part may have no buffer) */
+			memcpy(b + at, parts[i].iov_base, parts[i].iov_len);
 		at += parts[i].iov_len;
 	}
 	fl->f[(fl->head + fl->n) % fl->cap] = (struct frame){seq, nevents, min_ns, max_ns, len, b};
