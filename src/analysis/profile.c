@@ -419,6 +419,14 @@ struct pprof *profile_finish(struct profile *pr, const struct ct_trace_info *inf
 	if (pr->finished)
 		return NULL;
 	pr->finished = 1;
+	/* A flight recorder's dump was cut at dump.time_ns: waits open then
+	 * run to it. */
+	const char *cut = meta_value(info, "dump.time_ns");
+	if (cut && pr->have_start) {
+		uint64_t end = strtoull(cut, NULL, 10);
+		if (end > pr->st.end_ns)
+			pr->st.end_ns = end;
+	}
 	/* Still waiting (or runnable) when the trace ended: up to its end. */
 	for (uint32_t i = 0; i < pr->nth; i++) {
 		struct pthr *t = &pr->th[i];

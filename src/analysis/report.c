@@ -195,6 +195,13 @@ static void add_loss(struct report *r, struct rthread *t, uint64_t count, uint64
 
 /* ---- generations ---- */
 
+void report_set_end(struct report *r, uint64_t end_ns)
+{
+	if (end_ns > r->res.last_ns)
+		r->res.last_ns = end_ns;
+	r->res.end_is_capture_end = 1;
+}
+
 void report_generation(struct report *r, const struct ct_generation *g)
 {
 	struct report_result *res = &r->res;
@@ -233,9 +240,7 @@ void report_generation(struct report *r, const struct ct_generation *g)
 	for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
 		if (g->meta[i] && g->meta[i + 1] && !strcmp(g->meta[i], "capture.end_ns")) {
 			uint64_t end = strtoull(g->meta[i + 1], NULL, 10);
-			if (end > res->last_ns)
-				res->last_ns = end;
-			res->end_is_capture_end = 1;
+			report_set_end(r, end);
 		}
 
 	if (g->nthreads > r->cap_gen_slots) {

@@ -329,6 +329,9 @@ void report_free(struct report *r);
  * CT_ORDER_THREAD is enough). Generations are optional in tests. Duration
  * arguments (the loss span) are nanoseconds, as the reader resolves them. */
 void report_generation(struct report *r, const struct ct_generation *g);
+/* The capture's end (or a dump's cut), when the trace says it: the trace
+ * runs to then, and so do waits still open. */
+void report_set_end(struct report *r, uint64_t end_ns);
 void report_event(struct report *r, const struct ct_event *ev);
 void report_events(struct report *r, const struct ct_event *evs, int n); /* a batch */
 /* Or, over a reader in CT_ORDER_THREAD: every event of its current

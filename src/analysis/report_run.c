@@ -46,6 +46,12 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 	const struct ct_generation *g;
 	uint64_t events = 0;
 	int rc;
+	/* A flight recorder's dump says when it was cut: the trace runs to
+	 * then, and so do the waits of threads blocked at that moment. */
+	const struct ct_trace_info *info = ct_reader_info(rd);
+	for (uint32_t i = 0; info && i + 1 < info->nmeta; i += 2)
+		if (info->meta[i] && info->meta[i + 1] && !strcmp(info->meta[i], "dump.time_ns"))
+			report_set_end(r, strtoull(info->meta[i + 1], NULL, 10));
 	while ((rc = ct_reader_next_generation(rd, &g)) == 1) {
 		if (f->generations == 0)
 			f->header_bytes = g->offset; /* the header ends where it begins */

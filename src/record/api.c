@@ -269,7 +269,8 @@ static inline uint8_t *ev_head_at(struct tls *t, uint8_t type, uint64_t ts, uint
 	return ct_put_uvarint(p, d);
 }
 
-void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame)
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame,
+		 int begin)
 {
 	struct tls *t = ev_begin();
 	if (!t || t->rec != r) {
@@ -277,18 +278,19 @@ void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void 
 			ev_abort(t);
 		return;
 	}
-	uint8_t *tb;
-	uint8_t *p = ev_head_at(t, CT_EV_WAIT_BEGIN, t0, &tb);
-	if (!p)
-		return;
-	p = ct_put_uvarint(p, r->call_reason);
-	p = ct_put_uvarint(p, r->call_object);
-	p = ct_put_uvarint(p, r->call_detail);
-	p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
-	ev_commit(t, p);
-	/* the end as its own event, so that a full chunk loses one, not both */
-	if (!(t = ev_begin()))
-		return;
+	uint8_t *tb, *p;
+	if (begin) {
+		if (!(p = ev_head_at(t, CT_EV_WAIT_BEGIN, t0, &tb)))
+			return;
+		p = ct_put_uvarint(p, r->call_reason);
+		p = ct_put_uvarint(p, r->call_object);
+		p = ct_put_uvarint(p, r->call_detail);
+		p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
+		ev_commit(t, p);
+		/* the end as its own event, so that a full chunk loses one, not both */
+		if (!(t = ev_begin()))
+			return;
+	}
 	p = ev_head_at(t, CT_EV_WAIT_END, t1, NULL);
 	if (!p)
 		return;

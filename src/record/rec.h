@@ -312,20 +312,34 @@ static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t
 	return r;
 }
 
-/* Records the call's wait with its timestamps (api.c). */
-void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame);
+/* Records the call's wait with its timestamps (api.c); begin: 0 when the
+ * writer already wrote its wait.begin (CALL_BEGUN), so only the end is. */
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame,
+		 int begin);
 
-/* In call_t0 while the ended call's events are being written: the writer
- * still holds source events back, but must not write the call itself. */
+/* Flags in call_t0. RECORDING: the ended call's events are being written;
+ * the writer still holds source events back, but must not write the call.
+ * BEGUN: the writer wrote the call's wait.begin itself (a dump or the end of
+ * the capture came while it was open, writer.c); the thread writes only its
+ * wait.end, whatever the call's length. Both sides change call_t0 with
+ * atomic read-modify-writes, so exactly one of them writes the begin. */
 #define CALL_RECORDING (1ull << 63)
+#define CALL_BEGUN     (1ull << 62)
+#define CALL_FLAGS     (CALL_RECORDING | CALL_BEGUN)
 
 static inline void call_end(struct trec *r, uint64_t t0, int64_t result, void *frame)
 {
 	uint64_t t1 = clock_ticks();
-	if (unlikely(t1 - t0 >= g_params.call_min_ticks)) {
-		atomic_store_explicit(&r->call_t0, t0 | CALL_RECORDING, memory_order_relaxed);
-		call_record(r, t0, t1, result, frame);
+	if (likely(t1 - t0 < g_params.call_min_ticks)) {
+		uint64_t old = atomic_exchange_explicit(&r->call_t0, 0, memory_order_acq_rel);
+		if (likely(!(old & CALL_BEGUN)))
+			return; /* returned at once: not a wait */
+		call_record(r, t0, t1, result, frame, 0);
+		return;
 	}
+	uint64_t old =
+		atomic_exchange_explicit(&r->call_t0, t0 | CALL_RECORDING, memory_order_acq_rel);
+	call_record(r, t0, t1, result, frame, !(old & CALL_BEGUN));
 	atomic_store_explicit(&r->call_t0, 0, memory_order_release);
 }
 

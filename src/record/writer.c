@@ -94,6 +94,7 @@ struct writer {
 	 * mu; one at a time, in the writer thread) */
 	struct flight *flight;
 	int dump_fd, dump_rc, dump_busy;
+	int begin_calls; /* this round writes the begin of calls still open */
 	uint64_t dump_req, dump_done;
 	pthread_cond_t dumped;
 
@@ -578,14 +579,21 @@ static int drain_thread(struct writer *w, struct trec *r)
 	/* An interposed call the thread is in (rec.h call_begin) may still be
 	 * recorded as a wait starting at call_t0: source events after it wait
 	 * for that (read before the snapshot, so that a call that ended and
-	 * wrote its events before the snapshot is seen as ended). At the end of
-	 * the capture, a call still open is written here, as a wait.begin at
-	 * its start with its call site as stack. */
+	 * wrote its events before the snapshot is seen as ended). When the
+	 * capture ends or a dump is cut while the call is open, the writer
+	 * writes its wait.begin here, at its start with its call site as stack,
+	 * so the thread shows blocked where it is; the thread then writes only
+	 * the wait.end (CALL_BEGUN). */
 	uint64_t call_t0 = atomic_load_explicit(&r->call_t0, memory_order_acquire);
-	int recording = (call_t0 & CALL_RECORDING) != 0;
-	call_t0 &= ~CALL_RECORDING;
+	if (call_t0 && !(call_t0 & CALL_FLAGS) && !exited && (w->final_drain || w->begin_calls) &&
+	    atomic_compare_exchange_strong(&r->call_t0, &call_t0, call_t0 | CALL_BEGUN)) {
+		open_call(r, call_t0);
+		call_t0 |= CALL_BEGUN;
+	}
+	int held = call_t0 && !(call_t0 & CALL_BEGUN);
+	call_t0 &= ~CALL_FLAGS;
 	uint64_t snap = w->final_drain ? UINT64_MAX : clock_ticks();
-	if (call_t0 && !w->final_drain && call_t0 <= snap)
+	if (held && !w->final_drain && call_t0 <= snap)
 		snap = call_t0 - 1;
 	struct chunk *stop = r->rd;
 	uint32_t stop_pos = 0;
@@ -600,8 +608,6 @@ static int drain_thread(struct writer *w, struct trec *r)
 		stop = next;
 	}
 	sources_collect(r, exited);
-	if (call_t0 && !recording && w->final_drain && !exited)
-		open_call(r, call_t0);
 	while (r->rd) {
 		struct chunk *c = r->rd;
 		int last = c == stop;
@@ -1188,7 +1194,8 @@ static int write_dump(struct writer *w, int fd)
 	struct flight_window fw;
 	flight_window(w->flight, &fw);
 	uint64_t now = mono_ns();
-	char win[32], age[32], max[32];
+	char win[32], age[32], max[32], at[32];
+	snprintf(at, sizeof at, "%llu", (unsigned long long)now);
 	snprintf(win, sizeof win, "%llu",
 		 (unsigned long long)(fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0));
 	snprintf(age, sizeof age, "%llu", (unsigned long long)w->cfg.flight_min_age_ns);
@@ -1197,9 +1204,10 @@ static int write_dump(struct writer *w, int fd)
 	 * younger than that */
 	int capped = fw.evicted_until_ns && fw.evicted_until_ns + w->cfg.flight_min_age_ns > now;
 	const char *extra[] = {"flight.min_age_ns", age, "flight.max_bytes", max,
-			       "dump.window_ns",    win, "dump.size_capped", capped ? "1" : "0"};
+			       "dump.window_ns",    win, "dump.size_capped", capped ? "1" : "0",
+			       "dump.time_ns",	    at};
 	struct buf hb = {0};
-	int rc = build_header(w, &hb, extra, 8);
+	int rc = build_header(w, &hb, extra, 10);
 	if (rc == 0)
 		rc = write_all(fd, hb.p, hb.len);
 	buf_free(&hb);
@@ -1257,7 +1265,9 @@ static void *writer_main(void *arg)
 		if (dreq != w->dump_done)
 			req = ++w->flush_req; /* a dump cuts the generation like a flush */
 		pthread_mutex_unlock(&w->mu);
+		w->begin_calls = dreq != w->dump_done; /* a dump shows blocked threads */
 		more = drain_all(w);
+		w->begin_calls = 0;
 		/* A flush wants everything committed before it. That is at most
 		 * the whole pool, so this many bounded rounds reach it even when
 		 * a thread keeps writing faster than the writer drains. */

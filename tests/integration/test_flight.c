@@ -2,6 +2,9 @@
  * recent generations in memory under a hard byte cap and writes them out on
  * demand as a standalone trace, alone or beside a streaming capture. */
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
+#include "record/rec.h" /* call_begin/call_end: what an interposed read does */
 
 static char tmpdir[] = "/tmp/ctrace-flight-XXXXXX";
 
@@ -199,6 +203,134 @@ static void test_no_flight_recorder(void **state)
 	assert_int_equal(ct_start(&c), CT_ECONFIG);
 }
 
+/* ---- a thread blocked at the moment of the dump ---- */
+
+static int stuck_fds[2];
+static _Atomic pid_t stuck_tid;
+
+/* What an interposed read does (src/intercept/io.c TRACE_CALL), with this
+ * function standing in for the interposer: the call site is its caller. */
+static __attribute__((noinline)) ssize_t traced_read(int fd, void *buf, size_t n)
+{
+	uint64_t t0;
+	struct trec *r = call_begin(CT_WAIT_PIPE, (uint64_t)fd, CT_CALL_READ,
+				    __builtin_frame_address(0), &t0);
+	ssize_t got = read(fd, buf, n);
+	if (r)
+		call_end(r, t0, got, __builtin_frame_address(0));
+	__asm__ volatile("" ::: "memory"); /* keep the frame: no tail call */
+	return got;
+}
+
+static __attribute__((noinline)) void *stuck_reader(void *arg)
+{
+	(void)arg;
+	char c;
+	atomic_store(&stuck_tid, (pid_t)gettid());
+	ssize_t n = traced_read(stuck_fds[0], &c, 1);
+	__asm__ volatile("" ::: "memory");
+	return (void *)(intptr_t)n;
+}
+
+/* Waits until thread tid sleeps in the kernel (state S in its stat). */
+static void wait_blocked(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		const char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return;
+		sched_yield();
+	}
+}
+
+struct stuck_view {
+	int begins, ends, open_at_end;
+	uint64_t begin_ts, last_ts;
+	char site[128];
+};
+
+static void read_stuck(const char *path, pid_t tid, struct stuck_view *v)
+{
+	memset(v, 0, sizeof *v);
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	struct ct_event ev;
+	int open = 0;
+	while (ct_reader_next(r, &ev) == 1) {
+		v->last_ts = ev.ts;
+		if (!ev.thread || ev.thread->tid != (uint32_t)tid)
+			continue;
+		if (ev.type == CT_EV_WAIT_BEGIN && ev.args[0] == CT_WAIT_PIPE) {
+			v->begins++;
+			open = 1;
+			v->begin_ts = ev.ts;
+			if (ev.stack && ev.stack->nframes)
+				snprintf(v->site, sizeof v->site, "%s",
+					 ev.stack->frames[0].function);
+		} else if (ev.type == CT_EV_WAIT_END && open) {
+			v->ends++;
+			open = 0;
+		}
+	}
+	v->open_at_end = open;
+	ct_reader_close(r);
+}
+
+/* The dump shows the thread blocked in its call, at its site, from when it
+ * began; the stream (recorded beside) has that wait once, begun and ended. */
+static void test_dump_shows_blocked_thread(void **state)
+{
+	(void)state;
+	char stream[256], dump[256], cmd[1024];
+	snprintf(stream, sizeof stream, "%s/stuck-stream.ctrace", tmpdir);
+	snprintf(dump, sizeof dump, "%s/stuck.ctrace", tmpdir);
+	assert_int_equal(pipe(stuck_fds), 0);
+	start_flight(stream);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stuck_reader, NULL), 0);
+	while (!atomic_load(&stuck_tid))
+		sched_yield();
+	pid_t tid = atomic_load(&stuck_tid);
+	wait_blocked(tid);
+	/* it stays blocked 100 ms before the dump (the duration under test) */
+	struct timespec ts = {0, 100000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	emit_steps(0, 10);
+	assert_int_equal(ct_flight_write(dump), 0);
+	assert_int_equal(write(stuck_fds[1], "x", 1), 1);
+	void *got;
+	pthread_join(th, &got);
+	assert_int_equal((intptr_t)got, 1);
+	assert_int_equal(ct_stop(), 0);
+
+	struct stuck_view v;
+	read_stuck(dump, tid, &v);
+	assert_int_equal(v.begins, 1);
+	assert_true(v.open_at_end);
+	assert_string_equal(v.site, "stuck_reader");
+	/* the report: blocked at the end of the dump, for the 100 ms at least */
+	snprintf(cmd, sizeof cmd,
+		 "%s report --json %s | jq -e --argjson t %d '[.threads[] | select(.tid == $t)"
+		 " | .blocked_at_end.duration_ns][0] >= 90000000' >/dev/null",
+		 CTRACE_CLI, dump, (int)tid);
+	assert_int_equal(system(cmd), 0);
+
+	read_stuck(stream, tid, &v);
+	assert_int_equal(v.begins, 1);
+	assert_int_equal(v.ends, 1);
+	assert_false(v.open_at_end);
+	close(stuck_fds[0]);
+	close(stuck_fds[1]);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -210,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_with_streaming_capture),
 		cmocka_unit_test(test_concurrent_dumps),
 		cmocka_unit_test(test_no_flight_recorder),
+		cmocka_unit_test(test_dump_shows_blocked_thread),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
