@@ -113,7 +113,8 @@ CT_API int ct_flush(void);
  * up to now. Recording goes on meanwhile; concurrent calls are serialized.
  * path: written to a temporary name in the same directory, then renamed.
  * Returns 0, CT_ENOTRUNNING (no capture, or no flight recorder), or an
- * error from writing. */
+ * error from writing. It waits for the writer thread: not for signal
+ * handlers. */
 CT_API int ct_flight_write(const char *path);
 CT_API int ct_flight_write_fd(int fd);
 
