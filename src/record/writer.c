@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,25 @@ struct side_ev {
 #define SIDE_MAX 65536u
 
 static struct writer *W;
+/* For callers from other threads (ct_flush, ct_flight_write): the writer
+ * they may use, and how many are inside; writer_stop() clears the first and
+ * waits for the second to fall to 0 before it frees the writer. */
+static _Atomic(struct writer *) W_pub;
+static _Atomic int w_users;
+
+static struct writer *w_enter(void)
+{
+	atomic_fetch_add(&w_users, 1);
+	struct writer *w = atomic_load(&W_pub);
+	if (!w)
+		atomic_fetch_sub(&w_users, 1);
+	return w;
+}
+
+static void w_leave(void)
+{
+	atomic_fetch_sub(&w_users, 1);
+}
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ct_stats stats; /* updated once per generation */
 
@@ -1412,12 +1432,13 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		return rc;
 	}
 	pthread_setname_np(w->thread, "ctrace-writer");
+	atomic_store(&W_pub, w);
 	return 0;
 }
 
 int writer_flush(void)
 {
-	struct writer *w = W;
+	struct writer *w = w_enter();
 	if (!w)
 		return CT_ENOTRUNNING;
 	pthread_mutex_lock(&w->mu);
@@ -1427,6 +1448,7 @@ int writer_flush(void)
 		pthread_cond_wait(&w->flushed, &w->mu);
 	int rc = w->sink_err;
 	pthread_mutex_unlock(&w->mu);
+	w_leave();
 	return rc;
 }
 
@@ -1437,19 +1459,25 @@ static void ask_stop(struct writer *w)
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_cond_broadcast(&w->dumped); /* dumps waiting get CT_ENOTRUNNING */
+	pthread_cond_broadcast(&w->flushed);
 	pthread_mutex_unlock(&w->mu);
 }
 
 int writer_dump(int fd)
 {
-	struct writer *w = W;
-	if (!w || !w->flight)
+	struct writer *w = w_enter();
+	if (!w)
 		return CT_ENOTRUNNING;
+	if (!w->flight) {
+		w_leave();
+		return CT_ENOTRUNNING;
+	}
 	pthread_mutex_lock(&w->mu);
 	while (w->dump_busy && !w->stopping)
 		pthread_cond_wait(&w->dumped, &w->mu);
 	if (w->stopping) {
 		pthread_mutex_unlock(&w->mu);
+		w_leave();
 		return CT_ENOTRUNNING;
 	}
 	w->dump_busy = 1;
@@ -1462,6 +1490,7 @@ int writer_dump(int fd)
 	w->dump_busy = 0;
 	pthread_cond_broadcast(&w->dumped);
 	pthread_mutex_unlock(&w->mu);
+	w_leave();
 	return rc;
 }
 
@@ -1487,6 +1516,16 @@ int writer_stop(void)
 		return CT_ENOTRUNNING;
 	ask_stop(w);
 	pthread_join(w->thread, NULL);
+	/* Callers still inside writer_flush/writer_dump leave before the
+	 * writer goes (they see stopping once woken). */
+	atomic_store(&W_pub, NULL);
+	while (atomic_load(&w_users)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->flushed);
+		pthread_cond_broadcast(&w->dumped);
+		pthread_mutex_unlock(&w->mu);
+		sched_yield();
+	}
 	int rc = w->sink_err;
 	if (w->own_fd && close(w->fd) != 0 && !rc)
 		rc = -errno;

@@ -2,6 +2,7 @@
  * recent generations in memory under a hard byte cap and writes them out on
  * demand as a standalone trace, alone or beside a streaming capture. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -331,6 +332,47 @@ static void test_dump_shows_blocked_thread(void **state)
 	close(stuck_fds[1]);
 }
 
+/* ---- dumps and flushes racing the stop ---- */
+
+static _Atomic int racers_started;
+
+static void *racer(void *arg)
+{
+	int fd = *(int *)arg, n = 0;
+	atomic_fetch_add(&racers_started, 1);
+	for (;;) {
+		int rc = (n++ & 1) ? ct_flush() : ct_flight_write_fd(fd);
+		if (rc == CT_ENOTRUNNING)
+			return (void *)(intptr_t)n;
+		assert_int_equal(rc, 0);
+	}
+}
+
+/* Callers inside ct_flush or ct_flight_write when the capture stops return
+ * CT_ENOTRUNNING (or finish), never touch the freed writer, never hang
+ * (ASan in CI checks the first). */
+static void test_dumps_racing_stop(void **state)
+{
+	(void)state;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	start_flight(NULL);
+	emit_steps(0, 1000);
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, racer, &fd), 0);
+	while (atomic_load(&racers_started) < 3)
+		sched_yield();
+	emit_steps(1000, 20000);
+	assert_int_equal(ct_stop(), 0);
+	for (int i = 0; i < 3; i++) {
+		void *n;
+		pthread_join(th[i], &n);
+		assert_true((intptr_t)n >= 1);
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -343,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_dumps),
 		cmocka_unit_test(test_no_flight_recorder),
 		cmocka_unit_test(test_dump_shows_blocked_thread),
+		cmocka_unit_test(test_dumps_racing_stop),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
