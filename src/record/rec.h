@@ -89,6 +89,7 @@ struct trec {
 	uint32_t index;		       /* thread index in the trace */
 	pid_t tid;
 	char name[16];
+	char exit_name[16];	      /* the name as it exited, written before state EXITED */
 	uint64_t base_ticks;	      /* delta base of the first event */
 	uintptr_t stack_lo, stack_hi; /* bounds for frame-pointer walks */
 	/* The thread's CPU-sample timer (src_cpu.c): kernel timer id + 1, 0
@@ -314,8 +315,7 @@ static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t
 
 /* Records the call's wait with its timestamps (api.c); begin: 0 when the
  * writer already wrote its wait.begin (CALL_BEGUN), so only the end is. */
-void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame,
-		 int begin);
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame, int begin);
 
 /* Flags in call_t0. RECORDING: the ended call's events are being written;
  * the writer still holds source events back, but must not write the call.

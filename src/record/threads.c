@@ -176,6 +176,7 @@ static void rec_reset(struct trec *r, int pseudo)
 	r->w_done = 0;
 	r->w_active = 0;
 	r->pseudo = (uint32_t)pseudo;
+	r->exit_name[0] = 0;
 	r->nside = 0;
 	r->w_side_lost = 0;
 	memset(r->stack_cache, 0, sizeof r->stack_cache);
@@ -322,6 +323,11 @@ static void on_thread_exit(void *arg)
 				ev_commit(e, p);
 		}
 	}
+	/* Its name as it ends (threads often name themselves after they start,
+	 * and may end before a generation lists them by their new name);
+	 * published with the state, which the writer reads first. */
+	memset(r->exit_name, 0, sizeof r->exit_name);
+	prctl(PR_GET_NAME, r->exit_name);
 	/* Events from destructors that run after this one are ignored. */
 	t->dead = 1;
 	t->epoch = EPOCH_DEAD;

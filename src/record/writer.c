@@ -823,7 +823,8 @@ static void put_threads(struct writer *w)
 			thread_name(r);
 		buf_uv(b, r->index);
 		buf_uv(b, (uint64_t)r->tid);
-		buf_str(b, r->name, strnlen(r->name, sizeof r->name));
+		const char *nm = r->w_done && r->exit_name[0] ? r->exit_name : r->name;
+		buf_str(b, nm, strnlen(nm, sizeof r->name));
 		buf_uv(b, r->w_done ? 1 : 0);
 	}
 	buf_section(&w->tables, CT_SEC_THREADS, b);
