@@ -88,6 +88,16 @@ struct ct_config {
 	 * so that the window is fine-grained. */
 	size_t flight_max_bytes;
 	uint64_t flight_min_age_ns; /* history wanted in a dump; default 10 s */
+	/* Triggered dumps (ct_flight_trigger, dump_signal): written by the
+	 * writer thread into dump_dir as <program>-<pid>-<UTC time>-<reason>.ctrace
+	 * (mode 0600, a temporary name then a rename), at most one per
+	 * dump_cooldown_ns, the oldest of the program's dumps there removed
+	 * beyond dump_max_files or dump_max_bytes. NULL dump_dir: no triggers. */
+	const char *dump_dir;
+	uint64_t dump_cooldown_ns; /* default 10 s */
+	unsigned dump_max_files;   /* default 10 */
+	uint64_t dump_max_bytes;   /* default 1 GiB */
+	int dump_signal;	   /* a signal that triggers a dump; 0 (default): none */
 };
 
 /* Fills c with the defaults. */
@@ -117,6 +127,13 @@ CT_API int ct_flush(void);
  * handlers. */
 CT_API int ct_flight_write(const char *path);
 CT_API int ct_flight_write_fd(int fd);
+/* Asks for a dump of the flight recorder's window into ct_config.dump_dir,
+ * for reason (letters, digits, '-' and '_' kept, at most 31): returns at
+ * once; the writer thread writes it within a round, unless a dump was
+ * written less than dump_cooldown_ns ago (the trigger is then dropped and
+ * counted). Async-signal-safe. CT_ENOTRUNNING without a flight recorder and
+ * a dump directory. */
+CT_API int ct_flight_trigger(const char *reason);
 
 /* 1 while a capture is running. */
 CT_API int ct_active(void);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
 static uint32_t last_epoch;
 static pid_t capture_pid; /* the process that started the running capture */
+static void dump_signal_on(int sig);
+static void dump_signal_off(void);
 static __thread char last_err[256];
 
 static int set_err(int code, const char *fmt, ...)
@@ -80,6 +83,9 @@ void ct_config_init(struct ct_config *c)
 	c->syscall_min_ns = 2000;
 	c->flight_max_bytes = 0;
 	c->flight_min_age_ns = 10000000000ull;
+	c->dump_cooldown_ns = 10000000000ull;
+	c->dump_max_files = 10;
+	c->dump_max_bytes = 1ull << 30;
 }
 
 static int parse_onoff(const char *v, int *out)
@@ -288,6 +294,15 @@ static int check_config(const struct ct_config *c)
 	if (c->flight_max_bytes &&
 	    (c->flight_min_age_ns < 10000000u || c->flight_min_age_ns > 86400000000000ull))
 		return set_err(CT_ECONFIG, "flight recorder age must be between 10 ms and 24 h");
+	if (c->dump_dir && !c->flight_max_bytes)
+		return set_err(CT_ECONFIG, "a dump directory needs a flight recorder");
+	if (c->dump_signal && !c->dump_dir)
+		return set_err(CT_ECONFIG, "a dump signal needs a dump directory");
+	if (c->dump_signal && (c->dump_signal <= 0 || c->dump_signal >= NSIG ||
+			       c->dump_signal == SIGKILL || c->dump_signal == SIGSTOP))
+		return set_err(CT_ECONFIG, "signal %d cannot trigger dumps", c->dump_signal);
+	if (c->dump_dir && c->dump_max_files == 0)
+		return set_err(CT_ECONFIG, "dump_max_files must be at least 1");
 	if (c->flight_max_bytes && sinks == 0)
 		sinks = 1; /* the flight recorder alone is an output */
 	if (sinks != 1)
@@ -355,6 +370,8 @@ int ct_start(const struct ct_config *cin)
 			       c.path ? strerror(-rc) : ct_strerror(rc));
 	}
 	capture_pid = (pid_t)syscall(SYS_getpid);
+	if (c.dump_signal && c.flight_max_bytes && c.dump_dir)
+		dump_signal_on(c.dump_signal);
 	atomic_store(&g_epoch, epoch);
 	pthread_mutex_unlock(&ctl_mu);
 	return 0;
@@ -368,6 +385,7 @@ int ct_stop(void)
 		return CT_ENOTRUNNING;
 	}
 	atomic_store(&g_epoch, EPOCH_INACTIVE);
+	dump_signal_off();
 	threads_quiesce();
 	int rc = writer_stop();
 	threads_release_all();
@@ -420,6 +438,45 @@ void capture_stop_at_exit(void)
 	/* no release: the process is about to end, and the writer may still
 	 * run if it did not finish in time */
 	pthread_mutex_unlock(&ctl_mu);
+}
+
+int ct_flight_trigger(const char *reason)
+{
+	return writer_trigger(reason);
+}
+
+/* The dump signal (ct_config.dump_signal): its handler only asks. */
+static int dump_sig;
+static struct sigaction dump_sig_old;
+
+static void on_dump_signal(int sig)
+{
+	(void)sig;
+	int e = errno;
+	writer_trigger("signal");
+	errno = e;
+}
+
+static void dump_signal_on(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_dump_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, &dump_sig_old) == 0)
+		dump_sig = sig;
+}
+
+static void dump_signal_off(void)
+{
+	if (!dump_sig)
+		return;
+	struct sigaction cur;
+	/* only if nobody replaced ours meanwhile */
+	if (sigaction(dump_sig, NULL, &cur) == 0 && cur.sa_handler == on_dump_signal)
+		sigaction(dump_sig, &dump_sig_old, NULL);
+	dump_sig = 0;
 }
 
 int ct_flight_write_fd(int fd)

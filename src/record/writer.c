@@ -5,6 +5,9 @@
 #include "record/writer.h"
 
 #include <errno.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -95,7 +98,10 @@ struct writer {
 	 * mu; one at a time, in the writer thread) */
 	struct flight *flight;
 	int dump_fd, dump_rc, dump_busy;
-	int begin_calls; /* this round writes the begin of calls still open */
+	int begin_calls;	  /* this round writes the begin of calls still open */
+	char *dump_dir;		  /* triggered dumps go there (a copy of the config's) */
+	uint64_t last_trigger_ns; /* when the last triggered dump was written */
+	uint64_t dump_serial;	  /* keeps dump names unique */
 	uint64_t dump_req, dump_done;
 	pthread_cond_t dumped;
 
@@ -1210,7 +1216,7 @@ static int write_all(int fd, const void *p, size_t n)
 
 /* Writes the window as a trace: a header saying what the window holds, its
  * generations, an end frame. The current generation was just cut. */
-static int write_dump(struct writer *w, int fd)
+static int write_dump(struct writer *w, int fd, const char *reason)
 {
 	struct flight_window fw;
 	flight_window(w->flight, &fw);
@@ -1226,9 +1232,9 @@ static int write_dump(struct writer *w, int fd)
 	int capped = fw.evicted_until_ns && fw.evicted_until_ns + w->cfg.flight_min_age_ns > now;
 	const char *extra[] = {"flight.min_age_ns", age, "flight.max_bytes", max,
 			       "dump.window_ns",    win, "dump.size_capped", capped ? "1" : "0",
-			       "dump.time_ns",	    at};
+			       "dump.time_ns",	    at,	 "dump.reason",	     reason};
 	struct buf hb = {0};
-	int rc = build_header(w, &hb, extra, 10);
+	int rc = build_header(w, &hb, extra, 12);
 	if (rc == 0)
 		rc = write_all(fd, hb.p, hb.len);
 	buf_free(&hb);
@@ -1248,6 +1254,130 @@ static int write_dump(struct writer *w, int fd)
 		buf_free(&b);
 	}
 	return rc;
+}
+
+/* ---- triggered dumps (ct_flight_trigger) ---- */
+
+/* One pending trigger at a time: 0 free, 1 being filled, 2 ready. Set from
+ * any thread or signal handler, taken by the writer at its next round. */
+static _Atomic int trig_state;
+static char trig_reason[32];
+static _Atomic uint64_t trig_dropped;
+static _Atomic int triggers_on;
+
+int writer_trigger(const char *reason)
+{
+	if (!atomic_load(&triggers_on))
+		return CT_ENOTRUNNING;
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&trig_state, &expect, 1)) {
+		atomic_fetch_add(&trig_dropped, 1); /* one is pending already */
+		return 0;
+	}
+	size_t n = 0;
+	for (const char *c = reason ? reason : ""; *c && n < sizeof trig_reason - 1; c++)
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')
+			trig_reason[n++] = *c;
+	if (n == 0)
+		memcpy(trig_reason, "manual", (n = 6));
+	trig_reason[n] = 0;
+	atomic_store_explicit(&trig_state, 2, memory_order_release);
+	return 0;
+}
+
+struct dumpfile {
+	char name[256];
+	uint64_t size;
+	struct timespec mtime;
+};
+
+static int cmp_dumpfile(const void *a, const void *b)
+{
+	const struct dumpfile *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Removes the program's oldest dumps in the directory beyond the limits
+ * (never the newest one). */
+static void retention(struct writer *w, const char *prefix)
+{
+	DIR *d = opendir(w->dump_dir);
+	if (!d)
+		return;
+	struct dumpfile *f = NULL;
+	size_t n = 0, cap = 0;
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l <= plen + 7 || strncmp(e->d_name, prefix, plen) ||
+		    strcmp(e->d_name + l - 7, ".ctrace") || l >= sizeof f->name)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct dumpfile *nf = realloc(f, nc * sizeof *nf);
+			if (!nf)
+				break;
+			f = nf;
+			cap = nc;
+		}
+		memcpy(f[n].name, e->d_name, l + 1);
+		f[n].size = (uint64_t)st.st_size;
+		f[n].mtime = st.st_mtim;
+		n++;
+	}
+	if (n) {
+		qsort(f, n, sizeof *f, cmp_dumpfile);
+		uint64_t total = 0;
+		for (size_t i = 0; i < n; i++)
+			total += f[i].size;
+		for (size_t i = 0; i + 1 < n; i++) {
+			if (n - i <= w->cfg.dump_max_files && total <= w->cfg.dump_max_bytes)
+				break;
+			if (unlinkat(dirfd(d), f[i].name, 0) == 0)
+				total -= f[i].size;
+		}
+	}
+	free(f);
+	closedir(d);
+}
+
+/* Writes a triggered dump into the dump directory. */
+static void triggered_dump(struct writer *w, const char *reason)
+{
+	char prefix[96], name[512], tmp[600], stamp[32];
+	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+	snprintf(name, sizeof name, "%s/%s%s.%03ldZ-%llu-%s.ctrace", w->dump_dir, prefix, stamp,
+		 now.tv_nsec / 1000000, (unsigned long long)++w->dump_serial, reason);
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	int rc = write_dump(w, fd, reason);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, name) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		unlink(tmp);
+		return;
+	}
+	retention(w, prefix);
 }
 
 /* ---- the thread ---- */
@@ -1283,10 +1413,23 @@ static void *writer_main(void *arg)
 		}
 		uint64_t req = w->flush_req, dreq = w->dump_req;
 		int dfd = w->dump_fd;
-		if (dreq != w->dump_done)
+		/* a trigger, unless a triggered dump was written too recently */
+		char reason[sizeof trig_reason] = "";
+		if (atomic_load_explicit(&trig_state, memory_order_acquire) == 2) {
+			uint64_t t = mono_ns();
+			if (!w->last_trigger_ns ||
+			    t - w->last_trigger_ns >= w->cfg.dump_cooldown_ns) {
+				memcpy(reason, trig_reason, sizeof reason);
+				w->last_trigger_ns = t;
+			} else {
+				atomic_fetch_add(&trig_dropped, 1);
+			}
+			atomic_store_explicit(&trig_state, 0, memory_order_release);
+		}
+		if (dreq != w->dump_done || reason[0])
 			req = ++w->flush_req; /* a dump cuts the generation like a flush */
 		pthread_mutex_unlock(&w->mu);
-		w->begin_calls = dreq != w->dump_done; /* a dump shows blocked threads */
+		w->begin_calls = dreq != w->dump_done || reason[0]; /* dumps show blocked threads */
 		more = drain_all(w);
 		w->begin_calls = 0;
 		/* A flush wants everything committed before it. That is at most
@@ -1299,7 +1442,9 @@ static void *writer_main(void *arg)
 			finish_gen(w);
 		int drc = 0;
 		if (dreq != w->dump_done)
-			drc = write_dump(w, dfd);
+			drc = write_dump(w, dfd, "manual");
+		if (reason[0])
+			triggered_dump(w, reason);
 		pthread_mutex_lock(&w->mu);
 		if (dreq != w->dump_done) {
 			w->dump_rc = drc;
@@ -1374,6 +1519,12 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		if (gb < w->cfg.generation_max_bytes)
 			w->cfg.generation_max_bytes = gb;
 	}
+	if (cfg->flight_max_bytes && cfg->dump_dir && !(w->dump_dir = strdup(cfg->dump_dir))) {
+		flight_free(w->flight);
+		free(w->stack_seen);
+		free(w);
+		return -ENOMEM;
+	}
 	if (cfg->write) {
 		/* callback sink */
 	} else if (cfg->path) {
@@ -1434,6 +1585,8 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 	}
 	pthread_setname_np(w->thread, "ctrace-writer");
 	atomic_store(&W_pub, w);
+	if (w->flight && w->dump_dir)
+		atomic_store(&triggers_on, 1);
 	return 0;
 }
 
@@ -1515,8 +1668,10 @@ int writer_stop(void)
 	struct writer *w = W;
 	if (!w)
 		return CT_ENOTRUNNING;
+	atomic_store(&triggers_on, 0);
 	ask_stop(w);
 	pthread_join(w->thread, NULL);
+	atomic_store(&trig_state, 0);
 	/* Callers still inside writer_flush/writer_dump leave before the
 	 * writer goes (they see stopping once woken). */
 	atomic_store(&W_pub, NULL);
@@ -1549,6 +1704,7 @@ int writer_stop(void)
 	pthread_cond_destroy(&w->flushed);
 	pthread_cond_destroy(&w->dumped);
 	flight_free(w->flight);
+	free(w->dump_dir);
 	W = NULL;
 	free(w);
 	return rc;

@@ -21,5 +21,8 @@ int writer_flush(void);
  * fd as a trace; one dump at a time. CT_ENOTRUNNING without a flight
  * recorder. */
 int writer_dump(int fd);
+/* A triggered dump into the dump directory (ct_flight_trigger);
+ * async-signal-safe. */
+int writer_trigger(const char *reason);
 
 #endif

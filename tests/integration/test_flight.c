@@ -1,7 +1,9 @@
 /* The flight recorder (first part of issue 4): a capture that keeps its most
  * recent generations in memory under a hard byte cap and writes them out on
  * demand as a standalone trace, alone or beside a streaming capture. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -373,6 +375,116 @@ static void test_dumps_racing_stop(void **state)
 	close(fd);
 }
 
+/* ---- triggered dumps into a directory ---- */
+
+/* Files in dir named "<this program>-<pid>-...ctrace": how many, and the
+ * names in *names (sorted). */
+static int list_dumps(const char *dir, char names[][256], int max)
+{
+	char prefix[96];
+	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (strncmp(e->d_name, prefix, strlen(prefix)) || l < 7 ||
+		    strcmp(e->d_name + l - 7, ".ctrace"))
+			continue;
+		if (n < max)
+			snprintf(names[n], 256, "%s", e->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(names, (size_t)(n < max ? n : max), 256, (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+static void start_triggers(const char *dir, uint64_t cooldown, unsigned max_files, int sig)
+{
+	struct ct_config c;
+	ct_config_init(&c);
+	c.flight_max_bytes = CAP;
+	c.dump_dir = dir;
+	c.dump_cooldown_ns = cooldown;
+	c.dump_max_files = max_files;
+	c.dump_signal = sig;
+	assert_int_equal(ct_start(&c), 0);
+}
+
+static void dump_reason(const char *path, char *out, size_t cap)
+{
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	const struct ct_trace_info *info = ct_reader_info(r);
+	out[0] = 0;
+	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2)
+		if (!strcmp(info->meta[i], "dump.reason"))
+			snprintf(out, cap, "%s", info->meta[i + 1]);
+	ct_reader_close(r);
+}
+
+/* A storm of triggers within the cooldown gives one dump; with no cooldown,
+ * retention keeps the newest max_files; the dump signal triggers one. The
+ * writer takes a trigger at its next round, which ct_flush() runs. */
+static void test_triggered_dumps(void **state)
+{
+	(void)state;
+	char dir[256], path[600], reason[64];
+	static char names[16][256];
+	snprintf(dir, sizeof dir, "%s/dumps", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+
+	start_triggers(dir, 3600000000000ull, 10, 0);
+	emit_steps(0, 1000);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(ct_flight_trigger("storm"), 0);
+	assert_int_equal(ct_flush(), 0);
+	emit_steps(1000, 2000);
+	assert_int_equal(ct_flight_trigger("storm"), 0); /* within the cooldown */
+	assert_int_equal(ct_flush(), 0);
+	assert_int_equal(ct_stop(), 0);
+	assert_int_equal(list_dumps(dir, names, 16), 1);
+	assert_non_null(strstr(names[0], "-storm.ctrace"));
+	snprintf(path, sizeof path, "%s/%s", dir, names[0]);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	dump_reason(path, reason, sizeof reason);
+	assert_string_equal(reason, "storm");
+	struct dump d;
+	read_dump(path, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.last_step, 999);
+	unlink(path);
+
+	start_triggers(dir, 0, 2, SIGUSR2);
+	for (int i = 0; i < 4; i++) {
+		char r[16];
+		snprintf(r, sizeof r, "r%d", i);
+		emit_steps((uint64_t)i * 100, (uint64_t)i * 100 + 100);
+		assert_int_equal(ct_flight_trigger(r), 0);
+		assert_int_equal(ct_flush(), 0);
+	}
+	assert_int_equal(list_dumps(dir, names, 16), 2);
+	/* the two newest are kept (names sort by time, then serial) */
+	assert_non_null(strstr(names[0], "-r2.ctrace"));
+	assert_non_null(strstr(names[1], "-r3.ctrace"));
+	assert_int_equal(raise(SIGUSR2), 0);
+	assert_int_equal(ct_flush(), 0);
+	assert_int_equal(list_dumps(dir, names, 16), 2);
+	assert_non_null(strstr(names[1], "-signal.ctrace"));
+	assert_int_equal(ct_stop(), 0);
+	/* the program's SIGUSR2 disposition is back */
+	struct sigaction sa;
+	assert_int_equal(sigaction(SIGUSR2, NULL, &sa), 0);
+	assert_true(sa.sa_handler == SIG_DFL);
+	/* without a capture, a trigger is refused */
+	assert_int_equal(ct_flight_trigger("late"), CT_ENOTRUNNING);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -386,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_no_flight_recorder),
 		cmocka_unit_test(test_dump_shows_blocked_thread),
 		cmocka_unit_test(test_dumps_racing_stop),
+		cmocka_unit_test(test_triggered_dumps),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
