@@ -381,9 +381,10 @@ static void test_perf_spinners_and_blocked(void **state)
 		assert_true(sp[i].nonvol >= 3);
 		assert_true(runnable * 10 >= (end - begin) * 4);
 		/* the preempted switch-outs are the kernel's nonvoluntary switches
-		 * (and any in the few microseconds between the region's edges and
-		 * the /proc reads) */
-		assert_true(preempted >= sp[i].nonvol && preempted <= sp[i].nonvol + 2);
+		 * (and any between the region's edges and the /proc reads: a few,
+		 * more in a slow sanitized build on a loaded machine) */
+		assert_true(preempted >= sp[i].nonvol &&
+			    preempted <= sp[i].nonvol + 2 + sp[i].nonvol / 4);
 	}
 
 	/* the blocked thread: wait.begin, then a blocked switch-out, then the
