@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/meta.h"
+
 #include "analysis/profile_int.h"
 
 static const char *const type_names[PROFILE_NTYPES] = {"sync", "syscall", "net", "sched", "cpu"};
@@ -179,12 +181,9 @@ int profile_generation(struct profile *pr, const struct ct_generation *g)
 		pr->st.end_ns = g->max_ts;
 	/* the capture's end (its last generation's META), where waits still
 	 * open at the end run to */
-	for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
-		if (g->meta[i] && g->meta[i + 1] && !strcmp(g->meta[i], "capture.end_ns")) {
-			uint64_t end = strtoull(g->meta[i + 1], NULL, 10);
-			if (end > pr->st.end_ns && pr->have_start && end >= pr->st.start_ns)
-				pr->st.end_ns = end;
-		}
+	uint64_t end = meta_u64(g->meta, g->nmeta, "capture.end_ns");
+	if (end > pr->st.end_ns && pr->have_start && end >= pr->st.start_ns)
+		pr->st.end_ns = end;
 	/* Stack ids are per generation. */
 	u64map_free(&pr->gstacks);
 	if (u64map_init(&pr->gstacks) < 0)
@@ -407,10 +406,7 @@ int profile_read(struct profile *pr, ct_reader *r)
 
 static const char *meta_value(const struct ct_trace_info *info, const char *key)
 {
-	for (uint32_t i = 0; info && i + 1 < info->nmeta; i += 2)
-		if (info->meta[i] && strcmp(info->meta[i], key) == 0)
-			return info->meta[i + 1];
-	return NULL;
+	return info ? meta_find(info->meta, info->nmeta, key) : NULL;
 }
 
 struct pprof *profile_finish(struct profile *pr, const struct ct_trace_info *info,
@@ -421,12 +417,9 @@ struct pprof *profile_finish(struct profile *pr, const struct ct_trace_info *inf
 	pr->finished = 1;
 	/* A flight recorder's dump was cut at dump.time_ns: waits open then
 	 * run to it. */
-	const char *cut = meta_value(info, "dump.time_ns");
-	if (cut && pr->have_start) {
-		uint64_t end = strtoull(cut, NULL, 10);
-		if (end > pr->st.end_ns)
-			pr->st.end_ns = end;
-	}
+	uint64_t cut = info ? meta_u64(info->meta, info->nmeta, "dump.time_ns") : 0;
+	if (cut > pr->st.end_ns && pr->have_start)
+		pr->st.end_ns = cut;
 	/* Still waiting (or runnable) when the trace ended: up to its end. */
 	for (uint32_t i = 0; i < pr->nth; i++) {
 		struct pthr *t = &pr->th[i];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/meta.h"
 #include "analysis/report_int.h"
 #include "read/lean.h"
 
@@ -237,11 +238,8 @@ void report_generation(struct report *r, const struct ct_generation *g)
 	/* The capture's last generation says when it ended (FORMAT.md, META):
 	 * the trace runs to then, and so do waits still open, however long
 	 * after the last event. */
-	for (uint32_t i = 0; i + 1 < g->nmeta; i += 2)
-		if (g->meta[i] && g->meta[i + 1] && !strcmp(g->meta[i], "capture.end_ns")) {
-			uint64_t end = strtoull(g->meta[i + 1], NULL, 10);
-			report_set_end(r, end);
-		}
+	if (meta_find(g->meta, g->nmeta, "capture.end_ns"))
+		report_set_end(r, meta_u64(g->meta, g->nmeta, "capture.end_ns"));
 
 	if (g->nthreads > r->cap_gen_slots) {
 		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/meta.h"
 #include "analysis/report.h"
 
 static void set_error(struct report_file *f, const ct_reader *rd, int rc)
@@ -49,9 +50,8 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 	/* A flight recorder's dump says when it was cut: the trace runs to
 	 * then, and so do the waits of threads blocked at that moment. */
 	const struct ct_trace_info *info = ct_reader_info(rd);
-	for (uint32_t i = 0; info && i + 1 < info->nmeta; i += 2)
-		if (info->meta[i] && info->meta[i + 1] && !strcmp(info->meta[i], "dump.time_ns"))
-			report_set_end(r, strtoull(info->meta[i + 1], NULL, 10));
+	if (info && meta_find(info->meta, info->nmeta, "dump.time_ns"))
+		report_set_end(r, meta_u64(info->meta, info->nmeta, "dump.time_ns"));
 	while ((rc = ct_reader_next_generation(rd, &g)) == 1) {
 		if (f->generations == 0)
 			f->header_bytes = g->offset; /* the header ends where it begins */

@@ -2,9 +2,11 @@
 #ifndef CT_RECORD_BUF_H
 #define CT_RECORD_BUF_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format/varint.h"
 
@@ -68,6 +70,23 @@ static inline void buf_free(struct buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof *b);
+}
+
+/* Writes all n bytes to fd, retrying short writes and EINTR; 0 or -errno. */
+static inline int fd_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }
 
 #endif

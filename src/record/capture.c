@@ -405,13 +405,7 @@ int ct_flush(void)
 
 int ct_thread_start(void)
 {
-	struct tls *t = &ct_tls;
-	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_acquire);
-	if (e == EPOCH_INACTIVE)
-		return CT_ENOTRUNNING;
-	if (t->epoch == e)
-		return 0;
-	return thread_register(t) == 0 ? 0 : CT_ENOTRUNNING;
+	return tls_in_capture() ? 0 : CT_ENOTRUNNING;
 }
 
 /* The process ends without exit handlers (_exit from ctrace's interposer):

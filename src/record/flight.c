@@ -2,6 +2,8 @@
  * frames, as written, in a ring bounded by bytes. */
 #include "record/flight.h"
 
+#include "record/buf.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,27 +122,11 @@ void flight_window(const struct flight *fl, struct flight_window *w)
 	w->evicted_until_ns = fl->last_evicted_max_ns;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 int flight_write_frames(const struct flight *fl, int fd)
 {
 	for (size_t i = 0; i < fl->n; i++) {
 		const struct frame *f = &fl->f[(fl->head + i) % fl->cap];
-		int rc = write_all(fd, f->bytes, f->len);
+		int rc = fd_write_all(fd, f->bytes, f->len);
 		if (rc)
 			return rc;
 	}

@@ -160,8 +160,9 @@ int thread_register(struct tls *t);
 uint8_t *thread_refill(struct tls *t, uint64_t now);
 /* Called when an event needs more room than fits in the current chunk. */
 
-/* Starts an event: returns the TLS with busy set, or NULL when not tracing. */
-static inline struct tls *ev_begin(void)
+/* The calling thread's TLS, registered in the running capture (registering
+ * it now if it is not yet), or NULL when not tracing. */
+static inline struct tls *tls_in_capture(void)
 {
 	struct tls *t = &ct_tls;
 	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
@@ -169,6 +170,15 @@ static inline struct tls *ev_begin(void)
 		if (e == EPOCH_INACTIVE || thread_register(t) != 0)
 			return NULL;
 	}
+	return t;
+}
+
+/* Starts an event: returns the TLS with busy set, or NULL when not tracing. */
+static inline struct tls *ev_begin(void)
+{
+	struct tls *t = tls_in_capture();
+	if (!t)
+		return NULL;
 	struct trec *r = t->rec;
 	if (unlikely(atomic_load_explicit(&r->busy, memory_order_relaxed))) {
 		/* A signal handler interrupted an event of this thread: writing
@@ -297,12 +307,9 @@ extern struct capture_params g_params CT_INTERNAL;
 static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t detail,
 				      void *site_frame, uint64_t *t0)
 {
-	struct tls *t = &ct_tls;
-	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
-	if (unlikely(t->epoch != e)) {
-		if (e == EPOCH_INACTIVE || thread_register(t) != 0)
-			return NULL;
-	}
+	struct tls *t = tls_in_capture();
+	if (!t)
+		return NULL;
 	struct trec *r = t->rec;
 	r->call_reason = reason;
 	r->call_object = object;

@@ -175,19 +175,9 @@ static void sink_write(struct writer *w, const void *p, size_t n)
 		if (rc < 0)
 			w->sink_err = rc;
 	} else {
-		const uint8_t *b = p;
-		size_t left = n;
-		while (left > 0) {
-			ssize_t k = write(w->fd, b, left);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				w->sink_err = -errno;
-				return;
-			}
-			b += k;
-			left -= (size_t)k;
-		}
+		int rc = fd_write_all(w->fd, p, n);
+		if (rc < 0)
+			w->sink_err = rc;
 	}
 	if (!w->sink_err)
 		w->bytes += n;
@@ -1198,22 +1188,6 @@ static void write_end(struct writer *w)
 
 /* ---- flight recorder dumps ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Writes the window as a trace: a header saying what the window holds, its
  * generations, an end frame. The current generation was just cut. */
 static int write_dump(struct writer *w, int fd, const char *reason)
@@ -1236,7 +1210,7 @@ static int write_dump(struct writer *w, int fd, const char *reason)
 	struct buf hb = {0};
 	int rc = build_header(w, &hb, extra, 12);
 	if (rc == 0)
-		rc = write_all(fd, hb.p, hb.len);
+		rc = fd_write_all(fd, hb.p, hb.len);
 	buf_free(&hb);
 	if (rc == 0)
 		rc = flight_write_frames(w->flight, fd);
@@ -1248,9 +1222,9 @@ static int write_dump(struct writer *w, int fd, const char *reason)
 		uint8_t h[CT_GEN_HEADER_SIZE];
 		frame_header(h, "CTEN", 0, fw.frames, (uint32_t)b.len, (uint32_t)b.len,
 			     (uint32_t)crc32(0, b.p, (uInt)b.len));
-		rc = b.oom ? -ENOMEM : write_all(fd, h, sizeof h);
+		rc = b.oom ? -ENOMEM : fd_write_all(fd, h, sizeof h);
 		if (rc == 0)
-			rc = write_all(fd, b.p, b.len);
+			rc = fd_write_all(fd, b.p, b.len);
 		buf_free(&b);
 	}
 	return rc;
