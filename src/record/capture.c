@@ -445,9 +445,10 @@ static struct sigaction dump_sig_old;
 
 static void on_dump_signal(int sig)
 {
-	(void)sig;
 	int e = errno;
-	writer_trigger("signal");
+	struct dump_trigger t = {.reason = "signal", .kind = "signal"};
+	t.signal = sig;
+	writer_trigger_ex(&t);
 	errno = e;
 }
 

@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <time.h>
-#include <sys/stat.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -27,98 +25,7 @@
 #include "record/stacks.h"
 #include "record/symbolize.h"
 
-/* Symbol strings (function and file names) get ids above the interned
- * names' range, so both share the generation's string table. */
-#define SYM_STR_BASE 0x100000u
-
-struct symstr {
-	const char *s; /* owned by the symbolizer */
-	uint32_t id;
-	uint32_t gen; /* last generation that listed it */
-};
-
-struct loc {
-	uint64_t pc;
-	uint32_t index; /* 1-based position in its generation's locations */
-	uint32_t gen;
-};
-
-struct writer {
-	struct ct_config cfg;
-	int fd, own_fd;
-	int sink_err; /* first sink error; nothing is written after it */
-	pthread_t thread;
-	pthread_mutex_t mu; /* only between ct_stop() and the writer thread */
-	pthread_cond_t cv;
-	int stopping;			/* under mu: ct_stop() asked the writer to finish */
-	int final_drain;		/* writer only: the last drain after quiescence */
-	uint64_t flush_req, flush_done; /* ct_flush() requests, under mu */
-	pthread_cond_t flushed;
-	uint32_t epoch;
-	int clock_kind;
-
-	struct clock_snapshot start;
-	uint32_t seq;	       /* current generation */
-	uint64_t gen_start_ns; /* CLOCK_MONOTONIC at its start */
-	uint64_t gen_events, gen_lost;
-	uint64_t gen_min, gen_max;
-	struct buf batches; /* BATCH sections of the current generation */
-	struct buf tables, tmp;
-	uint8_t *zbuf;
-	size_t zcap;
-	ZSTD_CCtx *zc;
-
-	/* names and stacks referenced in the current generation */
-	uint8_t name_seen[(INTERN_MAX_NAMES + 8) / 8];
-	uint32_t names[INTERN_MAX_NAMES];
-	size_t nnames;
-	uint8_t *stack_seen; /* bitmap over stack ids */
-	uint32_t *stacks;
-	size_t nstacks, capstacks;
-
-	/* symbolization, cached for the whole capture */
-	struct symbolizer *sym;
-	struct symstr *syms; /* open addressing keyed by the string pointer */
-	size_t nsyms, capsyms;
-	uint32_t next_symstr;
-	const char **gen_syms; /* symbol strings listed in this generation */
-	size_t ngen_syms, capgen_syms;
-	struct loc *locs; /* open addressing keyed by pc */
-	size_t nlocs, caplocs;
-	uint64_t *gen_locs;
-	size_t ngen_locs, capgen_locs;
-
-	/* loss the writer reports itself (LOSS section) */
-	uint64_t unreg_reported;
-	uint64_t encoding_lost;
-
-	uint64_t events, lost, bytes, generations, threads;
-
-	/* flight recorder: the window, and ct_flight_write() requests (under
-	 * mu; one at a time, in the writer thread) */
-	struct flight *flight;
-	int dump_fd, dump_rc, dump_busy;
-	int begin_calls;	  /* this round writes the begin of calls still open */
-	char *dump_dir;		  /* triggered dumps go there (a copy of the config's) */
-	uint64_t last_trigger_ns; /* when the last triggered dump was written */
-	uint64_t dump_serial;	  /* keeps dump names unique */
-	uint64_t dump_req, dump_done;
-	pthread_cond_t dumped;
-
-	struct buf merge;	   /* a piece re-encoded with source events */
-	struct clock_snapshot ref; /* recent, for the sources' conversions */
-	uint64_t ref_rate;	   /* ticks per second */
-};
-
-/* A source event waiting in a thread's side queue: its encoding without the
- * timestamp delta (type byte, arguments, stack id). */
-struct side_ev {
-	uint64_t ts;
-	uint8_t n;
-	uint8_t b[CT_EVENT_MAX_FIXED];
-};
-/* Per thread; beyond it source events are dropped and counted. */
-#define SIDE_MAX 65536u
+#include "record/writer_int.h"
 
 static struct writer *W;
 /* For callers from other threads (ct_flush, ct_flight_write): the writer
@@ -220,7 +127,7 @@ static void meta(void *ctx, const char *k, const char *v)
 
 /* The file header, with extra metadata pairs (a dump's) after the
  * capture's own. */
-static int build_header(struct writer *w, struct buf *out, const char *const *extra, int nextra)
+int build_header(struct writer *w, struct buf *out, const char *const *extra, int nextra)
 {
 	struct buf b = {0};
 	uint8_t fixed[16];
@@ -1013,8 +920,8 @@ static void reset_gen(struct writer *w)
 	w->seq++;
 }
 
-static void frame_header(uint8_t h[CT_GEN_HEADER_SIZE], const char magic[4], uint32_t flags,
-			 uint64_t seq, uint32_t stored, uint32_t raw, uint32_t crc)
+void frame_header(uint8_t h[CT_GEN_HEADER_SIZE], const char magic[4], uint32_t flags, uint64_t seq,
+		  uint32_t stored, uint32_t raw, uint32_t crc)
 {
 	memcpy(h, magic, 4);
 	ct_put_u32le(h + 4, flags);
@@ -1186,174 +1093,6 @@ static void write_end(struct writer *w)
 	buf_free(&b);
 }
 
-/* ---- flight recorder dumps ---- */
-
-/* Writes the window as a trace: a header saying what the window holds, its
- * generations, an end frame. The current generation was just cut. */
-static int write_dump(struct writer *w, int fd, const char *reason)
-{
-	struct flight_window fw;
-	flight_window(w->flight, &fw);
-	uint64_t now = mono_ns();
-	char win[32], age[32], max[32], at[32];
-	snprintf(at, sizeof at, "%llu", (unsigned long long)now);
-	snprintf(win, sizeof win, "%llu",
-		 (unsigned long long)(fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0));
-	snprintf(age, sizeof age, "%llu", (unsigned long long)w->cfg.flight_min_age_ns);
-	snprintf(max, sizeof max, "%llu", (unsigned long long)w->cfg.flight_max_bytes);
-	/* the size cap cut the history short of min_age when it dropped data
-	 * younger than that */
-	int capped = fw.evicted_until_ns && fw.evicted_until_ns + w->cfg.flight_min_age_ns > now;
-	const char *extra[] = {"flight.min_age_ns", age, "flight.max_bytes", max,
-			       "dump.window_ns",    win, "dump.size_capped", capped ? "1" : "0",
-			       "dump.time_ns",	    at,	 "dump.reason",	     reason};
-	struct buf hb = {0};
-	int rc = build_header(w, &hb, extra, 12);
-	if (rc == 0)
-		rc = fd_write_all(fd, hb.p, hb.len);
-	buf_free(&hb);
-	if (rc == 0)
-		rc = flight_write_frames(w->flight, fd);
-	if (rc == 0) {
-		struct buf b = {0};
-		buf_uv(&b, fw.events);
-		buf_uv(&b, 0);
-		buf_uv(&b, fw.frames);
-		uint8_t h[CT_GEN_HEADER_SIZE];
-		frame_header(h, "CTEN", 0, fw.frames, (uint32_t)b.len, (uint32_t)b.len,
-			     (uint32_t)crc32(0, b.p, (uInt)b.len));
-		rc = b.oom ? -ENOMEM : fd_write_all(fd, h, sizeof h);
-		if (rc == 0)
-			rc = fd_write_all(fd, b.p, b.len);
-		buf_free(&b);
-	}
-	return rc;
-}
-
-/* ---- triggered dumps (ct_flight_trigger) ---- */
-
-/* One pending trigger at a time: 0 free, 1 being filled, 2 ready. Set from
- * any thread or signal handler, taken by the writer at its next round. */
-static _Atomic int trig_state;
-static char trig_reason[32];
-static _Atomic uint64_t trig_dropped;
-static _Atomic int triggers_on;
-
-int writer_trigger(const char *reason)
-{
-	if (!atomic_load(&triggers_on))
-		return CT_ENOTRUNNING;
-	int expect = 0;
-	if (!atomic_compare_exchange_strong(&trig_state, &expect, 1)) {
-		atomic_fetch_add(&trig_dropped, 1); /* one is pending already */
-		return 0;
-	}
-	size_t n = 0;
-	for (const char *c = reason ? reason : ""; *c && n < sizeof trig_reason - 1; c++)
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')
-			trig_reason[n++] = *c;
-	if (n == 0)
-		memcpy(trig_reason, "manual", (n = 6));
-	trig_reason[n] = 0;
-	atomic_store_explicit(&trig_state, 2, memory_order_release);
-	return 0;
-}
-
-struct dumpfile {
-	char name[256];
-	uint64_t size;
-	struct timespec mtime;
-};
-
-static int cmp_dumpfile(const void *a, const void *b)
-{
-	const struct dumpfile *x = a, *y = b;
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Removes the program's oldest dumps in the directory beyond the limits
- * (never the newest one). */
-static void retention(struct writer *w, const char *prefix)
-{
-	DIR *d = opendir(w->dump_dir);
-	if (!d)
-		return;
-	struct dumpfile *f = NULL;
-	size_t n = 0, cap = 0;
-	size_t plen = strlen(prefix);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (l <= plen + 7 || strncmp(e->d_name, prefix, plen) ||
-		    strcmp(e->d_name + l - 7, ".ctrace") || l >= sizeof f->name)
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct dumpfile *nf = realloc(f, nc * sizeof *nf);
-			if (!nf)
-				break;
-			f = nf;
-			cap = nc;
-		}
-		memcpy(f[n].name, e->d_name, l + 1);
-		f[n].size = (uint64_t)st.st_size;
-		f[n].mtime = st.st_mtim;
-		n++;
-	}
-	if (n) {
-		qsort(f, n, sizeof *f, cmp_dumpfile);
-		uint64_t total = 0;
-		for (size_t i = 0; i < n; i++)
-			total += f[i].size;
-		for (size_t i = 0; i + 1 < n; i++) {
-			if (n - i <= w->cfg.dump_max_files && total <= w->cfg.dump_max_bytes)
-				break;
-			if (unlinkat(dirfd(d), f[i].name, 0) == 0)
-				total -= f[i].size;
-		}
-	}
-	free(f);
-	closedir(d);
-}
-
-/* Writes a triggered dump into the dump directory. */
-static void triggered_dump(struct writer *w, const char *reason)
-{
-	char prefix[96], name[512], tmp[600], stamp[32];
-	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-	snprintf(name, sizeof name, "%s/%s%s.%03ldZ-%llu-%s.ctrace", w->dump_dir, prefix, stamp,
-		 now.tv_nsec / 1000000, (unsigned long long)++w->dump_serial, reason);
-	snprintf(tmp, sizeof tmp, "%s.tmp", name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	int rc = write_dump(w, fd, reason);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, name) != 0)
-		rc = -errno;
-	if (rc != 0) {
-		unlink(tmp);
-		return;
-	}
-	retention(w, prefix);
-}
-
 /* ---- the thread ---- */
 
 static void *writer_main(void *arg)
@@ -1388,22 +1127,12 @@ static void *writer_main(void *arg)
 		uint64_t req = w->flush_req, dreq = w->dump_req;
 		int dfd = w->dump_fd;
 		/* a trigger, unless a triggered dump was written too recently */
-		char reason[sizeof trig_reason] = "";
-		if (atomic_load_explicit(&trig_state, memory_order_acquire) == 2) {
-			uint64_t t = mono_ns();
-			if (!w->last_trigger_ns ||
-			    t - w->last_trigger_ns >= w->cfg.dump_cooldown_ns) {
-				memcpy(reason, trig_reason, sizeof reason);
-				w->last_trigger_ns = t;
-			} else {
-				atomic_fetch_add(&trig_dropped, 1);
-			}
-			atomic_store_explicit(&trig_state, 0, memory_order_release);
-		}
-		if (dreq != w->dump_done || reason[0])
+		struct dump_trigger trig;
+		int triggered = trigger_take(w, &trig);
+		if (dreq != w->dump_done || triggered)
 			req = ++w->flush_req; /* a dump cuts the generation like a flush */
 		pthread_mutex_unlock(&w->mu);
-		w->begin_calls = dreq != w->dump_done || reason[0]; /* dumps show blocked threads */
+		w->begin_calls = dreq != w->dump_done || triggered; /* dumps show blocked threads */
 		more = drain_all(w);
 		w->begin_calls = 0;
 		/* A flush wants everything committed before it. That is at most
@@ -1415,10 +1144,12 @@ static void *writer_main(void *arg)
 		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
 			finish_gen(w);
 		int drc = 0;
-		if (dreq != w->dump_done)
-			drc = write_dump(w, dfd, "manual");
-		if (reason[0])
-			triggered_dump(w, reason);
+		if (dreq != w->dump_done) {
+			struct dump_trigger manual = {.reason = "manual", .kind = "manual"};
+			drc = write_dump(w, dfd, &manual);
+		}
+		if (triggered)
+			triggered_dump(w, &trig);
 		pthread_mutex_lock(&w->mu);
 		if (dreq != w->dump_done) {
 			w->dump_rc = drc;
@@ -1560,7 +1291,7 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 	pthread_setname_np(w->thread, "ctrace-writer");
 	atomic_store(&W_pub, w);
 	if (w->flight && w->dump_dir)
-		atomic_store(&triggers_on, 1);
+		triggers_enable(1);
 	return 0;
 }
 
@@ -1642,10 +1373,10 @@ int writer_stop(void)
 	struct writer *w = W;
 	if (!w)
 		return CT_ENOTRUNNING;
-	atomic_store(&triggers_on, 0);
+	triggers_enable(0);
 	ask_stop(w);
 	pthread_join(w->thread, NULL);
-	atomic_store(&trig_state, 0);
+	triggers_enable(0); /* a trigger that raced the stop */
 	/* Callers still inside writer_flush/writer_dump leave before the
 	 * writer goes (they see stopping once woken). */
 	atomic_store(&W_pub, NULL);

@@ -21,8 +21,28 @@ int writer_flush(void);
  * fd as a trace; one dump at a time. CT_ENOTRUNNING without a flight
  * recorder. */
 int writer_dump(int fd);
-/* A triggered dump into the dump directory (ct_flight_trigger);
- * async-signal-safe. */
+/* Why a dump is written, and the trigger's details; they go into the
+ * dump's header metadata (dump.reason, trigger.*, docs/FORMAT.md). Fields
+ * left 0 or empty are not written. */
+struct dump_trigger {
+	char reason[32];	/* letters, digits, '-', '_': it names the file */
+	char kind[16];		/* manual, signal, api, slow-task, slo, watch, crash */
+	char task_type[64];	/* the triggering task's type */
+	char detail[128];	/* free text (a watch callback's words) */
+	uint64_t task;		/* the triggering task's id */
+	uint64_t task_begin_ns; /* its begin, CLOCK_MONOTONIC */
+	uint64_t threshold_ns;	/* the latency that was crossed */
+	uint64_t observed_ns;	/* the latency seen */
+	uint64_t count;		/* SLO: task latencies in the window */
+	uint32_t percentile;	/* SLO: e.g. 99 */
+	int signal;		/* crash: the signal */
+};
+/* A triggered dump into the dump directory (ct_flight_trigger): the reason
+ * is cleaned to the file-name alphabet ("manual" when empty), the kind is
+ * "api". Async-signal-safe. */
 int writer_trigger(const char *reason);
+/* The same with details: t is copied into the one pending slot (a trigger
+ * finding it taken is dropped and counted). Async-signal-safe. */
+int writer_trigger_ex(const struct dump_trigger *t);
 
 #endif
