@@ -1,5 +1,7 @@
 /* The flight recorder's window (flight.h): the most recent generation
- * frames, as written, in a ring bounded by bytes. */
+ * frames, as written, in one region of max_bytes reserved at the start and
+ * used as a ring of contiguous frames, so that the window's memory is the
+ * cap, fixed, and never fragments. */
 #include "record/flight.h"
 
 #include "record/buf.h"
@@ -7,30 +9,54 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+/* Where a frame is in the region, and what it holds (for the window's
+ * figures: a dump's metadata). */
 struct frame {
-	uint64_t seq, nevents;
+	uint64_t off;		 /* in the region; the frame is contiguous */
 	uint64_t min_ns, max_ns; /* CLOCK_MONOTONIC range of its events */
-	size_t len;
-	uint8_t *bytes; /* the whole frame: header and payload */
+	uint32_t len, nevents;
 };
 
 struct flight {
 	uint64_t max_bytes;
-	uint64_t bytes; /* held: the frames' lengths */
-	struct frame *f;
-	size_t head, n, cap; /* a ring: f[(head + i) % cap], oldest first */
-	uint64_t evicted;    /* frames dropped for room, since the start */
+	uint8_t *mem;	    /* the region: max_bytes, mapped at the start */
+	uint64_t bytes;	    /* held: the frames' lengths */
+	uint64_t bytes_hwm; /* the most ever held */
+	uint64_t touched;   /* the region's bytes ever written: its resident part */
+	uint64_t page;
+	struct frame *f;     /* descriptors, a ring: f[(head + i) % cap], oldest first */
+	size_t head, n, cap; /* cap grows by doubling up to max_frames */
+	size_t max_frames;
+	uint64_t evicted; /* frames dropped for room, since the start */
 	uint64_t last_evicted_max_ns;
 };
 
 struct flight *flight_new(uint64_t max_bytes)
 {
+	if (!max_bytes || max_bytes > SIZE_MAX / 2)
+		return NULL;
 	struct flight *fl = calloc(1, sizeof *fl);
 	if (!fl)
 		return NULL;
+	/* Reserved, not touched: pages become resident as frames first reach
+	 * them, then stay (a full window is max_bytes, and only that). */
+	void *m = mmap(NULL, max_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		free(fl);
+		return NULL;
+	}
+	fl->mem = m;
 	fl->max_bytes = max_bytes;
+	long page = sysconf(_SC_PAGESIZE);
+	fl->page = page > 0 ? (uint64_t)page : 4096;
+	/* Frames are rarely under a few KiB (a generation lists its clock,
+	 * threads, strings, stacks); the descriptors stay a small fraction
+	 * of the region whatever happens: at most one per KiB of it. */
+	fl->max_frames = max_bytes / 1024 < 1024 ? 1024 : max_bytes / 1024;
 	return fl;
 }
 
@@ -38,8 +64,7 @@ void flight_free(struct flight *fl)
 {
 	if (!fl)
 		return;
-	for (size_t i = 0; i < fl->n; i++)
-		free(fl->f[(fl->head + i) % fl->cap].bytes);
+	munmap(fl->mem, fl->max_bytes);
 	free(fl->f);
 	free(fl);
 }
@@ -50,19 +75,36 @@ static void evict_oldest(struct flight *fl)
 	fl->bytes -= o->len;
 	if (o->max_ns > fl->last_evicted_max_ns)
 		fl->last_evicted_max_ns = o->max_ns;
-	free(o->bytes);
 	fl->head = (fl->head + 1) % fl->cap;
 	fl->n--;
 	fl->evicted++;
 }
 
-int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
+/* Where a frame of len bytes fits now without evicting, or -1. Frames are
+ * contiguous: one that does not fit before the region's end goes to its
+ * start, past which the oldest frame must already have gone. */
+static int64_t place(const struct flight *fl, uint64_t len)
+{
+	if (!fl->n)
+		return 0;
+	uint64_t head = fl->f[fl->head].off;
+	const struct frame *nw = &fl->f[(fl->head + fl->n - 1) % fl->cap];
+	uint64_t tail = nw->off + nw->len;
+	if (tail > head) { /* in order: free room after the newest and before the oldest */
+		if (fl->max_bytes - tail >= len)
+			return (int64_t)tail;
+		return head >= len ? 0 : -1;
+	}
+	return head - tail >= len ? (int64_t)tail : -1; /* wrapped: the room between */
+}
+
+static int add(struct flight *fl, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
 	       const struct iovec *parts, int nparts)
 {
-	size_t len = 0;
+	uint64_t len = 0;
 	for (int i = 0; i < nparts; i++)
 		len += parts[i].iov_len;
-	if (len > fl->max_bytes) {
+	if (len > fl->max_bytes || len > UINT32_MAX) {
 		/* a frame larger than the whole window: the window is only it,
 		 * which does not fit; keep the cap, lose the history */
 		while (fl->n)
@@ -72,10 +114,12 @@ int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_n
 			fl->last_evicted_max_ns = max_ns;
 		return -E2BIG;
 	}
-	while (fl->n && fl->bytes + len > fl->max_bytes)
+	if (fl->n == fl->max_frames)
 		evict_oldest(fl);
 	if (fl->n == fl->cap) {
 		size_t cap = fl->cap ? fl->cap * 2 : 16;
+		if (cap > fl->max_frames)
+			cap = fl->max_frames;
 		struct frame *nf = malloc(cap * sizeof *nf);
 		if (!nf)
 			return -ENOMEM;
@@ -86,19 +130,32 @@ int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_n
 		fl->cap = cap;
 		fl->head = 0;
 	}
-	uint8_t *b = malloc(len ? len : 1);
-	if (!b)
-		return -ENOMEM;
-	size_t at = 0;
+	int64_t at;
+	while ((at = place(fl, len)) < 0)
+		evict_oldest(fl);
+	uint8_t *b = fl->mem + at;
 	for (int i = 0; i < nparts; i++) {
 		if (parts[i].iov_len) /* (an empty part may have no buffer) */
-			memcpy(b + at, parts[i].iov_base, parts[i].iov_len);
-		at += parts[i].iov_len;
+			memcpy(b, parts[i].iov_base, parts[i].iov_len);
+		b += parts[i].iov_len;
 	}
-	fl->f[(fl->head + fl->n) % fl->cap] = (struct frame){seq, nevents, min_ns, max_ns, len, b};
+	fl->f[(fl->head + fl->n) % fl->cap] =
+		(struct frame){(uint64_t)at, min_ns, max_ns, (uint32_t)len,
+			       nevents > UINT32_MAX ? UINT32_MAX : (uint32_t)nevents};
 	fl->n++;
 	fl->bytes += len;
+	if (fl->bytes > fl->bytes_hwm)
+		fl->bytes_hwm = fl->bytes;
+	if ((uint64_t)at + len > fl->touched)
+		fl->touched = (uint64_t)at + len;
 	return 0;
+}
+
+int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
+	       const struct iovec *parts, int nparts)
+{
+	(void)seq; /* (each frame's header has it) */
+	return add(fl, nevents, min_ns, max_ns, parts, nparts);
 }
 
 void flight_window(const struct flight *fl, struct flight_window *w)
@@ -120,13 +177,26 @@ void flight_window(const struct flight *fl, struct flight_window *w)
 		first = 0;
 	}
 	w->evicted_until_ns = fl->last_evicted_max_ns;
+	w->bytes_hwm = fl->bytes_hwm;
+	w->mem =
+		(fl->touched + fl->page - 1) / fl->page * fl->page + fl->cap * sizeof(struct frame);
 }
 
 int flight_write_frames(const struct flight *fl, int fd)
 {
-	for (size_t i = 0; i < fl->n; i++) {
+	/* Frames next to each other in the region go out in one write: a
+	 * whole window is at most two. */
+	size_t i = 0;
+	while (i < fl->n) {
 		const struct frame *f = &fl->f[(fl->head + i) % fl->cap];
-		int rc = fd_write_all(fd, f->bytes, f->len);
+		uint64_t off = f->off, len = f->len;
+		for (i++; i < fl->n; i++) {
+			const struct frame *g = &fl->f[(fl->head + i) % fl->cap];
+			if (g->off != off + len)
+				break;
+			len += g->len;
+		}
+		int rc = fd_write_all(fd, fl->mem + off, (size_t)len);
 		if (rc)
 			return rc;
 	}

@@ -17,7 +17,9 @@ void flight_free(struct flight *fl);
 
 /* Keeps a copy of a frame (its parts, concatenated): generation seq with
  * nevents events in [min_ns, max_ns], dropping the oldest frames to stay
- * within the cap. -E2BIG when the frame alone exceeds the cap (the window
+ * within the cap (and within max_bytes/1024 frames, at least 1024). The
+ * window is one region of max_bytes mapped by flight_new; frames are
+ * contiguous in it. -E2BIG when the frame alone exceeds the cap (the window
  * is then empty), -ENOMEM. */
 int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
 	       const struct iovec *parts, int nparts);
@@ -27,6 +29,8 @@ struct flight_window {
 	uint64_t min_ns, max_ns;   /* range of the held events (0 when none) */
 	uint64_t evicted;	   /* frames dropped for room since the start */
 	uint64_t evicted_until_ns; /* the newest event time dropped, 0 if none */
+	uint64_t bytes_hwm;	   /* the most bytes ever held (never over the cap) */
+	uint64_t mem;		   /* memory resident for the window: region, descriptors */
 };
 void flight_window(const struct flight *fl, struct flight_window *w);
 
