@@ -32,9 +32,8 @@ struct chunk {
 	_Atomic uint32_t pos;	      /* bytes written; release-stored per event */
 	uint32_t cap;		      /* bytes of data[] */
 	_Atomic(struct chunk *) next; /* set once, after the final pos */
-	struct chunk *free_next;      /* pool link */
 	uint32_t index;		      /* position in the pool */
-	uint8_t pad[64 - 28];
+	uint8_t pad[64 - 20];
 	uint8_t data[];
 };
 
@@ -355,6 +354,8 @@ int pool_create(size_t total, size_t chunk_bytes);
 void pool_destroy(void);
 void pool_put(struct chunk *c);
 size_t pool_free_chunks(void);
+/* Pool memory ever touched: the chunks ever handed out, and the links. */
+size_t pool_resident_bytes(void);
 #define REC_MAX 16384
 extern struct trec g_recs[REC_MAX] CT_INTERNAL;
 extern _Atomic uint32_t g_recs_high CT_INTERNAL; /* records [0, high) may be in use */

@@ -5,6 +5,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -23,46 +24,64 @@ _Atomic uint32_t g_recs_high;
 _Atomic uint32_t g_next_index;
 _Atomic uint64_t g_unregistered_lost;
 
-/* ---- chunk pool: a Treiber stack of chunk indexes with an ABA tag ---- */
+/* ---- chunk pool: a Treiber stack of chunk indexes with an ABA tag ----
+ *
+ * The links live beside the chunks, not in them, so a chunk's memory is
+ * first touched when a thread first writes into it: the pool is reserved
+ * (MAP_NORESERVE), and only the chunks ever in use at once become
+ * resident. The stack starts in index order and is LIFO, so the chunks
+ * ever used are always [0, pool_high): the pool's resident part. */
 
 static uint8_t *pool_mem;
+static uint32_t *pool_next; /* index + 1 of the chunk below, 0 = bottom */
 static size_t pool_len, pool_chunk, pool_n;
 static _Atomic uint64_t pool_head; /* tag << 32 | (index + 1), 0 = empty */
 static _Atomic size_t pool_nfree;
+static _Atomic uint32_t pool_high; /* chunks ever handed out: [0, high) */
 
 static struct chunk *chunk_at(uint32_t i)
 {
 	return (struct chunk *)(pool_mem + (size_t)i * pool_chunk);
 }
 
-void pool_put(struct chunk *c)
+static void push(uint32_t i)
 {
 	uint64_t old = atomic_load_explicit(&pool_head, memory_order_relaxed), nw;
 	do {
-		uint32_t top = (uint32_t)old;
-		c->free_next = top ? chunk_at(top - 1) : NULL;
-		nw = ((old >> 32) + 1) << 32 | (c->index + 1);
+		pool_next[i] = (uint32_t)old;
+		nw = ((old >> 32) + 1) << 32 | (i + 1);
 	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_release,
 							memory_order_relaxed));
 	atomic_fetch_add_explicit(&pool_nfree, 1, memory_order_relaxed);
 }
 
+void pool_put(struct chunk *c)
+{
+	push(c->index);
+}
+
 static struct chunk *pool_get(void)
 {
 	uint64_t old = atomic_load_explicit(&pool_head, memory_order_acquire), nw;
-	struct chunk *c;
+	uint32_t top;
 	do {
-		uint32_t top = (uint32_t)old;
+		top = (uint32_t)old;
 		if (!top)
 			return NULL;
-		c = chunk_at(top - 1);
-		/* free_next may be stale if another thread popped c meanwhile;
+		/* the link may be stale if another thread popped top meanwhile;
 		 * the tag makes the CAS fail in that case. */
-		struct chunk *n = c->free_next;
-		nw = ((old >> 32) + 1) << 32 | (n ? n->index + 1 : 0);
+		nw = ((old >> 32) + 1) << 32 | pool_next[top - 1];
 	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_acquire,
 							memory_order_acquire));
 	atomic_fetch_sub_explicit(&pool_nfree, 1, memory_order_relaxed);
+	uint32_t i = top - 1, high = atomic_load_explicit(&pool_high, memory_order_relaxed);
+	while (i >= high &&
+	       !atomic_compare_exchange_weak_explicit(&pool_high, &high, i + 1,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+	struct chunk *c = chunk_at(i);
+	c->index = i;
+	c->cap = (uint32_t)(pool_chunk - sizeof(struct chunk));
 	atomic_store_explicit(&c->pos, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
 	return c;
@@ -73,28 +92,39 @@ size_t pool_free_chunks(void)
 	return atomic_load_explicit(&pool_nfree, memory_order_relaxed);
 }
 
+size_t pool_resident_bytes(void)
+{
+	return (size_t)atomic_load_explicit(&pool_high, memory_order_relaxed) * pool_chunk +
+	       pool_n * sizeof *pool_next;
+}
+
 int pool_create(size_t total, size_t chunk_bytes)
 {
 	size_t n = total / chunk_bytes;
 	if (n < 2)
 		n = 2;
 	size_t len = n * chunk_bytes;
+	uint32_t *next = malloc(n * sizeof *next);
+	if (!next)
+		return -ENOMEM;
 	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
+	if (m == MAP_FAILED) {
+		free(next);
 		return -errno;
+	}
 	pool_mem = m;
+	pool_next = next;
 	pool_len = len;
 	pool_chunk = chunk_bytes;
 	pool_n = n;
-	atomic_store(&pool_head, 0);
-	atomic_store(&pool_nfree, 0);
-	for (size_t i = n; i-- > 0;) {
-		struct chunk *c = chunk_at((uint32_t)i);
-		c->index = (uint32_t)i;
-		c->cap = (uint32_t)(chunk_bytes - sizeof(struct chunk));
-		pool_put(c);
-	}
+	/* index 0 on top, each above the next: nothing in the chunks is
+	 * touched */
+	for (size_t i = 0; i < n; i++)
+		next[i] = i + 1 < n ? (uint32_t)(i + 2) : 0;
+	atomic_store(&pool_head, 1);
+	atomic_store(&pool_nfree, n);
+	atomic_store(&pool_high, 0);
 	return 0;
 }
 
@@ -103,6 +133,8 @@ void pool_destroy(void)
 	if (pool_mem)
 		munmap(pool_mem, pool_len);
 	pool_mem = NULL;
+	free(pool_next);
+	pool_next = NULL;
 }
 
 /* ---- thread registration and exit ---- */
