@@ -107,11 +107,15 @@ CT_API void ct_config_init(struct ct_config *c);
  * or CT_ECONFIG with a message available from ct_last_error(). */
 CT_API int ct_config_from_env(struct ct_config *c);
 
-/* Starts a capture. Returns 0 or a negative error code. */
+/* Starts a capture. Returns 0 or a negative error code. While a flight
+ * recorder started with ct_flight_start runs, a capture with a sink and no
+ * flight_* fields joins its recording as a stream from now on. */
 CT_API int ct_start(const struct ct_config *c);
 
 /* Stops the capture: drains every thread, writes the last generation, closes
- * a path sink. Returns 0 or the first error the writer met. */
+ * a path sink. Returns 0 or the first error the writer met. With a flight
+ * recorder of ct_flight_start running, only the stream ends (and
+ * CT_ENOTRUNNING when there is none). */
 CT_API int ct_stop(void);
 
 /* Drains every thread's events and writes them as a generation now; returns
@@ -127,6 +131,25 @@ CT_API int ct_flush(void);
  * handlers. */
 CT_API int ct_flight_write(const char *path);
 CT_API int ct_flight_write_fd(int fd);
+/* A flight recorder with a life of its own: it can start before, after or
+ * without a streaming capture (ct_start with a sink), and stop while the
+ * stream goes on, or the other way round; the two then share one recording.
+ * ct_flight_new takes c's flight_* and dump_* fields (flight_max_bytes 0:
+ * 10 MiB) and, for the case where the flight recorder starts the
+ * recording, the recording's settings (buffers, sources, stacks); c must
+ * have no sink. NULL on a bad configuration (ct_last_error says why). One
+ * flight recorder runs at a time: ct_flight_start returns CT_EALREADY while
+ * another (or one from ct_start's configuration) runs. A stream started
+ * while a flight recorder runs keeps the recording's settings. ct_stop ends
+ * the stream only; ct_flight_stop ends the flight recorder only; the
+ * recording stops with the last of them. ct_flight_free stops it first if
+ * it runs. ct_flight_write and the triggers below use the running one. */
+struct ct_flight;
+CT_API struct ct_flight *ct_flight_new(const struct ct_config *c);
+CT_API int ct_flight_start(struct ct_flight *f);
+CT_API int ct_flight_stop(struct ct_flight *f);
+CT_API void ct_flight_free(struct ct_flight *f);
+
 /* Asks for a dump of the flight recorder's window into ct_config.dump_dir,
  * for reason (letters, digits, '-' and '_' kept, at most 31): returns at
  * once; the writer thread writes it within a round, unless a dump was

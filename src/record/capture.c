@@ -335,26 +335,40 @@ static int check_config(const struct ct_config *c)
 	return 0;
 }
 
-int ct_start(const struct ct_config *cin)
+/* What the recording feeds, under ctl_mu: a stream (a ct_start sink), and
+ * a flight recorder, either part of ct_start's configuration (it ends with
+ * the stream) or started on its own (ct_flight_start). The recording runs
+ * while either is on. */
+static int stream_on;
+static struct ct_flight *flight_running;
+
+struct ct_flight {
+	struct ct_config cfg;
+	char *dump_dir; /* cfg.dump_dir points here */
+};
+
+/* Handlers that come with a flight recorder with a dump directory. */
+static void flight_hooks_on(const struct ct_config *c)
+{
+	if (c->dump_signal && c->flight_max_bytes && c->dump_dir)
+		dump_signal_on(c->dump_signal);
+}
+
+static void flight_hooks_off(void)
+{
+	dump_signal_off();
+}
+
+/* Starts the recording with c's outputs; ctl_mu held, none running. */
+static int start_recording(const struct ct_config *cin)
 {
 	struct ct_config c = *cin;
-	last_err[0] = 0;
-	int rc = check_config(&c);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&ctl_mu);
-	if (atomic_load(&g_epoch) != EPOCH_INACTIVE) {
-		pthread_mutex_unlock(&ctl_mu);
-		return set_err(CT_EALREADY, "a capture is already running");
-	}
 	const char *why;
 	int kind = clock_setup(c.clock, &why);
-	rc = pool_create(c.buffer_bytes, c.chunk_bytes);
-	if (rc) {
-		pthread_mutex_unlock(&ctl_mu);
+	int rc = pool_create(c.buffer_bytes, c.chunk_bytes);
+	if (rc)
 		return set_err(rc, "cannot reserve %zu bytes of buffers: %s", c.buffer_bytes,
 			       strerror(-rc));
-	}
 	threads_begin_capture();
 	g_params.chunk_bytes = c.chunk_bytes;
 	g_params.stack_mask = c.stack_events;
@@ -365,33 +379,170 @@ int ct_start(const struct ct_config *cin)
 	rc = writer_start(&c, epoch, kind);
 	if (rc) {
 		pool_destroy();
-		pthread_mutex_unlock(&ctl_mu);
 		return set_err(rc, "cannot start the capture: %s",
 			       c.path ? strerror(-rc) : ct_strerror(rc));
 	}
 	capture_pid = (pid_t)syscall(SYS_getpid);
-	if (c.dump_signal && c.flight_max_bytes && c.dump_dir)
-		dump_signal_on(c.dump_signal);
+	flight_hooks_on(&c);
 	atomic_store(&g_epoch, epoch);
-	pthread_mutex_unlock(&ctl_mu);
 	return 0;
+}
+
+/* Stops the recording and all its outputs; ctl_mu held, one running. */
+static int stop_recording(void)
+{
+	atomic_store(&g_epoch, EPOCH_INACTIVE);
+	flight_hooks_off();
+	threads_quiesce();
+	int rc = writer_stop();
+	threads_release_all();
+	pool_destroy();
+	stream_on = 0;
+	flight_running = NULL;
+	return rc;
+}
+
+static int has_sink(const struct ct_config *c)
+{
+	return c->path || c->fd >= 0 || c->write;
+}
+
+int ct_start(const struct ct_config *cin)
+{
+	struct ct_config c = *cin;
+	last_err[0] = 0;
+	int rc = check_config(&c);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ctl_mu);
+	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
+		rc = start_recording(&c);
+		if (rc == 0)
+			stream_on = has_sink(&c);
+	} else if (!stream_on && flight_running && has_sink(&c) && !c.flight_max_bytes) {
+		/* A flight recorder runs: the stream joins its recording (whose
+		 * settings stay those it started with). */
+		struct writer_sink sk = {.fd = c.fd, .write = c.write, .write_arg = c.write_arg};
+		if (c.path) {
+			sk.fd = open(c.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			sk.own_fd = 1;
+		}
+		if (!c.write && sk.fd < 0) {
+			rc = set_err(-errno, "cannot start the capture: %s", strerror(errno));
+		} else {
+			rc = writer_sink_on(&sk);
+			if (rc == 0)
+				stream_on = 1;
+			else
+				set_err(rc, "cannot start the capture: %s", ct_strerror(rc));
+		}
+	} else {
+		rc = set_err(CT_EALREADY, flight_running && c.flight_max_bytes
+						  ? "a flight recorder is already running"
+						  : "a capture is already running");
+	}
+	pthread_mutex_unlock(&ctl_mu);
+	return rc;
 }
 
 int ct_stop(void)
 {
 	pthread_mutex_lock(&ctl_mu);
-	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
-		pthread_mutex_unlock(&ctl_mu);
-		return CT_ENOTRUNNING;
+	int rc;
+	if (atomic_load(&g_epoch) == EPOCH_INACTIVE || (flight_running && !stream_on)) {
+		rc = CT_ENOTRUNNING; /* (a flight recorder alone stops with ct_flight_stop) */
+	} else if (flight_running) {
+		rc = writer_sink_off(); /* the flight recorder goes on */
+		stream_on = 0;
+	} else {
+		rc = stop_recording();
 	}
-	atomic_store(&g_epoch, EPOCH_INACTIVE);
-	dump_signal_off();
-	threads_quiesce();
-	int rc = writer_stop();
-	threads_release_all();
-	pool_destroy();
 	pthread_mutex_unlock(&ctl_mu);
 	return rc;
+}
+
+/* ---- flight recorders started on their own ---- */
+
+struct ct_flight *ct_flight_new(const struct ct_config *cin)
+{
+	last_err[0] = 0;
+	if (has_sink(cin)) {
+		set_err(CT_ECONFIG, "a flight recorder has no sink: start a stream with ct_start");
+		return NULL;
+	}
+	struct ct_flight *f = calloc(1, sizeof *f);
+	if (!f) {
+		set_err(-ENOMEM, "out of memory");
+		return NULL;
+	}
+	f->cfg = *cin;
+	if (!f->cfg.flight_max_bytes)
+		f->cfg.flight_max_bytes = 10u << 20; /* the default window */
+	if ((cin->dump_dir && !(f->dump_dir = strdup(cin->dump_dir))) ||
+	    check_config(&f->cfg) != 0) {
+		if (!last_err[0])
+			set_err(-ENOMEM, "out of memory");
+		free(f->dump_dir);
+		free(f);
+		return NULL;
+	}
+	f->cfg.dump_dir = f->dump_dir;
+	return f;
+}
+
+int ct_flight_start(struct ct_flight *f)
+{
+	if (!f)
+		return CT_ECONFIG;
+	last_err[0] = 0;
+	pthread_mutex_lock(&ctl_mu);
+	int rc;
+	if (atomic_load(&g_epoch) == EPOCH_INACTIVE) {
+		rc = start_recording(&f->cfg);
+		if (rc == 0) {
+			stream_on = 0;
+			flight_running = f;
+		}
+	} else if (flight_running || writer_has_flight()) {
+		rc = set_err(CT_EALREADY, "a flight recorder is already running");
+	} else {
+		/* A stream runs: the flight recorder joins its recording. */
+		rc = writer_flight_on(&f->cfg);
+		if (rc == 0) {
+			flight_running = f;
+			flight_hooks_on(&f->cfg);
+		} else {
+			set_err(rc, "cannot start the flight recorder: %s", ct_strerror(rc));
+		}
+	}
+	pthread_mutex_unlock(&ctl_mu);
+	return rc;
+}
+
+int ct_flight_stop(struct ct_flight *f)
+{
+	pthread_mutex_lock(&ctl_mu);
+	int rc = 0;
+	if (!f || flight_running != f || atomic_load(&g_epoch) == EPOCH_INACTIVE) {
+		rc = CT_ENOTRUNNING;
+	} else if (stream_on) {
+		flight_hooks_off();
+		rc = writer_flight_off(); /* the stream goes on */
+		flight_running = NULL;
+	} else {
+		rc = stop_recording();
+	}
+	pthread_mutex_unlock(&ctl_mu);
+	return rc;
+}
+
+void ct_flight_free(struct ct_flight *f)
+{
+	if (!f)
+		return;
+	ct_flight_stop(f);
+	free(f->dump_dir);
+	free(f);
 }
 
 int ct_flush(void)
@@ -528,6 +679,8 @@ static void child_after_fork(void)
 	/* The child has no writer thread: it is not traced by the parent's
 	 * capture, and must not touch the parent's buffers. */
 	atomic_store(&g_epoch, EPOCH_INACTIVE);
+	stream_on = 0;
+	flight_running = NULL;
 }
 
 __attribute__((constructor)) static void auto_start(void)

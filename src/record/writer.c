@@ -860,7 +860,7 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 			r->w_gen_seen = w->seq;
 			n++;
 		}
-		if (!(r->w_done == 1 || w->final_drain))
+		if (!(r->w_done == 1 || w->final_drain || w->stream_end))
 			continue; /* the thread itself will write it */
 		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);
 		if (!lost)
@@ -870,7 +870,12 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 		buf_uv(&entries, atomic_load(&r->lost_first));
 		buf_uv(&entries, atomic_load(&r->lost_last));
 		buf_uv(&entries, CT_LOSS_BUFFER_FULL);
-		atomic_store(&r->lost, 0);
+		/* A stream ending while the thread runs on: the stream says what
+		 * the thread lost so far; the thread still reports it itself in
+		 * the recording that goes on (this generation is the stream's
+		 * only, not the flight recorder's). */
+		if (r->w_done == 1 || w->final_drain)
+			atomic_store(&r->lost, 0);
 		total += lost;
 		r->w_gen_seen = w->seq; /* list the thread */
 		n++;
@@ -954,7 +959,7 @@ static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, ui
 		sink_write(w, a->p, a->len);
 	if (b)
 		sink_write(w, b->p, b->len);
-	if (w->flight && !memcmp(magic, CT_GEN_MAGIC, 4)) {
+	if (w->flight && !w->sink_only && !memcmp(magic, CT_GEN_MAGIC, 4)) {
 		struct iovec parts[3] = {{h, sizeof h},
 					 {a ? a->p : NULL, a ? a->len : 0},
 					 {b ? b->p : NULL, b ? b->len : 0}};
@@ -983,7 +988,7 @@ static void finish_gen(struct writer *w)
 	/* The capture's last generation is written even when empty: it says
 	 * when the capture ended (its META section), which is where waits still
 	 * open at the end run to, however long after the last event. */
-	if (w->gen_events == 0 && writer_lost == 0 && !w->final_drain) {
+	if (w->gen_events == 0 && writer_lost == 0 && !w->final_drain && !w->stream_end) {
 		/* nothing happened: no generation, but exited threads are done */
 		uint32_t high = atomic_load(&g_recs_high);
 		for (uint32_t i = 0; i < high; i++)
@@ -1003,7 +1008,7 @@ static void finish_gen(struct writer *w)
 	put_strings(w);
 	buf_put(&w->tables, loss.p, loss.len);
 	buf_free(&loss);
-	if (w->final_drain) {
+	if (w->final_drain || w->stream_end) {
 		char v[32];
 		snprintf(v, sizeof v, "%llu", (unsigned long long)now.mono_ns);
 		struct buf *m = &w->tmp;
@@ -1085,12 +1090,124 @@ static void finish_gen(struct writer *w)
 static void write_end(struct writer *w)
 {
 	struct buf b = {0};
-	buf_uv(&b, w->events);
-	buf_uv(&b, w->lost);
-	buf_uv(&b, w->generations);
-	emit_frame(w, "CTEN", 0, w->generations, &b, NULL, (uint32_t)b.len, (uint32_t)b.len,
-		   (uint32_t)crc32(0, b.p, (uInt)b.len));
+	buf_uv(&b, w->events - w->s_events0);
+	buf_uv(&b, w->lost - w->s_lost0);
+	buf_uv(&b, w->generations - w->s_gens0);
+	emit_frame(w, "CTEN", 0, w->generations - w->s_gens0, &b, NULL, (uint32_t)b.len,
+		   (uint32_t)b.len, (uint32_t)crc32(0, b.p, (uInt)b.len));
 	buf_free(&b);
+}
+
+/* ---- outputs attached while recording ---- */
+
+enum { CTL_SINK_ON = 1, CTL_SINK_OFF, CTL_FLIGHT_ON, CTL_FLIGHT_OFF };
+
+/* The generation settings: the recording's own, or with a flight recorder a
+ * fine window: generations of at most a tenth of the history wanted (but
+ * not under 10 ms), and small enough in bytes that the window holds
+ * several. */
+static void tune_generations(struct writer *w)
+{
+	w->cfg.generation_ns = w->base_gen_ns;
+	w->cfg.flush_ns = w->base_flush_ns;
+	w->cfg.generation_max_bytes = w->base_gen_max;
+	if (!w->flight)
+		return;
+	uint64_t g = w->cfg.flight_min_age_ns / 10;
+	if (g < 10000000u)
+		g = 10000000u;
+	if (g < w->cfg.generation_ns)
+		w->cfg.generation_ns = g;
+	if (w->cfg.flush_ns > w->cfg.generation_ns)
+		w->cfg.flush_ns = w->cfg.generation_ns;
+	size_t gb = w->cfg.flight_max_bytes / 8;
+	if (gb < (64u << 10))
+		gb = 64u << 10;
+	if (gb < w->cfg.generation_max_bytes)
+		w->cfg.generation_max_bytes = gb;
+}
+
+/* The flight recorder's settings of c into the writer: its window, and the
+ * dump settings. */
+static int flight_setup(struct writer *w, const struct ct_config *c)
+{
+	struct flight *fl = flight_new(c->flight_max_bytes);
+	char *dir = c->dump_dir ? strdup(c->dump_dir) : NULL;
+	if (!fl || (c->dump_dir && !dir)) {
+		flight_free(fl);
+		free(dir);
+		return -ENOMEM;
+	}
+	w->flight = fl;
+	free(w->dump_dir);
+	w->dump_dir = dir;
+	w->cfg.flight_max_bytes = c->flight_max_bytes;
+	w->cfg.flight_min_age_ns = c->flight_min_age_ns;
+	w->cfg.dump_dir = NULL; /* (dump_dir is the writer's copy) */
+	w->cfg.dump_cooldown_ns = c->dump_cooldown_ns;
+	w->cfg.dump_max_files = c->dump_max_files;
+	w->cfg.dump_max_bytes = c->dump_max_bytes;
+	w->cfg.dump_signal = c->dump_signal;
+	w->last_trigger_ns = 0;
+	tune_generations(w);
+	return 0;
+}
+
+/* Applies an output change on the writer thread, after this round's drain,
+ * generation cut and dumps. */
+static int apply_ctl(struct writer *w, int op, const void *arg)
+{
+	switch (op) {
+	case CTL_SINK_ON: {
+		const struct writer_sink *sk = arg;
+		w->fd = sk->fd;
+		w->own_fd = sk->own_fd;
+		w->cfg.write = sk->write;
+		w->cfg.write_arg = sk->write_arg;
+		w->sink_err = 0;
+		w->s_events0 = w->events;
+		w->s_lost0 = w->lost;
+		w->s_gens0 = w->generations;
+		write_header(w);
+		return w->sink_err;
+	}
+	case CTL_SINK_OFF: {
+		/* This round cut what the threads had committed (into the
+		 * window too); the stream's own last generation says when it
+		 * ended, and what threads lost and have not said yet. */
+		w->stream_end = 1;
+		w->sink_only = 1;
+		finish_gen(w);
+		write_end(w);
+		w->stream_end = 0;
+		w->sink_only = 0;
+		int rc = w->sink_err;
+		if (w->own_fd && close(w->fd) != 0 && !rc)
+			rc = -errno;
+		w->fd = -1;
+		w->own_fd = 0;
+		w->cfg.write = NULL;
+		w->cfg.write_arg = NULL;
+		w->sink_err = 0;
+		return rc;
+	}
+	case CTL_FLIGHT_ON: {
+		int rc = flight_setup(w, arg);
+		if (rc == 0 && w->dump_dir)
+			triggers_enable(1);
+		return rc;
+	}
+	case CTL_FLIGHT_OFF:
+		triggers_enable(0);
+		flight_free(w->flight);
+		w->flight = NULL;
+		free(w->dump_dir);
+		w->dump_dir = NULL;
+		w->cfg.flight_max_bytes = 0;
+		tune_generations(w);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* ---- the thread ---- */
@@ -1114,7 +1231,8 @@ static void *writer_main(void *arg)
 		uint64_t soon = sources_wait_ns();
 		if (soon && soon < wait)
 			wait = soon;
-		if (wait && w->flush_req == w->flush_done && w->dump_req == w->dump_done) {
+		if (wait && w->flush_req == w->flush_done && w->dump_req == w->dump_done &&
+		    w->ctl_req == w->ctl_done) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			uint64_t t = (uint64_t)ts.tv_nsec + wait;
@@ -1124,15 +1242,18 @@ static void *writer_main(void *arg)
 			if (w->stopping)
 				break;
 		}
-		uint64_t req = w->flush_req, dreq = w->dump_req;
-		int dfd = w->dump_fd;
+		uint64_t req = w->flush_req, dreq = w->dump_req, creq = w->ctl_req;
+		int dfd = w->dump_fd, cop = creq != w->ctl_done ? w->ctl_op : 0;
+		const void *carg = w->ctl_arg;
 		/* a trigger, unless a triggered dump was written too recently */
 		struct dump_trigger trig;
 		int triggered = trigger_take(w, &trig);
-		if (dreq != w->dump_done || triggered)
-			req = ++w->flush_req; /* a dump cuts the generation like a flush */
+		/* a dump cuts the generation like a flush; so does a stream's end */
+		int cut = dreq != w->dump_done || triggered || cop == CTL_SINK_OFF;
+		if (cut)
+			req = ++w->flush_req;
 		pthread_mutex_unlock(&w->mu);
-		w->begin_calls = dreq != w->dump_done || triggered; /* dumps show blocked threads */
+		w->begin_calls = cut; /* dumps and a stream's end show blocked threads */
 		more = drain_all(w);
 		w->begin_calls = 0;
 		/* A flush wants everything committed before it. That is at most
@@ -1150,7 +1271,13 @@ static void *writer_main(void *arg)
 		}
 		if (triggered)
 			triggered_dump(w, &trig);
+		int crc = cop ? apply_ctl(w, cop, carg) : 0;
 		pthread_mutex_lock(&w->mu);
+		if (cop) {
+			w->ctl_rc = crc;
+			w->ctl_done = creq;
+			pthread_cond_broadcast(&w->flushed);
+		}
 		if (dreq != w->dump_done) {
 			w->dump_rc = drc;
 			w->dump_done = dreq;
@@ -1201,41 +1328,23 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		free(w);
 		return -ENOMEM;
 	}
-	if (cfg->flight_max_bytes) {
-		w->flight = flight_new(cfg->flight_max_bytes);
-		if (!w->flight) {
-			free(w->stack_seen);
-			free(w);
-			return -ENOMEM;
-		}
-		/* A fine window: generations of at most a tenth of the history
-		 * wanted (but not under 10 ms), and small enough in bytes that
-		 * the window holds several. */
-		uint64_t g = cfg->flight_min_age_ns / 10;
-		if (g < 10000000u)
-			g = 10000000u;
-		if (g < w->cfg.generation_ns)
-			w->cfg.generation_ns = g;
-		if (w->cfg.flush_ns > w->cfg.generation_ns)
-			w->cfg.flush_ns = w->cfg.generation_ns;
-		size_t gb = cfg->flight_max_bytes / 8;
-		if (gb < (64u << 10))
-			gb = 64u << 10;
-		if (gb < w->cfg.generation_max_bytes)
-			w->cfg.generation_max_bytes = gb;
-	}
-	if (cfg->flight_max_bytes && cfg->dump_dir && !(w->dump_dir = strdup(cfg->dump_dir))) {
-		flight_free(w->flight);
+	w->base_gen_ns = cfg->generation_ns;
+	w->base_flush_ns = cfg->flush_ns;
+	w->base_gen_max = cfg->generation_max_bytes;
+	if (cfg->flight_max_bytes && flight_setup(w, cfg) != 0) {
 		free(w->stack_seen);
 		free(w);
 		return -ENOMEM;
 	}
+	w->flight_on = w->flight != NULL;
 	if (cfg->write) {
 		/* callback sink */
 	} else if (cfg->path) {
 		w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (w->fd < 0) {
 			int e = -errno;
+			flight_free(w->flight);
+			free(w->dump_dir);
 			free(w->stack_seen);
 			free(w);
 			return e;
@@ -1311,6 +1420,66 @@ int writer_flush(void)
 	return rc;
 }
 
+/* An output change, applied by the writer thread; the caller holds the
+ * capture's control lock, so there is one at a time. */
+static int writer_ctl(int op, const void *arg)
+{
+	struct writer *w = W;
+	if (!w)
+		return CT_ENOTRUNNING;
+	pthread_mutex_lock(&w->mu);
+	w->ctl_op = op;
+	w->ctl_arg = arg;
+	uint64_t mine = ++w->ctl_req;
+	if (op == CTL_FLIGHT_OFF)
+		w->flight_on = 0; /* dumps asked from now on are refused */
+	pthread_cond_signal(&w->cv);
+	while (w->ctl_done < mine && !w->stopping)
+		pthread_cond_wait(&w->flushed, &w->mu);
+	int rc = w->ctl_done >= mine ? w->ctl_rc : CT_ENOTRUNNING;
+	if (op == CTL_FLIGHT_ON && rc == 0)
+		w->flight_on = 1;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int writer_sink_on(const struct writer_sink *s)
+{
+	return writer_ctl(CTL_SINK_ON, s);
+}
+
+int writer_sink_off(void)
+{
+	return writer_ctl(CTL_SINK_OFF, NULL);
+}
+
+int writer_flight_on(const struct ct_config *c)
+{
+	return writer_ctl(CTL_FLIGHT_ON, c);
+}
+
+int writer_flight_off(void)
+{
+	return writer_ctl(CTL_FLIGHT_OFF, NULL);
+}
+
+int writer_has_sink(void)
+{
+	struct writer *w = W;
+	return w && (w->fd >= 0 || w->cfg.write);
+}
+
+int writer_has_flight(void)
+{
+	struct writer *w = W;
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	int on = w->flight_on;
+	pthread_mutex_unlock(&w->mu);
+	return on;
+}
+
 /* Asks the writer thread to finish: final drain, last generation, end frame. */
 static void ask_stop(struct writer *w)
 {
@@ -1327,14 +1496,10 @@ int writer_dump(int fd)
 	struct writer *w = w_enter();
 	if (!w)
 		return CT_ENOTRUNNING;
-	if (!w->flight) {
-		w_leave();
-		return CT_ENOTRUNNING;
-	}
 	pthread_mutex_lock(&w->mu);
 	while (w->dump_busy && !w->stopping)
 		pthread_cond_wait(&w->dumped, &w->mu);
-	if (w->stopping) {
+	if (w->stopping || !w->flight_on) {
 		pthread_mutex_unlock(&w->mu);
 		w_leave();
 		return CT_ENOTRUNNING;

@@ -15,6 +15,26 @@ int writer_stop(void);
  * timeout_ns for it; frees nothing. */
 int writer_stop_bounded(uint64_t timeout_ns);
 void writer_stats(struct ct_stats *s);
+
+/* Outputs attached to, or detached from, the running recording; each
+ * returns once the writer thread has applied it. */
+struct writer_sink {
+	int fd, own_fd; /* own_fd: the writer closes it when the stream ends */
+	ct_write_fn write;
+	void *write_arg;
+};
+/* A streaming output from now on: the file header, then every generation. */
+int writer_sink_on(const struct writer_sink *s);
+/* Ends the stream: what threads committed so far, a last generation that
+ * says when it ended, the end frame; returns the stream's first error. */
+int writer_sink_off(void);
+/* A flight recorder with c's flight_* and dump_* settings. */
+int writer_flight_on(const struct ct_config *c);
+int writer_flight_off(void);
+/* Whether the recording has a stream / a flight recorder (under the
+ * caller's control lock, which serializes all of these). */
+int writer_has_sink(void);
+int writer_has_flight(void);
 /* Drains every thread and writes a generation now; returns when written. */
 int writer_flush(void);
 /* Cuts the current generation and writes the flight recorder's window to

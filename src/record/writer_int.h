@@ -93,6 +93,18 @@ struct writer {
 	uint64_t dump_req, dump_done;
 	pthread_cond_t dumped;
 
+	/* outputs attached and detached while the recording runs (writer_ctl):
+	 * one request at a time, under mu */
+	int ctl_op, ctl_rc;
+	const void *ctl_arg;
+	uint64_t ctl_req, ctl_done;
+	int flight_on;	/* under mu: a flight recorder is attached */
+	int sink_only;	/* writer only: frames go to the stream, not the window */
+	int stream_end; /* writer only: cutting the stream's last generation */
+	uint64_t s_events0, s_lost0, s_gens0; /* counters when the stream began */
+	uint64_t base_gen_ns, base_flush_ns;  /* the recording's own settings, */
+	size_t base_gen_max;		      /* before a flight recorder's tuning */
+
 	struct buf merge;	   /* a piece re-encoded with source events */
 	struct clock_snapshot ref; /* recent, for the sources' conversions */
 	uint64_t ref_rate;	   /* ticks per second */
