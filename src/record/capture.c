@@ -1,6 +1,7 @@
 /* Starting and stopping a capture: configuration (defaults, CTRACE_*
  * environment variables), the capture epoch, error strings, and the
- * automatic capture of programs started with CTRACE_OUTPUT set. */
+ * automatic capture of programs started with CTRACE_OUTPUT or CTRACE_FLIGHT
+ * set. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +199,75 @@ static int parse_stacks(const char *s, unsigned *mask)
 	return 0;
 }
 
+/* CTRACE_FLIGHT: "on"/"1" (defaults), "off"/"0", or "MINAGE[,MAXSIZE]". */
+#define FLIGHT_DEFAULT_BYTES (10u << 20)
+static int parse_flight(const char *v, struct ct_config *c)
+{
+	int on;
+	if (!parse_onoff(v, &on)) {
+		c->flight_max_bytes =
+			on ? (c->flight_max_bytes ? c->flight_max_bytes : FLIGHT_DEFAULT_BYTES) : 0;
+		return 0;
+	}
+	char age[64];
+	const char *comma = strchr(v, ',');
+	size_t n = comma ? (size_t)(comma - v) : strlen(v);
+	if ((n == 0 && !comma) || n >= sizeof age)
+		return -1;
+	memcpy(age, v, n);
+	age[n] = 0;
+	uint64_t ns = c->flight_min_age_ns; /* ",20M": the default age */
+	size_t bytes = FLIGHT_DEFAULT_BYTES;
+	/* the ranges check_config enforces, so `ctrace run` reports them */
+	if ((n && parse_duration(age, &ns)) || ns < 10000000u || ns > 86400000000000ull ||
+	    (comma && parse_size(comma + 1, &bytes)) || bytes < (256u << 10) ||
+	    bytes > (16ull << 30))
+		return -1;
+	c->flight_min_age_ns = ns;
+	c->flight_max_bytes = bytes;
+	return 0;
+}
+
+/* The flight recorder and its triggered dumps (README, "Flight recorder"). */
+static int flight_from_env(struct ct_config *c)
+{
+	const char *v;
+	if ((v = getenv("CTRACE_FLIGHT")) && parse_flight(v, c))
+		return set_err(CT_ECONFIG,
+			       "CTRACE_FLIGHT: bad value '%s' (on, off, or MINAGE[,MAXSIZE] "
+			       "from 10ms to 24h and 256K to 16G, e.g. 10s,10M)",
+			       v);
+	if ((v = getenv("CTRACE_DUMP_DIR")))
+		c->dump_dir = *v ? v : NULL;
+	if ((v = getenv("CTRACE_DUMP_SIGNAL"))) {
+		int on = 1;
+		if (!parse_onoff(v, &on) && on)
+			v = "USR2"; /* "on": the default dump signal */
+		if (!on || !strcmp(v, "none"))
+			c->dump_signal = 0;
+		else if ((c->dump_signal = cpu_parse_signal(v)) < 0)
+			return set_err(CT_ECONFIG,
+				       "CTRACE_DUMP_SIGNAL: bad signal '%s' (USR1, USR2, PROF, "
+				       "VTALRM, ALRM, RTMIN+N, or off)",
+				       v);
+	}
+	if ((v = getenv("CTRACE_DUMP_COOLDOWN")) && parse_duration(v, &c->dump_cooldown_ns))
+		return set_err(CT_ECONFIG,
+			       "CTRACE_DUMP_COOLDOWN: bad duration '%s' (e.g. 10s, 0 for none)", v);
+	if ((v = getenv("CTRACE_DUMP_MAX_FILES")) &&
+	    (parse_uint(v, &c->dump_max_files) || c->dump_max_files == 0))
+		return set_err(CT_ECONFIG, "CTRACE_DUMP_MAX_FILES: bad number '%s' (at least 1)",
+			       v);
+	if ((v = getenv("CTRACE_DUMP_MAX_BYTES"))) {
+		size_t b;
+		if (parse_size(v, &b) || b == 0)
+			return set_err(CT_ECONFIG, "CTRACE_DUMP_MAX_BYTES: bad size '%s' (e.g. 1G)",
+				       v);
+		c->dump_max_bytes = b;
+	}
+	return 0;
+}
+
 int ct_config_from_env(struct ct_config *c)
 {
 	const char *v;
@@ -281,7 +351,7 @@ int ct_config_from_env(struct ct_config *c)
 			"CTRACE_CPU_SIGNAL: bad signal '%s' (PROF, VTALRM, ALRM, USR1, USR2, "
 			"RTMIN+N)",
 			v);
-	return 0;
+	return flight_from_env(c);
 }
 
 static int check_config(const struct ct_config *c)
@@ -666,7 +736,7 @@ void ct_get_stats(struct ct_stats *s)
 	writer_stats(s);
 }
 
-/* ---- automatic capture: CTRACE_OUTPUT=FILE ./prog ---- */
+/* ---- automatic capture: CTRACE_OUTPUT=FILE or CTRACE_FLIGHT=on ./prog ---- */
 
 static void stop_at_exit(void)
 {
@@ -686,12 +756,14 @@ static void child_after_fork(void)
 __attribute__((constructor)) static void auto_start(void)
 {
 	pthread_atfork(NULL, NULL, child_after_fork);
-	const char *out = getenv("CTRACE_OUTPUT");
-	if (!out || !*out)
+	const char *out = getenv("CTRACE_OUTPUT"), *flight = getenv("CTRACE_FLIGHT");
+	if ((!out || !*out) && (!flight || !*flight))
 		return;
 	struct ct_config c;
 	ct_config_init(&c);
 	int rc = ct_config_from_env(&c);
+	if (rc == 0 && !c.path && !c.flight_max_bytes)
+		return; /* CTRACE_FLIGHT=off and no output */
 	if (rc == 0)
 		rc = ct_start(&c);
 	if (rc) {

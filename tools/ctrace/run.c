@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "ctrace.h"
+#include "run_flight.h"
 
 #define PRELOAD_NAME "libctrace-preload.so"
 
@@ -40,6 +41,23 @@ void cmd_run_help(FILE *out)
 	      "                  off (default auto)\n"
 	      "  --no-faults     do not record page faults\n"
 	      "  -h, --help      show this help\n"
+	      "\n"
+	      "flight recorder (the last seconds in memory, written out on a trigger):\n"
+	      "  --flight[=MINAGE,MAXSIZE]  keep at least MINAGE of history in at most\n"
+	      "                  MAXSIZE (default 10s,10M); without -o, no trace file\n"
+	      "                  is streamed, only dumps are written\n"
+	      "  --dump-dir DIR  where dumps go (default ./ctrace-dumps; created, 0700)\n"
+	      "  --dump-signal SIG  the signal that dumps: USR1, USR2, RTMIN+N...,\n"
+	      "                  or none (default USR2): kill -USR2 PID\n"
+	      "  --dump-on-crash dump on SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT\n"
+	      "  --slow-task TYPE=DUR  dump when a task of TYPE (* for any) lasts DUR\n"
+	      "                  or more (repeatable)\n"
+	      "  --slo TYPE:pNN>DUR[/WINDOW]  dump when the NNth percentile of TYPE's\n"
+	      "                  latency over WINDOW exceeds DUR (repeatable)\n"
+	      "  --dump-cooldown DUR    at most one dump per DUR (default 10s)\n"
+	      "  --dump-max-files N     keep the newest N dumps (default 10)\n"
+	      "  --dump-max-bytes SIZE  keep at most SIZE of dumps (default 1G)\n"
+	      "When the program ends, the dumps it wrote are listed on stderr.\n"
 	      "\n"
 	      "Other settings come from CTRACE_* variables (README.md). A statically\n"
 	      "linked program cannot be traced this way: link it with libctrace-wrap.a.\n"
@@ -141,6 +159,7 @@ int cmd_run(int argc, char **argv)
 	const char *output = NULL, *stacks = NULL, *buffer = NULL, *cpu_hz = NULL;
 	const char *sched = NULL;
 	int no_cgroup = 0, no_faults = 0;
+	static struct flight_opts fo; /* static: its lists stay reachable on early returns */
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -160,6 +179,11 @@ int cmd_run(int argc, char **argv)
 			no_faults = 1;
 			continue;
 		}
+		int fr = flight_option(&fo, argc, argv, &i);
+		if (fr < 0)
+			return EXIT_USAGE;
+		if (fr > 0)
+			continue;
 		const char **dst = !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
 				   : !strcmp(a, "--stacks")		      ? &stacks
 				   : !strcmp(a, "--buffer")		      ? &buffer
@@ -198,12 +222,17 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	char defout[PATH_MAX];
-	if (!output) {
+	char defout[PATH_MAX], dump_dir[PATH_MAX];
+	if (flight_env(&fo, dump_dir, sizeof dump_dir) != 0)
+		return EXIT_USAGE;
+	if (!output && !fo.flight) {
 		snprintf(defout, sizeof defout, "%s.ctrace", basename(prog));
 		output = defout;
 	}
-	setenv("CTRACE_OUTPUT", output, 1);
+	if (output)
+		setenv("CTRACE_OUTPUT", output, 1);
+	else
+		unsetenv("CTRACE_OUTPUT"); /* --flight alone: dumps only */
 	if (stacks)
 		setenv("CTRACE_STACKS", stacks, 1);
 	if (buffer)
@@ -249,12 +278,16 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctrace run: %s: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
+	flight_forward_signal(&fo, pid);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
 			fprintf(stderr, "ctrace run: waitpid: %s\n", strerror(errno));
 			return EXIT_USAGE;
 		}
+	if (fo.flight)
+		flight_list_dumps(dump_dir, prog_argv[0], pid);
+	flight_opts_free(&fo);
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);
 	return WEXITSTATUS(st);
