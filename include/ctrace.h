@@ -98,6 +98,12 @@ struct ct_config {
 	unsigned dump_max_files;   /* default 10 */
 	uint64_t dump_max_bytes;   /* default 1 GiB */
 	int dump_signal;	   /* a signal that triggers a dump; 0 (default): none */
+	/* Crash dumps: on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, the
+	 * window goes into dump_dir (...-crash-SIGSEGV.ctrace, whatever the
+	 * cooldown), then the signal takes its course under the program's own
+	 * disposition (its handler, or death with the same status and core
+	 * dump). Needs a flight recorder and dump_dir. Default 0 (off). */
+	int dump_on_crash;
 };
 
 /* Fills c with the defaults. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "record/capture.h"
+#include "record/crash.h"
 #include "record/rec.h"
 #include "record/src_cpu.h"
 #include "record/stacks.h"
@@ -351,6 +352,8 @@ int ct_config_from_env(struct ct_config *c)
 			"CTRACE_CPU_SIGNAL: bad signal '%s' (PROF, VTALRM, ALRM, USR1, USR2, "
 			"RTMIN+N)",
 			v);
+	if ((v = getenv("CTRACE_DUMP_ON_CRASH")) && parse_onoff(v, &c->dump_on_crash))
+		return set_err(CT_ECONFIG, "CTRACE_DUMP_ON_CRASH: bad value '%s' (1 or 0)", v);
 	return flight_from_env(c);
 }
 
@@ -368,6 +371,9 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "a dump directory needs a flight recorder");
 	if (c->dump_signal && !c->dump_dir)
 		return set_err(CT_ECONFIG, "a dump signal needs a dump directory");
+	if (c->dump_on_crash && (!c->flight_max_bytes || !c->dump_dir))
+		return set_err(CT_ECONFIG,
+			       "crash dumps need a flight recorder and a dump directory");
 	if (c->dump_signal && (c->dump_signal <= 0 || c->dump_signal >= NSIG ||
 			       c->dump_signal == SIGKILL || c->dump_signal == SIGSTOP))
 		return set_err(CT_ECONFIG, "signal %d cannot trigger dumps", c->dump_signal);
@@ -422,10 +428,12 @@ static void flight_hooks_on(const struct ct_config *c)
 {
 	if (c->dump_signal && c->flight_max_bytes && c->dump_dir)
 		dump_signal_on(c->dump_signal);
+	crash_install(c); /* (when c->dump_on_crash) */
 }
 
 static void flight_hooks_off(void)
 {
+	crash_uninstall();
 	dump_signal_off();
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "record/crash.h"
 #include "record/flight.h"
 #include "record/rec.h"
 #include "record/writer_int.h"
@@ -24,6 +25,10 @@ static _Atomic int trig_state;
 static struct dump_trigger trig_pending;
 static _Atomic uint64_t trig_dropped; /* since the capture started */
 static _Atomic int triggers_on;
+/* The crash's own slot (crash.h CRASH_*): a crash is never dropped for a
+ * pending trigger or the cooldown. */
+static _Atomic int crash_state;
+static struct dump_trigger crash_pending;
 
 /* Header metadata: key/value pairs, values formatted into owned slots. */
 struct kv {
@@ -92,6 +97,8 @@ int write_dump(struct writer *w, int fd, const struct dump_trigger *t)
 	if (t->signal)
 		kv_u64(&m, "trigger.signal", (uint64_t)t->signal);
 	kv_str(&m, "trigger.detail", t->detail);
+	if (!strcmp(t->kind, "crash"))
+		kv_str(&m, "dump.crash_path", "writer"); /* crash.c writes "handler" */
 	const char *extra[80];
 	for (int i = 0; i < m.n; i++) {
 		extra[2 * i] = m.k[i];
@@ -127,8 +134,11 @@ void triggers_enable(int on)
 	if (on)
 		atomic_store(&trig_dropped, 0);
 	atomic_store(&triggers_on, on);
-	if (!on)
+	if (!on) {
 		atomic_store(&trig_state, 0);
+		atomic_store(&crash_state, CRASH_NONE);
+		crash_disarm(); /* the window is about to go */
+	}
 }
 
 /* Keeps letters, digits, '-' and '_' of s, at most cap - 1 of them. */
@@ -162,6 +172,23 @@ int writer_trigger_ex(const struct dump_trigger *t)
 	return 0;
 }
 
+int writer_crash_request(const struct dump_trigger *t)
+{
+	if (!atomic_load(&triggers_on))
+		return CT_ENOTRUNNING;
+	int expect = CRASH_NONE;
+	if (!atomic_compare_exchange_strong(&crash_state, &expect, CRASH_FILLING))
+		return CT_ENOTRUNNING; /* one crash dump per capture */
+	crash_pending = *t;
+	atomic_store_explicit(&crash_state, CRASH_ASKED, memory_order_release);
+	return 0;
+}
+
+int writer_crash_state(void)
+{
+	return atomic_load_explicit(&crash_state, memory_order_acquire);
+}
+
 int writer_trigger(const char *reason)
 {
 	struct dump_trigger t;
@@ -173,10 +200,17 @@ int writer_trigger(const char *reason)
 
 int trigger_take(struct writer *w, struct dump_trigger *t)
 {
+	crash_prepare(w);
+	uint64_t now = mono_ns();
+	if (atomic_load_explicit(&crash_state, memory_order_acquire) == CRASH_ASKED) {
+		*t = crash_pending; /* before any other, whatever the cooldown */
+		atomic_store(&crash_state, CRASH_WRITING);
+		w->last_trigger_ns = now;
+		return 1;
+	}
 	if (atomic_load_explicit(&trig_state, memory_order_acquire) != 2)
 		return 0;
 	int take = 0;
-	uint64_t now = mono_ns();
 	if (!w->last_trigger_ns || now - w->last_trigger_ns >= w->cfg.dump_cooldown_ns) {
 		*t = trig_pending;
 		w->last_trigger_ns = now;
@@ -253,7 +287,7 @@ static void retention(struct writer *w, const char *prefix)
 }
 
 /* Writes a triggered dump into the dump directory. */
-void triggered_dump(struct writer *w, const struct dump_trigger *t)
+static int write_triggered(struct writer *w, const struct dump_trigger *t)
 {
 	char prefix[96], name[512], tmp[600], stamp[32];
 	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
@@ -267,7 +301,7 @@ void triggered_dump(struct writer *w, const struct dump_trigger *t)
 	snprintf(tmp, sizeof tmp, "%s.tmp", name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return;
+		return -errno;
 	int rc = write_dump(w, fd, t);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
@@ -277,7 +311,19 @@ void triggered_dump(struct writer *w, const struct dump_trigger *t)
 		rc = -errno;
 	if (rc != 0) {
 		unlink(tmp);
-		return;
+		return rc;
 	}
 	retention(w, prefix);
+	return 0;
+}
+
+void triggered_dump(struct writer *w, const struct dump_trigger *t)
+{
+	int rc = write_triggered(w, t);
+	if (!strcmp(t->kind, "crash")) {
+		/* the crashing thread waits for this (crash.c) */
+		int expect = CRASH_WRITING;
+		atomic_compare_exchange_strong(&crash_state, &expect,
+					       rc == 0 ? CRASH_WRITTEN : CRASH_FAILED);
+	}
 }

@@ -7,6 +7,7 @@
 #include "record/buf.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,10 @@ struct flight {
 	size_t max_frames;
 	uint64_t evicted; /* frames dropped for room, since the start */
 	uint64_t last_evicted_max_ns;
+	/* 1 while flight_add changes the ring, 2 while a crash handler reads
+	 * it (flight_freeze): each side takes it only from 0, so neither waits
+	 * and the handler never reads a ring half changed. */
+	_Atomic int busy;
 };
 
 struct flight *flight_new(uint64_t max_bytes)
@@ -155,7 +160,34 @@ int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_n
 	       const struct iovec *parts, int nparts)
 {
 	(void)seq; /* (each frame's header has it) */
-	return add(fl, nevents, min_ns, max_ns, parts, nparts);
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&fl->busy, &expect, 1))
+		return -EBUSY; /* a crash handler is writing the window out */
+	int rc = add(fl, nevents, min_ns, max_ns, parts, nparts);
+	atomic_store_explicit(&fl->busy, 0, memory_order_release);
+	return rc;
+}
+
+int flight_freeze(struct flight *fl)
+{
+	int expect = 0;
+	return atomic_compare_exchange_strong(&fl->busy, &expect, 2) ? 0 : -EBUSY;
+}
+
+void flight_thaw(struct flight *fl)
+{
+	int expect = 2;
+	atomic_compare_exchange_strong(&fl->busy, &expect, 0);
+}
+
+int flight_frame(const struct flight *fl, size_t i, const void **p, size_t *len)
+{
+	if (i >= fl->n)
+		return -1;
+	const struct frame *f = &fl->f[(fl->head + i) % fl->cap];
+	*p = fl->mem + f->off;
+	*len = f->len;
+	return 0;
 }
 
 void flight_window(const struct flight *fl, struct flight_window *w)

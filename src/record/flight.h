@@ -2,7 +2,8 @@
  * kept in memory as the writer wrote them, the oldest dropped so that the
  * frames never hold more than a hard number of bytes. Generations are
  * self-contained, so the window plus a file header and an end frame is a
- * valid trace (writer.c writes it). Writer thread only. */
+ * valid trace (writer.c writes it). Writer thread only, except the crash
+ * handler's functions below. */
 #ifndef CT_RECORD_FLIGHT_H
 #define CT_RECORD_FLIGHT_H
 
@@ -36,5 +37,14 @@ void flight_window(const struct flight *fl, struct flight_window *w);
 
 /* Writes the held frames, oldest first; 0 or -errno. */
 int flight_write_frames(const struct flight *fl, int fd);
+
+/* For a crash handler (any thread, async-signal-safe): flight_freeze keeps
+ * the writer from changing the ring (its flight_add then drops the frame
+ * with -EBUSY) until flight_thaw; -EBUSY when the writer is changing it
+ * now. flight_frame gives frame i, oldest first (-1 past the last).
+ * flight_window is async-signal-safe too. */
+int flight_freeze(struct flight *fl);
+void flight_thaw(struct flight *fl);
+int flight_frame(const struct flight *fl, size_t i, const void **p, size_t *len);
 
 #endif

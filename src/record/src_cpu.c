@@ -65,8 +65,8 @@ static struct {
  * pointer may be any value in code built without frame pointers, so every
  * load is checked against the stack's bounds and alignment; they read
  * arbitrary words of the stack, hence no address sanitizer here. */
-__attribute__((no_sanitize_address)) static int
-interrupted_stack(const ucontext_t *uc, uintptr_t lo, uintptr_t hi, uint64_t *pcs, int max)
+__attribute__((no_sanitize_address)) int interrupted_stack(const ucontext_t *uc, uintptr_t lo,
+							   uintptr_t hi, uint64_t *pcs, int max)
 {
 #if defined(__x86_64__)
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];

@@ -4,6 +4,7 @@
 #define CT_RECORD_SRC_CPU_H
 
 #include <stdint.h>
+#include <ucontext.h>
 
 #include "ctrace.h"
 #include "record/rec.h"
@@ -30,5 +31,10 @@ uint64_t cpu_samples_taken(void);
 /* The si_value our timers' signals carry, which makes a signal a sample:
  * for a benchmark that sends itself samples (rt_tgsigqueueinfo). */
 void *cpu_sample_cookie(void);
+
+/* The stack of the code a signal interrupted (its context uc): the pc, then
+ * the frame-pointer chain within the thread's stack [lo, hi). Async-signal-
+ * safe; also used by the crash handler (crash.c). */
+int interrupted_stack(const ucontext_t *uc, uintptr_t lo, uintptr_t hi, uint64_t *pcs, int max);
 
 #endif
