@@ -51,6 +51,7 @@ void report_free(struct report *r)
 	free(r->types);
 	free(r->name_type);
 	free(r->heap);
+	free(r->pin_type);
 	free(r->rstats);
 	free(r->gens);
 	free(r->spans);
@@ -347,6 +348,10 @@ static void task_done(struct report *r, const struct open_task *t, uint64_t begi
 	r->res.tasks_finished++;
 	hist_add(&r->types[t->type].h, lat);
 	struct slow_ent e = {lat, t->id, begin, end, t->parent, t->type};
+	if (t->id == r->pin_id) {
+		r->pin = e;
+		r->pin_done = 1;
+	}
 	heap_offer(r, &e);
 }
 
@@ -799,6 +804,31 @@ int report_read_generation(struct report *r, ct_reader *rd)
 
 /* ---- end of pass 1 ---- */
 
+/* The triggering task's entry: 1 when the trace holds any of it. */
+static int pin_entry(struct report *r, int *begin_in, int *ended)
+{
+	if (!r->pin_id)
+		return 0;
+	if (r->pin_done)
+		return 1;
+	const struct open_task *t = taskmap_find(&r->open, r->pin_id);
+	if (!t || r->res.first_ns == UINT64_MAX)
+		return 0;
+	struct slow_ent *e = &r->pin;
+	*e = (struct slow_ent){0, t->id, r->res.first_ns, r->res.last_ns, t->parent, UINT32_MAX};
+	if (t->state == OPEN_BEGUN) { /* running when the dump was cut */
+		e->begin = t->begin;
+		e->type = t->type;
+		*ended = 0;
+	} else { /* began before the window */
+		e->end = t->end;
+		e->parent = 0;
+		*begin_in = 0;
+	}
+	e->latency = e->end > e->begin ? e->end - e->begin : 0;
+	return 1;
+}
+
 static int cmp_slow(const void *a, const void *b)
 {
 	return slower(a, b) ? -1 : slower(b, a) ? 1 : 0;
@@ -821,6 +851,21 @@ unsigned report_pass1_done(struct report *r)
 		t->nregions = t->overflow = t->cap = 0;
 	}
 	qsort(r->heap, r->nheap, sizeof(*r->heap), cmp_slow);
+	/* A dump's triggering task goes first, out of the heap if it is there. */
+	int begin_in = 1, ended = 1, pin = pin_entry(r, &begin_in, &ended);
+	if (pin)
+		for (uint32_t i = 0; i < r->nheap; i++)
+			if (r->heap[i].id == r->pin_id) {
+				memmove(&r->heap[i], &r->heap[i + 1],
+					(r->nheap - i - 1) * sizeof(*r->heap));
+				r->nheap--;
+				break;
+			}
+	if (pin) {
+		memmove(&r->heap[1], &r->heap[0], r->nheap * sizeof(*r->heap));
+		r->heap[0] = r->pin;
+		r->nheap++; /* the heap has room for top_tasks + 1 */
+	}
 	r->nslow = r->nheap;
 	r->slow = calloc(r->nslow ? r->nslow : 1, sizeof(*r->slow));
 	r->slow_ids = calloc(r->nslow ? r->nslow : 1, sizeof(*r->slow_ids));
@@ -832,7 +877,15 @@ unsigned report_pass1_done(struct report *r)
 		struct report_task *p = &r->slow[i].pub;
 		p->id = e->id;
 		p->parent = e->parent;
-		p->type = r->names.strs[r->types[e->type].name];
+		p->type = e->type < r->ntypes ? r->names.strs[r->types[e->type].name]
+			  : r->pin_type	      ? r->pin_type
+					      : "";
+		p->begin_in_trace = p->ended = 1;
+		if (pin && i == 0) {
+			p->trigger = 1;
+			p->begin_in_trace = begin_in;
+			p->ended = ended;
+		}
 		p->begin_ns = e->begin;
 		p->end_ns = e->end;
 		p->latency_ns = e->latency;

@@ -270,6 +270,12 @@ struct report_task {
 	uint32_t nlogs;
 	struct report_log *logs; /* in thread order, then time; see report_finish */
 	uint64_t logs_omitted;
+	/* A dump's triggering task (header trigger.task) is listed first,
+	 * whatever its latency; it may have begun before the trace (begin_ns
+	 * is then the trace's first event) or not have ended (end_ns is then
+	 * the trace's end), and latency_ns is what the trace holds of it. */
+	int trigger;
+	int begin_in_trace, ended;
 };
 
 struct report_region_stat {
@@ -338,8 +344,9 @@ void report_events(struct report *r, const struct ct_event *evs, int n); /* a ba
  * generation (after report_generation), decoded straight into pass 1
  * without a struct ct_event per event. Returns 0 or the reader's error. */
 int report_read_generation(struct report *r, ct_reader *rd);
-/* Header metadata (key, value pairs; n strings): the scheduler source and
- * the cgroup's CPU limits. Call before the first event. */
+/* Header metadata (key, value pairs; n strings): the scheduler source, the
+ * cgroup's CPU limits, a dump's triggering task. Call before the first
+ * event. */
 void report_trace_meta(struct report *r, const char *const *meta, uint32_t n);
 /* Ends pass 1: fixes the slowest tasks. Returns how many there are. */
 unsigned report_pass1_done(struct report *r);

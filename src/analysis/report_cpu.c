@@ -56,6 +56,11 @@ void report_trace_meta(struct report *r, const char *const *meta, uint32_t n)
 			r->cpu.affinity_cpus = num(v);
 		} else if (strcmp(k, "cpus.online") == 0) {
 			r->cpu.online_cpus = num(v);
+		} else if (strcmp(k, "trigger.task") == 0) {
+			r->pin_id = strtoull(v, NULL, 10);
+		} else if (strcmp(k, "trigger.task_type") == 0) {
+			free(r->pin_type);
+			r->pin_type = strdup(v);
 		}
 	}
 	if (quota && period) {

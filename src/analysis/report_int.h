@@ -226,6 +226,11 @@ struct report {
 	uint32_t cap_name_type;
 	struct slow_ent *heap;
 	uint32_t nheap;
+	/* a dump's triggering task (trigger.task, 0: none): listed first */
+	uint64_t pin_id;
+	char *pin_type; /* trigger.task_type */
+	struct slow_ent pin;
+	int pin_done; /* it ended in the trace: pin is set */
 
 	/* regions, by name id */
 	struct rstat *rstats;

@@ -107,6 +107,7 @@ jq . "$J" >/dev/null 2>&1 || fail "--json output does not parse"
 
 # Every documented object has its documented fields (docs/REPORT-JSON.md).
 jq_true "$J" '.schema == "ctrace.report" and .schema_version == 1' "schema"
+jq_true "$J" 'has("dump") and .dump == null' "dump is null for a trace that is not a dump"
 jq_true "$J" 'has("ctrace_version") and has("file") and has("trace") and has("threads")
 	and has("loss") and has("tasks") and has("slowest_tasks") and has("regions")' "top level"
 jq_true "$J" '.file | has("path") and has("bytes") and has("format_version") and has("complete")
@@ -136,7 +137,8 @@ jq_true "$J" '.slowest_tasks | length == 5 and all(has("rank") and has("id") and
 	and has("parent") and has("latency_ns") and has("start_ns") and has("end_ns")
 	and has("start_offset_ns") and has("detail") and has("threads") and has("more_threads")
 	and has("on_thread_ns") and has("outside_regions_ns") and has("off_thread_ns")
-	and has("regions") and has("logs") and has("logs_omitted"))' "slowest_tasks"
+	and has("regions") and has("logs") and has("logs_omitted")
+	and .trigger == false and .begin_in_trace and .ended)' "slowest_tasks"
 jq_true "$J" '[.slowest_tasks[].regions[]] | length > 0 and all(has("name") and has("path")
 	and has("depth") and has("parent") and has("count") and has("total_ns") and has("self_ns"))' \
 	"slowest_tasks[].regions"

@@ -55,6 +55,11 @@ void cmd_report_help(FILE *out)
 	      "against the cgroup's quota, cpuset, affinity and online CPUs.\n"
 	      "Tasks that began before the trace or never ended are counted apart.\n"
 	      "\n"
+	      "A flight recorder's dump opens with a Dump section: why it was written\n"
+	      "(reason, trigger, threshold and observed latency, signal...) and the\n"
+	      "window it holds; the task that triggered it is listed first among the\n"
+	      "slowest tasks, marked '<== triggered the dump', whatever its latency.\n"
+	      "\n"
 	      "exit status: 0 success (also for a trace cut short at a generation\n"
 	      "boundary, with a warning), 1 unreadable or damaged trace (the report of\n"
 	      "what could be read is still printed), 2 bad command line\n",

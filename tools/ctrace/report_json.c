@@ -4,6 +4,7 @@
  * timestamps are integer nanoseconds; timestamps are CLOCK_MONOTONIC of the
  * traced machine. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctrace.h"
@@ -97,6 +98,61 @@ static void emit_file(struct js *j, const struct report_view *v)
 	js_open(j, "metadata", '{');
 	for (uint32_t i = 0; i < f->nmeta; i++)
 		js_str(j, f->meta[2 * i], f->meta[2 * i + 1]);
+	js_close(j, '}');
+	js_close(j, '}');
+}
+
+/* A number from the header metadata, or null when absent. */
+static void js_meta_u64(struct js *j, const char *key, const struct report_file *f,
+			const char *mkey)
+{
+	const char *v = report_meta(f, mkey);
+	js_key(j, key);
+	if (v)
+		fprintf(j->f, "%llu", strtoull(v, NULL, 10));
+	else
+		fputs("null", j->f);
+}
+
+static void js_meta_bool(struct js *j, const char *key, const struct report_file *f,
+			 const char *mkey)
+{
+	const char *v = report_meta(f, mkey);
+	js_key(j, key);
+	fputs(!v ? "null" : strtoull(v, NULL, 10) ? "true" : "false", j->f);
+}
+
+/* Why a flight recorder's dump was written; null for other traces. */
+static void emit_dump(struct js *j, const struct report_view *v)
+{
+	const struct report_file *f = v->file;
+	const char *reason = report_meta(f, "dump.reason");
+	if (!reason) {
+		js_str(j, "dump", NULL);
+		return;
+	}
+	js_open(j, "dump", '{');
+	js_str(j, "reason", reason);
+	js_str(j, "kind", report_meta(f, "trigger.kind"));
+	js_meta_u64(j, "time_ns", f, "dump.time_ns");
+	js_meta_u64(j, "window_ns", f, "dump.window_ns");
+	js_meta_bool(j, "size_capped", f, "dump.size_capped");
+	js_meta_u64(j, "min_age_ns", f, "flight.min_age_ns");
+	js_meta_u64(j, "max_bytes", f, "flight.max_bytes");
+	js_meta_u64(j, "triggers_dropped", f, "dump.triggers_dropped");
+	js_str(j, "crash_path", report_meta(f, "dump.crash_path"));
+	js_open(j, "trigger", '{');
+	js_meta_u64(j, "task", f, "trigger.task");
+	js_str(j, "task_type", report_meta(f, "trigger.task_type"));
+	js_meta_u64(j, "task_begin_ns", f, "trigger.task_begin_ns");
+	js_meta_bool(j, "task_begin_in_window", f, "trigger.task_begin_in_window");
+	js_bool(j, "task_listed", v->res->nslow && v->res->slow[0].trigger);
+	js_meta_u64(j, "threshold_ns", f, "trigger.threshold_ns");
+	js_meta_u64(j, "observed_ns", f, "trigger.observed_ns");
+	js_meta_u64(j, "percentile", f, "trigger.percentile");
+	js_meta_u64(j, "count", f, "trigger.count");
+	js_meta_u64(j, "signal", f, "trigger.signal");
+	js_str(j, "detail", report_meta(f, "trigger.detail"));
 	js_close(j, '}');
 	js_close(j, '}');
 }
@@ -339,6 +395,9 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 	js_u64(j, "end_ns", t->end_ns);
 	js_u64(j, "start_offset_ns", t->begin_ns - res->first_ns);
 	js_bool(j, "detail", res->detail_done);
+	js_bool(j, "trigger", t->trigger);
+	js_bool(j, "begin_in_trace", t->begin_in_trace);
+	js_bool(j, "ended", t->ended);
 	js_open(j, "threads", '[');
 	for (uint32_t i = 0; i < t->nthreads; i++) {
 		js_key(j, NULL);
@@ -520,6 +579,7 @@ void report_print_json(FILE *out, const struct report_view *v)
 	js_str(&j, "schema", "ctrace.report");
 	js_u64(&j, "schema_version", SCHEMA_VERSION);
 	js_str(&j, "ctrace_version", CT_VERSION_STRING);
+	emit_dump(&j, v);
 	emit_file(&j, v);
 	emit_trace(&j, v);
 	emit_threads(&j, v->res);

@@ -28,6 +28,10 @@ const char *report_thread_label(char *buf, size_t cap, const struct report_resul
 				uint32_t index);
 const char *report_site_label(char *buf, size_t cap, const struct report_site *st);
 
+/* A flight recorder dump's reason and trigger, when the trace is a dump
+ * (report_dump.c). */
+void report_print_dump(FILE *out, const struct report_view *v);
+
 /* Thread states, CPU limits, faults, CPU samples (report_states.c). */
 int report_show_states(const struct report_result *res);
 void report_print_states(FILE *out, const struct report_view *v);

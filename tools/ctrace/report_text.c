@@ -421,14 +421,19 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 			      tk->threads[j]);
 	if (tk->more_threads)
 		snprintf(threads + n, sizeof(threads) - (size_t)n, ",...");
-	fprintf(out, "\n  #%u  task %" PRIu64 "  %s  %s  at %s", i + 1, tk->id,
+	fprintf(out, "\n  #%u  task %" PRIu64 "  %s  %s%s  at %s", i + 1, tk->id,
 		safe(name, sizeof(name), tk->type[0] ? tk->type : "(no type)", NAME_COLS),
-		fmt_dur(a, tk->latency_ns), fmt_offset(b, tk->begin_ns - res->first_ns));
+		tk->ended ? "" : "at least ", fmt_dur(a, tk->latency_ns),
+		fmt_offset(b, tk->begin_ns - res->first_ns));
 	if (tk->nthreads)
 		fprintf(out, "  thread%s %s", tk->nthreads > 1 || tk->more_threads ? "s" : "",
 			threads);
 	if (tk->parent)
 		fprintf(out, "  parent %" PRIu64, tk->parent);
+	if (tk->trigger)
+		fprintf(out, "  <== triggered the dump%s%s",
+			tk->begin_in_trace ? "" : " (began before the window)",
+			tk->ended ? "" : " (still running when the dump was taken)");
 	fputc('\n', out);
 	if (!res->detail_done)
 		return;
@@ -478,10 +483,16 @@ static void print_slow(FILE *out, const struct report_view *v)
 {
 	const struct report_result *res = v->res;
 	char a[FMT_BUF];
-	if (v->top_tasks == 0)
+	if (v->top_tasks == 0 && !(res->nslow && res->slow[0].trigger))
 		return;
-	fprintf(out, "\nSlowest tasks  %u of %s finished", res->nslow,
-		fmt_count(a, res->tasks_finished));
+	int pin = res->nslow && res->slow[0].trigger;
+	if (pin)
+		fprintf(out,
+			"\nSlowest tasks  the dump's triggering task first, then %u of %s finished",
+			res->nslow - 1, fmt_count(a, res->tasks_finished));
+	else
+		fprintf(out, "\nSlowest tasks  %u of %s finished", res->nslow,
+			fmt_count(a, res->tasks_finished));
 	if (res->nslow)
 		fputs(" (regions: self time excludes child regions; times clipped to the task)",
 		      out);
@@ -527,6 +538,7 @@ static void print_regions(FILE *out, const struct report_view *v)
 
 void report_print_text(FILE *out, const struct report_view *v)
 {
+	report_print_dump(out, v);
 	print_trace(out, v);
 	print_threads(out, v);
 	print_thread_waits(out, v);
