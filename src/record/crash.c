@@ -46,6 +46,7 @@ static _Atomic int wanted;   /* handlers on: the writer prepares the fallback */
 static _Atomic int owner;    /* a thread took the crash dump */
 static _Atomic int finished; /* and is done with it */
 static uint64_t writer_wait_ns;
+static pid_t installer;	  /* a forked child has the handlers, not the writer */
 static ct_name crash_cat; /* "ctrace.crash", interned beforehand */
 
 /* What the handler needs to write the window itself, prepared by the writer
@@ -464,6 +465,13 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	int i = sig_index(sig);
 	if (i < 0)
 		return;
+	if ((pid_t)syscall(SYS_getpid) != installer) {
+		/* a child forked from the program: no writer, and the window is
+		 * its parent's */
+		pass_on(i, si);
+		errno = saved;
+		return;
+	}
 	if (!atomic_exchange(&owner, 1)) {
 		if (atomic_load(&wanted))
 			crash_dump(i, si, uc);
@@ -498,9 +506,10 @@ void crash_install(const struct ct_config *c)
 	sigemptyset(&sa.sa_mask);
 	for (int i = 0; i < NCRASH; i++)
 		sigaddset(&sa.sa_mask, crash_sigs[i]);
+	installer = (pid_t)syscall(SYS_getpid);
 	for (int i = 0; i < NCRASH; i++)
-		if (sigaction(crash_sigs[i], &sa, &old_act[i]) == 0)
-			atomic_store(&installed[i], 1);
+		if (!atomic_load(&installed[i]) && sigaction(crash_sigs[i], &sa, &old_act[i]) == 0)
+			atomic_store(&installed[i], 1); /* (installed: old_act is the program's) */
 	atomic_store(&wanted, 1);
 }
 
@@ -539,8 +548,8 @@ void crash_prepare(struct writer *w)
 {
 	if (!atomic_load_explicit(&wanted, memory_order_relaxed) || !w->flight || !w->dump_dir)
 		return;
-	if (atomic_load(&prep_state) == 2 && prep.fl == w->flight)
-		return;
+	if (atomic_load(&prep_state) == 2)
+		return; /* (crash_disarm comes before any flight recorder goes) */
 	int expect = 0;
 	if (!atomic_compare_exchange_strong(&prep_state, &expect, 1))
 		return;

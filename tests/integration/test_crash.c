@@ -49,9 +49,10 @@ static char tmpdir[] = "/tmp/ctrace-crash-XXXXXX";
 
 enum crash_kind { CRASH_SEGV, CRASH_ABORT, CRASH_OWN_HANDLER };
 enum child_mode {
-	BASELINE,    /* a flight recorder and a dump directory, no crash dumps */
-	DUMP,	     /* crash dumps on */
-	STUCK_WRITER /* crash dumps on, the writer stuck on a full pipe */
+	BASELINE,     /* a flight recorder and a dump directory, no crash dumps */
+	DUMP,	      /* crash dumps on */
+	STUCK_WRITER, /* crash dumps on, the writer stuck on a full pipe */
+	FORKED	      /* crash dumps on; a child forked from it crashes */
 };
 
 #define STEPS 1000
@@ -140,6 +141,7 @@ static void own_handler(int sig)
 #define CHILD_INSTALLED	   91 /* ctrace changed a disposition it was not asked to */
 #define CHILD_STUCK_FAILED 92
 #define CHILD_NO_PROC	   93 /* no /proc/self/task/TID/syscall here */
+#define CHILD_FORK_OK	   94
 
 /* 1 when ctrace's writer thread is blocked in write(fd), 0 when not (yet),
  * -1 when /proc cannot tell. */
@@ -222,6 +224,18 @@ static void child(enum child_mode mode, enum crash_kind kind, const char *dir)
 			_exit(CHILD_SETUP_FAILED + 11);
 	}
 
+	if (mode == FORKED) {
+		/* the handlers are inherited, the writer is not: the forked
+		 * child dies at once, and writes no dump of its parent's window */
+		pid_t pid = fork();
+		if (pid == 0)
+			crash_here(CRASH_SEGV);
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			_exit(CHILD_SETUP_FAILED);
+		_exit(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV ? CHILD_FORK_OK
+								 : CHILD_SETUP_FAILED);
+	}
 	if (pipe(stuck_fds) != 0)
 		_exit(CHILD_SETUP_FAILED);
 	pthread_t th;
@@ -520,6 +534,25 @@ static void test_stuck_writer_fallback(void **state)
 	assert_true(v.steps > 0);
 }
 
+/* A child forked from a program with crash dumps, crashing: it ends as
+ * it would have, at once, with no dump. */
+static void test_forked_child(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	skip(); /* TSan stops a child forked from a threaded process */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	skip();
+#endif
+#endif
+	char *dir = make_dir("forked");
+	int st = run_child(FORKED, CRASH_SEGV, dir);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), CHILD_FORK_OK);
+	assert_int_equal(count_files(dir), 0);
+}
+
 /* Handlers are installed only when asked for, and the program's are back
  * after the capture; the configuration is checked. */
 static void test_install_and_config(void **state)
@@ -574,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_program_handler_runs),
 		cmocka_unit_test(test_stuck_writer_fallback),
+		cmocka_unit_test(test_forked_child),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (getenv("TEST_CRASH_VERBOSE")) {
