@@ -3,7 +3,8 @@
 # signal (raised by itself, or sent to `ctrace run`, which forwards it)
 # leaves a readable dump, 0600 in a 0700 directory, which `ctrace run`
 # lists; --flight alone streams no file, with -o both; --dump-signal none
-# leaves the signal alone; the same through CTRACE_* with the wrappers.
+# leaves the signal alone; --dump-on-crash dumps and the program still dies
+# of its signal; the same through CTRACE_* with the wrappers.
 #
 #   bash test_run_flight.sh PATH/TO/ctrace BUILD_DIR
 set -u
@@ -170,6 +171,22 @@ rc=$?
 [ "$rc" -eq $((128 + 12)) ] || fail "--dump-signal none: exit $rc, want 140 (killed by SIGUSR2)"
 [ "$(dumps_in "$TMP/d4")" -eq 0 ] || fail "--dump-signal none: a dump was written"
 grep -q "no dump written in $TMP/d4" "$TMP/err" || fail "--dump-signal none: $(cat "$TMP/err")"
+
+# ---- --dump-on-crash: a crash dump, and the program still dies of its signal ----
+
+"$CTRACE" run --flight --dump-dir "$TMP/d5" --dump-on-crash -- sh -c 'kill -SEGV $$' \
+	>"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ "$rc" -eq $((128 + 11)) ] || fail "--dump-on-crash: exit $rc, want 139 (SIGSEGV): $(cat "$TMP/err")"
+D=$(find "$TMP/d5" -name '*-crash-SIGSEGV.ctrace' | head -1)
+if [ -z "$D" ]; then
+	fail "--dump-on-crash: no crash dump in $TMP/d5: $(ls "$TMP/d5" 2>&1)"
+else
+	"$CTRACE" report --json "$D" >"$TMP/j" 2>/dev/null || fail "crash dump unreadable"
+	jq -e '.dump.kind == "crash" and .dump.trigger.signal == 11' "$TMP/j" >/dev/null ||
+		fail "crash dump: $(jq -c .dump "$TMP/j")"
+	grep -qF "$D" "$TMP/err" || fail "ctrace run does not list the crash dump: $(cat "$TMP/err")"
+fi
 
 [ "$FAILS" -eq 0 ] || {
 	echo "$FAILS failure(s)" >&2

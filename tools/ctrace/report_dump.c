@@ -68,7 +68,8 @@ void report_print_dump(FILE *out, const struct report_view *v)
 	uint64_t time_ns = meta_num(f, "dump.time_ns", &has);
 	if (has) {
 		when(line, sizeof line, v, time_ns);
-		row(t, "taken", line);
+		if (line[0]) /* not with an empty trace */
+			row(t, "taken", line);
 	}
 	uint64_t window = meta_num(f, "dump.window_ns", &has);
 	if (has) {
