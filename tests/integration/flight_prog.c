@@ -2,7 +2,8 @@
  * wrappers, with CTRACE_FLIGHT: a program that knows nothing of ctrace. Two
  * threads contend for a mutex, then the program asks for a dump with the
  * dump signal ("self": raises it; "wait": prints "ready" and lets the test
- * send it) and waits until a dump is in DIR, or 10 s; "none" ends at once.
+ * send it) and waits until a dump of its own is in DIR, or 10 s; "none"
+ * ends at once.
  *
  *   flight_prog DIR self|wait|none [SIGNAL-NUMBER]   exit 0: a dump appeared */
 #include <dirent.h>
@@ -26,16 +27,19 @@ static void *waiter(void *arg)
 	return NULL;
 }
 
+/* A dump of this process: <program>-<pid>-...ctrace */
 static int has_dump(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
+	char mid[32];
+	snprintf(mid, sizeof mid, "-%ld-", (long)getpid());
 	int found = 0;
 	struct dirent *e;
 	while (!found && (e = readdir(d))) {
 		size_t n = strlen(e->d_name);
-		found = n > 7 && !strcmp(e->d_name + n - 7, ".ctrace");
+		found = n > 7 && !strcmp(e->d_name + n - 7, ".ctrace") && strstr(e->d_name, mid);
 	}
 	closedir(d);
 	return found;

@@ -103,10 +103,15 @@ fi
 
 # ---- the program raises the dump signal ----
 
+# Another process's dump in the directory: ctrace run does not list it.
+mkdir -m 700 "$TMP/d1"
+: >"$TMP/d1/other-1-20200101T000000.000Z-1-signal.ctrace"
 "$CTRACE" run --flight --dump-dir "$TMP/d1" -- "$PROG" "$TMP/d1" self >"$TMP/out" 2>"$TMP/err"
 rc=$?
+rm -f "$TMP/d1/other-1-20200101T000000.000Z-1-signal.ctrace"
 [ "$rc" -eq 0 ] || fail "--flight, self: exit $rc: $(cat "$TMP/err")"
 [ "$(dumps_in "$TMP/d1")" -eq 1 ] || fail "--flight, self: $(dumps_in "$TMP/d1") dumps, want 1"
+grep -q "other-1-" "$TMP/err" && fail "ctrace run lists another process's dump: $(cat "$TMP/err")"
 [ "$(stat -c %a "$TMP/d1")" = 700 ] || fail "dump directory mode $(stat -c %a "$TMP/d1"), want 700"
 D=$(find "$TMP/d1" -name '*.ctrace' | head -1)
 if [ -n "$D" ]; then

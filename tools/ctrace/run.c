@@ -275,6 +275,7 @@ int cmd_run(int argc, char **argv)
 		char b[32];
 		snprintf(b, sizeof b, "%ld", (long)getpid());
 		setenv("CTRACE_RUN_PID", b, 1);
+		flight_child(&fo);
 		execv(prog, prog_argv);
 		fprintf(stderr, "ctrace run: %s: %s\n", prog, strerror(errno));
 		_exit(127);
@@ -287,7 +288,7 @@ int cmd_run(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	if (fo.flight)
-		flight_list_dumps(dump_dir, prog_argv[0], pid);
+		flight_list_dumps(&fo, dump_dir, pid);
 	flight_opts_free(&fo);
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -179,6 +180,7 @@ int flight_env(struct flight_opts *fo, char *dir, size_t cap)
 		return -1;
 	}
 	fo->signo = c.dump_signal;
+	fo->start_s = (long long)time(NULL);
 	const char *d = fo->dir ? fo->dir : DEFAULT_DUMP_DIR;
 	int rc = make_dirs(d);
 	if (rc == 0 && access(d, W_OK | X_OK) != 0)
@@ -209,6 +211,12 @@ static void on_forward(int sig)
 	errno = e;
 }
 
+void flight_child(const struct flight_opts *fo)
+{
+	if (fo->flight && fo->signo > 0)
+		signal(fo->signo, SIG_IGN); /* survives exec; the library's handler replaces it */
+}
+
 void flight_forward_signal(const struct flight_opts *fo, pid_t child)
 {
 	if (!fo->flight || fo->signo <= 0)
@@ -227,14 +235,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void flight_list_dumps(const char *dir, const char *argv0, pid_t pid)
+void flight_list_dumps(const struct flight_opts *fo, const char *dir, pid_t pid)
 {
-	/* The library names dumps <program_invocation_short_name>-<pid>-... */
-	const char *base = strrchr(argv0, '/');
-	base = base ? base + 1 : argv0;
-	char prefix[NAME_MAX + 32];
-	snprintf(prefix, sizeof prefix, "%s-%ld-", base, (long)pid);
-	size_t plen = strlen(prefix);
+	forward_pid = 0; /* the pid may be reused from now on */
+	/* The library names dumps <program>-<pid>-<UTC time>-<serial>-<reason>;
+	 * the program's name may have changed (exec), its pid not. */
+	char mid[32];
+	snprintf(mid, sizeof mid, "-%ld-", (long)pid);
 	DIR *d = opendir(dir);
 	if (!d) {
 		fprintf(stderr, "ctrace run: dump directory %s: %s\n", dir, strerror(errno));
@@ -245,9 +252,14 @@ void flight_list_dumps(const char *dir, const char *argv0, pid_t pid)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, prefix, plen) != 0 || len < plen + 7 ||
-		    strcmp(e->d_name + len - 7, ".ctrace") != 0)
-			continue;
+		const char *m = strstr(e->d_name, mid);
+		struct stat st;
+		char path[PATH_MAX];
+		if (!m || m == e->d_name || len < 7 ||
+		    strcmp(e->d_name + len - 7, ".ctrace") != 0 ||
+		    snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    stat(path, &st) != 0 || (long long)st.st_mtime < fo->start_s - 1)
+			continue; /* not this run's (an older process with the same pid) */
 		if (n == cap) {
 			size_t nc = cap ? 2 * cap : 16;
 			char **nn = realloc(names, nc * sizeof *nn);
