@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "http/http.h"
 #include "record/capture.h"
 #include "record/crash.h"
 #include "record/rec.h"
@@ -40,6 +41,11 @@ static int set_err(int code, const char *fmt, ...)
 const char *ct_last_error(void)
 {
 	return last_err[0] ? last_err : NULL;
+}
+
+int capture_set_error(int code, const char *msg)
+{
+	return set_err(code, "%s", msg);
 }
 
 const char *ct_strerror(int err)
@@ -734,6 +740,15 @@ int ct_flight_write(const char *path)
 	return rc;
 }
 
+void capture_outputs(int *stream, int *flight)
+{
+	pthread_mutex_lock(&ctl_mu);
+	int on = atomic_load(&g_epoch) != EPOCH_INACTIVE;
+	*stream = on && writer_has_sink();
+	*flight = on && writer_has_flight();
+	pthread_mutex_unlock(&ctl_mu);
+}
+
 int ct_active(void)
 {
 	return atomic_load_explicit(&g_epoch, memory_order_relaxed) != EPOCH_INACTIVE;
@@ -746,8 +761,14 @@ void ct_get_stats(struct ct_stats *s)
 
 /* ---- automatic capture: CTRACE_OUTPUT=FILE or CTRACE_FLIGHT=on ./prog ---- */
 
+static struct ct_flight *auto_flight; /* CTRACE_FLIGHT without CTRACE_OUTPUT */
+
 static void stop_at_exit(void)
 {
+	if (auto_flight) {
+		ct_flight_free(auto_flight);
+		auto_flight = NULL;
+	}
 	if (ct_active())
 		ct_stop();
 }
@@ -765,19 +786,35 @@ __attribute__((constructor)) static void auto_start(void)
 {
 	pthread_atfork(NULL, NULL, child_after_fork);
 	const char *out = getenv("CTRACE_OUTPUT"), *flight = getenv("CTRACE_FLIGHT");
-	if ((!out || !*out) && (!flight || !*flight))
+	if ((!out || !*out) && (!flight || !*flight)) {
+		http_auto_start(); /* CTRACE_HTTP */
 		return;
+	}
 	struct ct_config c;
 	ct_config_init(&c);
 	int rc = ct_config_from_env(&c);
-	if (rc == 0 && !c.path && !c.flight_max_bytes)
+	if (rc == 0 && !c.path && !c.flight_max_bytes) {
+		http_auto_start();
 		return; /* CTRACE_FLIGHT=off and no output */
-	if (rc == 0)
+	}
+	if (rc == 0 && !c.path) {
+		/* A flight recorder of its own, which a stream (the admin
+		 * endpoint's capture) can join and leave. */
+		struct ct_flight *f = ct_flight_new(&c);
+		rc = f ? ct_flight_start(f) : CT_ECONFIG;
+		if (rc == 0)
+			auto_flight = f;
+		else
+			ct_flight_free(f);
+	} else if (rc == 0) {
 		rc = ct_start(&c);
+	}
 	if (rc) {
 		const char *msg = ct_last_error();
 		fprintf(stderr, "ctrace: not tracing: %s\n", msg ? msg : ct_strerror(rc));
+		http_auto_start();
 		return;
 	}
 	atexit(stop_at_exit);
+	http_auto_start(); /* after: its exit handler runs first */
 }

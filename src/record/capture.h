@@ -7,4 +7,9 @@
  * within a bounded time. */
 void capture_stop_at_exit(void);
 
+/* For the admin endpoint (src/http): what the recording feeds now (under
+ * the control lock), and ct_last_error's message for an error of its own. */
+void capture_outputs(int *stream, int *flight);
+int capture_set_error(int code, const char *msg);
+
 #endif

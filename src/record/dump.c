@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "record/crash.h"
+#include "record/dumplog.h"
 #include "record/flight.h"
 #include "record/rec.h"
 #include "record/writer_int.h"
@@ -54,6 +55,8 @@ static void kv_u64(struct kv *m, const char *k, uint64_t v)
 		kv_str(m, k, m->vals[m->n]);
 	}
 }
+
+static uint64_t last_dump_seq; /* writer thread: the dumplog entry of the last dump */
 
 /* Writes the window as a trace: a header saying what the window holds and
  * why it was written, its generations, an end frame. The current
@@ -108,6 +111,7 @@ int write_dump(struct writer *w, int fd, const struct dump_trigger *t)
 	int rc = build_header(w, &hb, extra, 2 * m.n);
 	if (rc == 0)
 		rc = fd_write_all(fd, hb.p, hb.len);
+	uint64_t size = hb.len + fw.bytes + CT_GEN_HEADER_SIZE; /* for the status page */
 	buf_free(&hb);
 	if (rc == 0)
 		rc = flight_write_frames(w->flight, fd);
@@ -122,8 +126,11 @@ int write_dump(struct writer *w, int fd, const struct dump_trigger *t)
 		rc = b.oom ? -ENOMEM : fd_write_all(fd, h, sizeof h);
 		if (rc == 0)
 			rc = fd_write_all(fd, b.p, b.len);
+		size += b.len;
 		buf_free(&b);
 	}
+	last_dump_seq = dumplog_add(t->reason[0] ? t->reason : "manual", t->kind, size,
+				    fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0, rc);
 	return rc;
 }
 
@@ -206,12 +213,14 @@ int trigger_take(struct writer *w, struct dump_trigger *t)
 		*t = crash_pending; /* before any other, whatever the cooldown */
 		atomic_store(&crash_state, CRASH_WRITING);
 		w->last_trigger_ns = now;
+		dump_cooldown_note(now);
 		return 1;
 	}
 	if (atomic_load_explicit(&trig_state, memory_order_acquire) != 2)
 		return 0;
 	int take = 0;
-	if (!w->last_trigger_ns || now - w->last_trigger_ns >= w->cfg.dump_cooldown_ns) {
+	/* the cooldown is shared with the admin endpoint's dumps (dumplog.h) */
+	if (dump_cooldown_take(now, NULL, NULL)) {
 		*t = trig_pending;
 		w->last_trigger_ns = now;
 		take = 1;
@@ -313,6 +322,7 @@ static int write_triggered(struct writer *w, const struct dump_trigger *t)
 		unlink(tmp);
 		return rc;
 	}
+	dumplog_set_file(last_dump_seq, name);
 	retention(w, prefix);
 	return 0;
 }

@@ -136,7 +136,7 @@ __attribute__((constructor(101))) static void preload_init(void)
 {
 	const char *pid = getenv("CTRACE_RUN_PID");
 	if (pid && strtol(pid, NULL, 10) != (long)getpid())
-		unsetenv("CTRACE_OUTPUT"), unsetenv("CTRACE_FLIGHT");
+		unsetenv("CTRACE_OUTPUT"), unsetenv("CTRACE_FLIGHT"), unsetenv("CTRACE_HTTP");
 	get_pthread_mutex_lock(), get_pthread_mutex_timedlock(), get_pthread_rwlock_rdlock();
 	get_pthread_rwlock_wrlock(), get_pthread_rwlock_timedrdlock();
 	get_pthread_rwlock_timedwrlock(), get_pthread_cond_wait(), get_pthread_cond_timedwait();
