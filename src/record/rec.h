@@ -112,6 +112,10 @@ struct trec {
 	uint64_t w_events;
 	uint32_t w_gen_seen; /* generation in which it last had events */
 	uint32_t w_done;     /* exited and fully drained */
+	/* Where its events ended when a flush or a dump was asked (writer.c
+	 * cut_mark): the cut drains up to there, not what came after. */
+	struct chunk *w_cut;
+	uint32_t w_cut_pos;
 	uint64_t w_reentered_reported;
 	uint32_t w_active; /* listed in the current generation */
 	uint32_t pseudo;   /* a writer-made record with no thread behind it */

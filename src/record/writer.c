@@ -18,7 +18,6 @@
 #include <zstd.h>
 
 #include "record/buf.h"
-#include "record/dumplog.h"
 #include "record/flight.h"
 #include "record/intern.h"
 #include "record/rec.h"
@@ -51,8 +50,41 @@ static void w_leave(void)
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ct_stats stats; /* updated once per generation */
 
+/* Source events waiting in every thread's side queue: each holds at most
+ * SIDE_MAX, and all of them together at most side_budget() bytes. */
+static uint64_t side_bytes(void)
+{
+	uint64_t n = 0;
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++)
+		n += g_recs[i].capside;
+	return n * sizeof(struct side_ev);
+}
+
+static uint64_t side_budget(const struct writer *w)
+{
+	uint64_t b = w->cfg.buffer_bytes / 8;
+	return b < (1u << 20) ? 1u << 20 : b;
+}
+
+/* What the writer holds besides the window and the pool: the current
+ * generation's buffers (bounded by generation_max_bytes and the largest
+ * piece), the compressor, the side queues, the capture's tables. */
+static uint64_t writer_mem(const struct writer *w)
+{
+	return sizeof *w + w->batches.cap + w->tables.cap + w->tmp.cap + w->merge.cap + w->zcap +
+	       (w->zc ? ZSTD_sizeof_CCtx(w->zc) : 0) + (STACK_MAX_IDS + 8) / 8 +
+	       w->capstacks * sizeof *w->stacks + w->capsyms * sizeof *w->syms +
+	       w->capgen_syms * sizeof *w->gen_syms + w->caplocs * sizeof *w->locs +
+	       w->capgen_locs * sizeof *w->gen_locs + side_bytes();
+}
+
 static void publish_stats(struct writer *w)
 {
+	struct flight_window fw = {0};
+	if (w->flight)
+		flight_window(w->flight, &fw);
+	uint64_t pool = pool_resident_bytes(), wmem = writer_mem(w);
 	struct timespec cpu;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu); /* called on the writer thread */
 	pthread_mutex_lock(&stats_mu);
@@ -62,14 +94,14 @@ static void publish_stats(struct writer *w)
 	stats.bytes = w->bytes;
 	stats.generations = w->generations;
 	stats.threads = w->threads;
+	stats.flight_bytes = fw.bytes;
+	stats.flight_bytes_max = fw.bytes_hwm;
+	stats.flight_frames = fw.frames;
+	stats.mem_window = fw.mem;
+	stats.mem_pool = pool;
+	stats.mem_writer = wmem;
+	stats.mem_bytes = fw.mem + pool + wmem;
 	pthread_mutex_unlock(&stats_mu);
-	struct flight_window fw = {0};
-	if (w->flight)
-		flight_window(w->flight, &fw);
-	struct writer_status ws = {fw.frames, fw.bytes, 0, w->cfg.buffer_bytes,
-				   pool_free_chunks() * w->cfg.chunk_bytes};
-	ws.flight_window_ns = fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0;
-	writer_status_set(&ws); /* for the admin endpoint */
 }
 
 void writer_stats(struct ct_stats *s)
@@ -422,7 +454,9 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
 {
 	if (r->nside == r->capside) {
 		uint32_t cap = r->capside ? r->capside * 2 : 64;
-		struct side_ev *n = cap <= SIDE_MAX ? realloc(r->side, cap * sizeof *n) : NULL;
+		int room = cap <= SIDE_MAX &&
+			   side_bytes() + (cap - r->capside) * sizeof *r->side <= side_budget(W);
+		struct side_ev *n = room ? realloc(r->side, cap * sizeof *n) : NULL;
 		if (!n) {
 			r->w_side_lost++;
 			return;
@@ -523,14 +557,24 @@ static int drain_thread(struct writer *w, struct trec *r)
 	}
 	int held = call_t0 && !(call_t0 & CALL_BEGUN);
 	call_t0 &= ~CALL_FLAGS;
-	uint64_t snap = w->final_drain ? UINT64_MAX : clock_ticks();
+	/* A cut (flush, dump) takes what the thread had committed when it was
+	 * asked, not what it wrote since: under load that could be the whole
+	 * pool again, and the dump would wait for it and lose its own end. */
+	int cut = w->cutting && !exited;
+	uint64_t snap = w->final_drain ? UINT64_MAX : cut ? w->cut_ticks : clock_ticks();
 	if (held && !w->final_drain && call_t0 <= snap)
 		snap = call_t0 - 1;
 	struct chunk *stop = r->rd;
 	uint32_t stop_pos = 0;
 	int limited = 0; /* the thread has more than this round takes */
+	if (cut && !r->w_cut)
+		stop = NULL; /* nothing committed before the cut */
 	for (int k = 1; stop; k++) {
 		struct chunk *next = atomic_load_explicit(&stop->next, memory_order_acquire);
+		if (cut && stop == r->w_cut) {
+			stop_pos = r->w_cut_pos;
+			break;
+		}
 		limited = next && k == DRAIN_BATCH && !exited;
 		if (!next || limited) {
 			stop_pos = atomic_load_explicit(&stop->pos, memory_order_acquire);
@@ -568,6 +612,26 @@ static int drain_thread(struct writer *w, struct trec *r)
 		r->w_gen_seen = w->seq;
 	}
 	return 0;
+}
+
+/* The cut of a flush or a dump: where each thread's events end now. */
+static void cut_mark(struct writer *w)
+{
+	w->cut_ticks = clock_ticks();
+	uint32_t high = atomic_load(&g_recs_high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		r->w_cut = NULL;
+		if (atomic_load_explicit(&r->epoch, memory_order_acquire) != w->epoch || r->w_done)
+			continue;
+		struct chunk *c =
+			r->rd ? r->rd : atomic_load_explicit(&r->first, memory_order_acquire);
+		for (struct chunk *n;
+		     c && (n = atomic_load_explicit(&c->next, memory_order_acquire));)
+			c = n;
+		r->w_cut = c;
+		r->w_cut_pos = c ? atomic_load_explicit(&c->pos, memory_order_acquire) : 0;
+	}
 }
 
 /* One round over every thread; returns 1 when some thread has more. */
@@ -1157,8 +1221,6 @@ static int flight_setup(struct writer *w, const struct ct_config *c)
 	w->cfg.dump_max_bytes = c->dump_max_bytes;
 	w->cfg.dump_signal = c->dump_signal;
 	w->last_trigger_ns = 0;
-	dump_cooldown_set(c->dump_cooldown_ns); /* shared with the admin endpoint */
-	dump_cooldown_reset();
 	tune_generations(w);
 	return 0;
 }
@@ -1264,14 +1326,19 @@ static void *writer_main(void *arg)
 			req = ++w->flush_req;
 		pthread_mutex_unlock(&w->mu);
 		w->begin_calls = cut; /* dumps and a stream's end show blocked threads */
+		if (req != w->flush_done) {
+			cut_mark(w);
+			w->cutting = 1;
+		}
 		more = drain_all(w);
 		w->begin_calls = 0;
-		/* A flush wants everything committed before it. That is at most
-		 * the whole pool, so this many bounded rounds reach it even when
-		 * a thread keeps writing faster than the writer drains. */
+		/* A flush wants everything committed before it, and only that
+		 * (cut_mark). That is at most the whole pool, so this many
+		 * bounded rounds reach it. */
 		size_t rounds = w->cfg.buffer_bytes / w->cfg.chunk_bytes / DRAIN_BATCH + 1;
 		while (req != w->flush_done && more && rounds--)
 			more = drain_all(w);
+		w->cutting = 0;
 		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
 			finish_gen(w);
 		int drc = 0;

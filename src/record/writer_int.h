@@ -87,6 +87,8 @@ struct writer {
 	struct flight *flight;
 	int dump_fd, dump_rc, dump_busy;
 	int begin_calls;	  /* this round writes the begin of calls still open */
+	int cutting;		  /* these rounds drain up to the cut (cut_mark) */
+	uint64_t cut_ticks;	  /* when the cut was asked */
 	char *dump_dir;		  /* triggered dumps go there (a copy of the config's) */
 	uint64_t last_trigger_ns; /* when the last triggered dump was written */
 	uint64_t dump_serial;	  /* keeps dump names unique */

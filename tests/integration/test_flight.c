@@ -485,6 +485,204 @@ static void test_triggered_dumps(void **state)
 	assert_int_equal(ct_flight_trigger("late"), CT_ENOTRUNNING);
 }
 
+/* ---- the cap under load ---- */
+
+#define CAP_THREADS 16
+#define CAP_DUMPS   12
+
+struct producer {
+	pthread_t th;
+	pid_t tid;
+	uint64_t emitted; /* events logged (while the capture ran) */
+};
+static struct producer producers[CAP_THREADS];
+static _Atomic int cap_stop, cap_ready;
+
+/* Logs as fast as it can: each event carries its number (8 bytes). */
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	p->tid = (pid_t)gettid();
+	atomic_fetch_add(&cap_ready, 1);
+	uint64_t i = 0;
+	while (!atomic_load_explicit(&cap_stop, memory_order_relaxed))
+		for (int k = 0; k < 256; k++, i++)
+			ct_log_n(CT_NAME("cap"), (const char *)&i, sizeof i);
+	p->emitted = i;
+	return NULL;
+}
+
+static int producer_of(const struct ct_event *ev)
+{
+	for (int i = 0; ev->thread && i < CAP_THREADS; i++)
+		if (ev->thread->tid == (uint32_t)producers[i].tid)
+			return i;
+	return -1;
+}
+
+struct cap_view {
+	int rc, complete;
+	uint64_t frame_bytes; /* the generations' bytes in the file */
+	uint64_t max_ts;
+	uint64_t marks, last_mark;
+	uint64_t logs[CAP_THREADS], other[CAP_THREADS], lost[CAP_THREADS];
+	uint64_t lost_other; /* loss not attributed to a producer */
+};
+
+static void read_cap(const char *path, struct cap_view *v)
+{
+	memset(v, 0, sizeof *v);
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	const struct ct_generation *g;
+	int rc;
+	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
+		v->frame_bytes += g->size;
+		for (uint32_t i = 0; i < g->nloss; i++) {
+			int who = -1;
+			for (int k = 0; g->loss[i].thread && k < CAP_THREADS; k++)
+				if (g->loss[i].thread->tid == (uint32_t)producers[k].tid)
+					who = k;
+			if (who >= 0)
+				v->lost[who] += g->loss[i].count;
+			else
+				v->lost_other += g->loss[i].count;
+		}
+		struct ct_event ev;
+		while ((rc = ct_reader_next_in_generation(r, &ev)) == 1) {
+			if (ev.ts > v->max_ts)
+				v->max_ts = ev.ts;
+			int who = producer_of(&ev);
+			if (ev.type == CT_EV_LOSS) {
+				if (who >= 0)
+					v->lost[who] += ev.args[0];
+				else
+					v->lost_other += ev.args[0];
+			} else if (ev.type == CT_EV_LOG && who >= 0) {
+				v->logs[who]++;
+			} else if (who >= 0) {
+				v->other[who]++; /* its thread.end */
+			} else if (ev.type == CT_EV_LOG && ev.nbytes == 8 && ev.strs[0] &&
+				   !strcmp(ev.strs[0], "mark")) {
+				uint64_t k;
+				memcpy(&k, ev.bytes, 8);
+				v->marks++;
+				if (k > v->last_mark)
+					v->last_mark = k;
+			}
+		}
+		if (rc < 0)
+			break;
+	}
+	v->rc = rc;
+	v->complete = ct_reader_complete(r);
+	ct_reader_close(r);
+}
+
+/* Sixteen threads log at full rate into a 1 MiB flight recorder (and a
+ * stream beside it) while the main thread dumps again and again: no dump's
+ * window exceeds the cap, each is a valid trace that ends with the newest
+ * events (the main thread's mark logged just before the request, and
+ * nothing after it), the window's high-water stays under the cap, and in
+ * the stream every event a thread wrote is there or counted as lost (on 2
+ * CPUs almost all are: the writer gets a seventeenth of the time). */
+static void test_cap_under_load(void **state)
+{
+	(void)state;
+	char stream[256];
+	snprintf(stream, sizeof stream, "%s/cap-stream.ctrace", tmpdir);
+	struct ct_config c;
+	ct_config_init(&c);
+	c.flight_max_bytes = CAP;
+	c.path = stream;
+	/* A pool small beside the window: the backlog a starved writer finds
+	 * at a dump (the pool and the generation under way, 640 KiB) fits in
+	 * the window even uncompressed, so the dump ends with the mark; and
+	 * the threads drop events, which the stream must account for. */
+	c.buffer_bytes = 512u << 10;
+	c.chunk_bytes = 8u << 10;
+	c.sched = CT_SCHED_OFF; /* the producers' own events only */
+	c.faults = 0;
+	c.cgroup = 0;
+	assert_int_equal(ct_start(&c), 0);
+	uint64_t k = 0;
+	ct_log_n(CT_NAME("mark"), (const char *)&k, sizeof k); /* the main thread's chunk */
+	atomic_store(&cap_stop, 0);
+	atomic_store(&cap_ready, 0);
+	for (int i = 0; i < CAP_THREADS; i++)
+		assert_int_equal(pthread_create(&producers[i].th, NULL, produce, &producers[i]), 0);
+	while (atomic_load(&cap_ready) < CAP_THREADS)
+		sched_yield();
+	/* dumps while the threads run; read once they stop (a reader
+	 * among sixteen spinning threads would mostly wait for a CPU) */
+	char paths[CAP_DUMPS + 1][256];
+	uint64_t done_ns[CAP_DUMPS + 1];
+	for (k = 1; k <= CAP_DUMPS; k++) {
+		ct_log_n(CT_NAME("mark"), (const char *)&k, sizeof k);
+		snprintf(paths[k], sizeof paths[k], "%s/cap-%llu.ctrace", tmpdir,
+			 (unsigned long long)k);
+		int fd = open(paths[k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(ct_flight_write_fd(fd), 0);
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		done_ns[k] = (uint64_t)t1.tv_sec * 1000000000u + (uint64_t)t1.tv_nsec;
+		close(fd);
+	}
+	atomic_store(&cap_stop, 1);
+	for (int i = 0; i < CAP_THREADS; i++)
+		pthread_join(producers[i].th, NULL);
+	struct ct_stats st;
+	ct_get_stats(&st);
+	assert_int_equal(ct_stop(), 0);
+	uint64_t filled = 0;
+	for (k = 1; k <= CAP_DUMPS; k++) {
+		struct cap_view v;
+		read_cap(paths[k], &v);
+		assert_int_equal(v.rc, 0);
+		assert_true(v.complete);
+		assert_true(v.frame_bytes <= CAP);
+		if (v.frame_bytes > CAP / 2)
+			filled++;
+		/* the window ends at the dump: the mark logged just before is
+		 * its newest, and no event is later than the dump's return */
+		assert_int_equal(v.last_mark, k);
+		assert_true(v.max_ts <= done_ns[k]);
+		unlink(paths[k]);
+	}
+	/* the window was full, and never over the cap */
+	assert_true(filled > 0);
+	assert_true(st.flight_bytes_max <= CAP);
+	assert_true(st.flight_bytes_max > CAP / 2);
+	assert_true(st.flight_bytes <= st.flight_bytes_max);
+	assert_true(st.mem_window <= CAP + CAP / 16);
+
+	/* nothing vanished: per thread, logged = in the stream + lost */
+	struct cap_view v;
+	read_cap(stream, &v);
+	assert_int_equal(v.rc, 0);
+	assert_true(v.complete);
+	assert_int_equal(v.marks, CAP_DUMPS + 1);
+	uint64_t logged = 0, lost = 0;
+	for (int i = 0; i < CAP_THREADS; i++) {
+		assert_true(producers[i].emitted > 0);
+		/* its logs and its thread.end, written or lost */
+		assert_int_equal(v.other[i], v.other[i] ? 1 : 0);
+		assert_int_equal(v.logs[i] + v.other[i] + v.lost[i], producers[i].emitted + 1);
+		logged += producers[i].emitted;
+		lost += v.lost[i];
+	}
+	assert_int_equal(v.lost_other, 0);
+	printf("cap under load: %d threads logged %llu events, %llu lost (in the trace), %llu "
+	       "dumps, window high-water %llu of %u bytes, memory %llu (window %llu, pool %llu, "
+	       "writer %llu)\n",
+	       CAP_THREADS, (unsigned long long)logged, (unsigned long long)lost,
+	       (unsigned long long)CAP_DUMPS, (unsigned long long)st.flight_bytes_max, CAP,
+	       (unsigned long long)st.mem_bytes, (unsigned long long)st.mem_window,
+	       (unsigned long long)st.mem_pool, (unsigned long long)st.mem_writer);
+	unlink(stream);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -499,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_dump_shows_blocked_thread),
 		cmocka_unit_test(test_dumps_racing_stop),
 		cmocka_unit_test(test_triggered_dumps),
+		cmocka_unit_test(test_cap_under_load),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
