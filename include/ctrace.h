@@ -199,6 +199,44 @@ struct ct_stats {
 /* Counters of the running (or last) capture. */
 CT_API void ct_get_stats(struct ct_stats *s);
 
+/* ---- admin endpoint (an embedded HTTP server, README "Admin endpoint") ----
+ * GET /debug/ctrace/trace?seconds=N streams a fresh capture of N seconds
+ * (joining a running flight recorder), /debug/ctrace/flight dumps the
+ * flight recorder's window (reason "manual", under the dump cooldown),
+ * /debug/ctrace/status is JSON. Traces are sensitive: loopback by default,
+ * and a non-loopback address needs a token. One server per process; its
+ * thread is never traced. */
+typedef void (*ct_log_fn)(void *arg, const char *line);
+struct ct_http_config {
+	/* "HOST:PORT", "[V6]:PORT" or "PORT"; HOST numeric or "localhost";
+	 * port 0 picks a free one (ct_http_port). Default "127.0.0.1:6060". */
+	const char *address;
+	/* Bearer token clients send as "Authorization: Bearer TOKEN"
+	 * (compared in constant time); NULL or "": none, loopback only. */
+	const char *token;
+	unsigned max_seconds;	  /* longest capture asked for; default 30 */
+	int pprof_alias;	  /* also serve /debug/pprof/trace; default 0 */
+	unsigned max_connections; /* at once; default 8 */
+	unsigned timeout_s;	  /* a connection idle this long is closed; default 10 */
+	/* A capture's bytes wait here between the writer and the client; a
+	 * client too slow to keep it from filling ends its capture. Default
+	 * 16 MiB. */
+	size_t queue_bytes;
+	/* Every refusal, capture and dump, one line each; NULL: stderr. Never
+	 * tokens or trace contents. Called on the server's thread. */
+	ct_log_fn log;
+	void *log_arg;
+};
+CT_API void ct_http_config_init(struct ct_http_config *c);
+/* Binds and starts serving; 0, CT_EALREADY, CT_ECONFIG (ct_last_error says
+ * why: a bad address, a non-loopback one without a token...), or a
+ * negative errno (-EADDRINUSE). */
+CT_API int ct_http_start(const struct ct_http_config *c);
+/* Ends a capture it streams, closes its connections, joins its thread. */
+CT_API int ct_http_stop(void);
+/* The port it listens on, 0 when not running. */
+CT_API int ct_http_port(void);
+
 /* ---- names ---- */
 
 /* Interns s (any storage, copied) and returns its id; 0 for NULL or when

@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "record/buf.h"
+#include "record/dumplog.h"
 #include "record/flight.h"
 #include "record/intern.h"
 #include "record/rec.h"
@@ -102,6 +103,13 @@ static void publish_stats(struct writer *w)
 	stats.mem_writer = wmem;
 	stats.mem_bytes = fw.mem + pool + wmem;
 	pthread_mutex_unlock(&stats_mu);
+	struct flight_window fw = {0};
+	if (w->flight)
+		flight_window(w->flight, &fw);
+	struct writer_status ws = {fw.frames, fw.bytes, 0, w->cfg.buffer_bytes,
+				   pool_free_chunks() * w->cfg.chunk_bytes};
+	ws.flight_window_ns = fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0;
+	writer_status_set(&ws); /* for the admin endpoint */
 }
 
 void writer_stats(struct ct_stats *s)
@@ -1221,6 +1229,8 @@ static int flight_setup(struct writer *w, const struct ct_config *c)
 	w->cfg.dump_max_bytes = c->dump_max_bytes;
 	w->cfg.dump_signal = c->dump_signal;
 	w->last_trigger_ns = 0;
+	dump_cooldown_set(c->dump_cooldown_ns); /* shared with the admin endpoint */
+	dump_cooldown_reset();
 	tune_generations(w);
 	return 0;
 }
