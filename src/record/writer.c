@@ -103,9 +103,6 @@ static void publish_stats(struct writer *w)
 	stats.mem_writer = wmem;
 	stats.mem_bytes = fw.mem + pool + wmem;
 	pthread_mutex_unlock(&stats_mu);
-	struct flight_window fw = {0};
-	if (w->flight)
-		flight_window(w->flight, &fw);
 	struct writer_status ws = {fw.frames, fw.bytes, 0, w->cfg.buffer_bytes,
 				   pool_free_chunks() * w->cfg.chunk_bytes};
 	ws.flight_window_ns = fw.max_ns > fw.min_ns ? fw.max_ns - fw.min_ns : 0;
