@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "ctrace.h"
+#include "http/parse.h"
 #include "run_flight.h"
 
 #define PRELOAD_NAME "libctrace-preload.so"
@@ -59,6 +60,13 @@ void cmd_run_help(FILE *out)
 	      "  --dump-max-files N     keep the newest N dumps (default 10)\n"
 	      "  --dump-max-bytes SIZE  keep at most SIZE of dumps (default 1G)\n"
 	      "When the program ends, the dumps it wrote are listed on stderr.\n"
+	      "\n"
+	      "admin endpoint (README \"Admin endpoint\"):\n"
+	      "  --http ADDR     serve /debug/ctrace/{trace,flight,status} on ADDR\n"
+	      "                  (e.g. 127.0.0.1:6060); without -o, no trace file is\n"
+	      "                  streamed: captures are asked for over HTTP\n"
+	      "  --http-token-file F  clients must send \"Authorization: Bearer\n"
+	      "                  <first line of F>\"; needed off loopback\n"
 	      "\n"
 	      "Other settings come from CTRACE_* variables (README.md). A statically\n"
 	      "linked program cannot be traced this way: link it with libctrace-wrap.a.\n"
@@ -155,10 +163,49 @@ static int is_static_elf(const char *path)
 	return stat_elf;
 }
 
+/* --http and --http-token-file into CTRACE_HTTP*, checked here so that a
+ * bad address is one line from us rather than from the program. */
+static int run_http_env(const char *addr, const char *token_file)
+{
+	if (!addr) {
+		if (token_file)
+			return usage_error("%s needs --http", "--http-token-file");
+		return 0;
+	}
+	char host[64], tok[8], abs[PATH_MAX];
+	unsigned port;
+	int v6;
+	const char *why;
+	if (http_parse_address(addr, host, sizeof host, &port, &v6, &why)) {
+		fprintf(stderr, "ctrace run: --http %s: %s\n", addr, why);
+		return -1;
+	}
+	if (token_file) {
+		int fd = open(token_file, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, tok, sizeof tok) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0 || tok[0] == '\n' || !realpath(token_file, abs)) {
+			fprintf(stderr, "ctrace run: --http-token-file %s: %s\n", token_file,
+				n == 0 || (n > 0 && tok[0] == '\n') ? "empty" : strerror(errno));
+			return -1;
+		}
+		setenv("CTRACE_HTTP_TOKEN_FILE", abs, 1);
+	} else if (!http_is_loopback(host, v6) && !getenv("CTRACE_HTTP_TOKEN")) {
+		fprintf(stderr,
+			"ctrace run: --http %s is not a loopback address: it needs "
+			"--http-token-file\n",
+			addr);
+		return -1;
+	}
+	setenv("CTRACE_HTTP", addr, 1);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL, *stacks = NULL, *buffer = NULL, *cpu_hz = NULL;
-	const char *sched = NULL;
+	const char *sched = NULL, *http = NULL, *http_token = NULL;
 	int no_cgroup = 0, no_faults = 0;
 	static struct flight_opts fo; /* static: its lists stay reachable on early returns */
 	int i = 1;
@@ -190,6 +237,8 @@ int cmd_run(int argc, char **argv)
 				   : !strcmp(a, "--buffer")		      ? &buffer
 				   : !strcmp(a, "--cpu-hz")		      ? &cpu_hz
 				   : !strcmp(a, "--sched")		      ? &sched
+				   : !strcmp(a, "--http")		      ? &http
+				   : !strcmp(a, "--http-token-file")	      ? &http_token
 									      : NULL;
 		if (dst) {
 			if (i + 1 >= argc)
@@ -226,7 +275,9 @@ int cmd_run(int argc, char **argv)
 	char defout[PATH_MAX], dump_dir[PATH_MAX];
 	if (flight_env(&fo, dump_dir, sizeof dump_dir) != 0)
 		return EXIT_USAGE;
-	if (!output && !fo.flight) {
+	if (run_http_env(http, http_token) != 0)
+		return EXIT_USAGE;
+	if (!output && !fo.flight && !http) {
 		snprintf(defout, sizeof defout, "%s.ctrace", basename(prog));
 		output = defout;
 	}
