@@ -314,10 +314,11 @@ static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t
 	if (!t)
 		return NULL;
 	struct trec *r = t->rec;
-	r->call_reason = reason;
-	r->call_object = object;
-	r->call_detail = detail;
-	r->call_site = ((const uint64_t *)site_frame)[1];
+	/* relaxed atomics (plain stores): the writer may read them (drain_thread) */
+	__atomic_store_n(&r->call_reason, reason, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->call_object, object, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->call_detail, detail, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->call_site, ((const uint64_t *)site_frame)[1], __ATOMIC_RELAXED);
 	*t0 = clock_ticks();
 	atomic_store_explicit(&r->call_t0, *t0, memory_order_release);
 	return r;
