@@ -214,7 +214,7 @@ struct ct_http_config {
 	/* Bearer token clients send as "Authorization: Bearer TOKEN"
 	 * (compared in constant time); NULL or "": none, loopback only. */
 	const char *token;
-	unsigned max_seconds;	  /* longest capture asked for; default 30 */
+	unsigned max_seconds;	  /* longest capture asked for; default 30, 0: none */
 	int pprof_alias;	  /* also serve /debug/pprof/trace; default 0 */
 	unsigned max_connections; /* at once; default 8 */
 	unsigned timeout_s;	  /* a connection idle this long is closed; default 10 */

@@ -89,160 +89,9 @@ void ct_http_config_init(struct ct_http_config *c)
 	c->queue_bytes = 16u << 20;
 }
 
-/* ---- the capture's hand-off queue (writer -> server) ---- */
-
-/* The sink callback, on the writer's thread: copies into the queue or, when
- * it is full, refuses (the writer then writes nothing more to this stream,
- * and the server ends the capture). Never waits for the client. */
-static int cap_write(void *arg, const void *p, size_t n)
-{
-	struct capture *c = arg;
-	int rc = 0;
-	pthread_mutex_lock(&c->mu);
-	if (c->overflow || c->cap - c->len < n) {
-		c->overflow = 1;
-		rc = -ENOBUFS;
-	} else {
-		size_t tail = (c->head + c->len) % c->cap;
-		size_t first = n < c->cap - tail ? n : c->cap - tail;
-		memcpy(c->buf + tail, p, first);
-		memcpy(c->buf, (const uint8_t *)p + first, n - first);
-		c->len += n;
-		if (c->len > c->len_max)
-			c->len_max = c->len;
-		c->written += n;
-	}
-	pthread_mutex_unlock(&c->mu);
-	http_wake();
-	return rc;
-}
-
-static size_t cap_take(struct capture *c, char *out, size_t max, int *overflow)
-{
-	pthread_mutex_lock(&c->mu);
-	size_t n = c->len < max ? c->len : max;
-	size_t first = n < c->cap - c->head ? n : c->cap - c->head;
-	memcpy(out, c->buf + c->head, first);
-	memcpy(out + first, c->buf, n - first);
-	c->head = (c->head + n) % c->cap;
-	c->len -= n;
-	*overflow = c->overflow;
-	pthread_mutex_unlock(&c->mu);
-	return n;
-}
-
-static size_t cap_pending(struct capture *c, int *overflow)
-{
-	pthread_mutex_lock(&c->mu);
-	size_t n = c->len;
-	*overflow = c->overflow;
-	pthread_mutex_unlock(&c->mu);
-	return n;
-}
-
-static void cap_free_if_done(struct capture *c)
-{
-	if (!c->stopped || !c->resp_freed)
-		return;
-	if (srv.cap == c)
-		srv.cap = NULL;
-	pthread_mutex_destroy(&c->mu);
-	munmap(c->buf, c->cap);
-	free(c);
-}
-
-/* libmicrohttpd asks for the body: what the writer queued, then the end
- * once the capture has stopped and the queue is empty. With nothing to
- * send yet, the connection is suspended until the writer queues more. */
-static ssize_t cap_read(void *cls, uint64_t pos, char *out, size_t max)
-{
-	(void)pos;
-	struct capture *c = cls;
-	int overflow;
-	size_t n = cap_take(c, out, max, &overflow);
-	if (n) {
-		c->sent += n;
-		return (ssize_t)n;
-	}
-	if (overflow || (c->stopped && c->stop_rc))
-		return MHD_CONTENT_READER_END_WITH_ERROR; /* the client sees a cut transfer */
-	if (c->stopped)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (!c->suspended && c->conn) {
-		MHD_suspend_connection(c->conn);
-		c->suspended = 1;
-	}
-	return 0;
-}
-
-static void cap_resp_free(void *cls)
-{
-	struct capture *c = cls;
-	c->resp_freed = 1;
-	c->conn = NULL;
-	cap_free_if_done(c);
-}
-
-/* Ends the capture (server thread): ct_stop, once. why: NULL for the end
- * of its seconds. */
-static void cap_stop(struct capture *c, const char *why)
-{
-	if (c->stopped)
-		return;
-	c->stop_rc = ct_stop();
-	c->stopped = 1;
-	c->end_ns = http_mono_ns();
-	int overflow;
-	cap_pending(c, &overflow);
-	double secs = (double)(c->end_ns - c->start_ns) / 1e9;
-	if (overflow)
-		why = "the client read too slowly: the queue between the writer and it filled";
-	if (overflow || (!why && c->stop_rc == -ENOBUFS)) {
-		c->stop_rc = -ENOBUFS;
-		http_log("capture for %s ended after %.1f s of %u: %s (%zu bytes); the trace it "
-			 "received is cut short",
-			 c->peer, secs, c->seconds, why, c->cap);
-	} else if (why) {
-		http_log("capture for %s ended after %.1f s of %u: %s", c->peer, secs, c->seconds,
-			 why);
-	} else if (c->stop_rc && c->stop_rc != CT_ENOTRUNNING) {
-		http_log("capture for %s ended after %.1f s: %s", c->peer, secs,
-			 ct_strerror(c->stop_rc));
-	} else {
-		c->stop_rc = 0; /* (a program's ct_stop may have ended it already) */
-		http_log("capture for %s: %u s, %llu bytes written", c->peer, c->seconds,
-			 (unsigned long long)c->written);
-	}
-	srv.last_capture_ok = c->stop_rc == 0;
-}
-
-/* Server thread, each turn: the capture's end (its seconds, a client gone
- * or too slow), and its connection resumed when there is more to send. */
-static void cap_tick(void)
-{
-	struct capture *c = srv.cap;
-	if (!c)
-		return;
-	int overflow;
-	size_t pending = cap_pending(c, &overflow);
-	if (!c->stopped) {
-		if (overflow)
-			cap_stop(c, NULL);
-		else if (c->gone_why)
-			cap_stop(c, c->gone_why);
-		else if (http_mono_ns() >= c->deadline_ns)
-			cap_stop(c, NULL);
-	}
-	if (c->suspended && c->conn && (pending || overflow || c->stopped)) {
-		c->suspended = 0;
-		MHD_resume_connection(c->conn);
-	}
-	cap_free_if_done(c);
-}
-
 /* ---- requests ---- */
 
-static void peer_name(struct MHD_Connection *conn, char *out, size_t cap)
+void http_peer_name(struct MHD_Connection *conn, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -263,8 +112,8 @@ static void peer_name(struct MHD_Connection *conn, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", a, port);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-			     const char *body, const char *hname, const char *hval)
+enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *type,
+			   const char *body, const char *hname, const char *hval)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -281,26 +130,25 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 }
 
 /* A refusal: logged with its reason, and the reason in the body. */
-static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *method,
-			      const char *path, const char *why, const char *hname,
-			      const char *hval)
+enum MHD_Result http_refuse(struct MHD_Connection *conn, unsigned status, const char *method,
+			    const char *path, const char *why, const char *hname, const char *hval)
 {
 	char peer[80], body[300];
-	peer_name(conn, peer, sizeof peer);
+	http_peer_name(conn, peer, sizeof peer);
 	srv.refused++;
 	/* the path is cut (a long one is itself the refusal) and never has
 	 * its query: nothing a client sent beyond that is logged */
 	http_log("refused %u %.8s %.80s%s from %s: %s", status, method, path,
 		 strlen(path) > 80 ? "..." : "", peer, why);
 	snprintf(body, sizeof body, "ctrace: %s\n", why);
-	return reply(conn, status, "text/plain; charset=utf-8", body, hname, hval);
+	return http_reply(conn, status, "text/plain; charset=utf-8", body, hname, hval);
 }
 
 static enum MHD_Result serve_status(struct MHD_Connection *conn)
 {
 	char *json = http_status_json();
 	if (!json)
-		return reply(conn, 500, "text/plain", "ctrace: out of memory\n", NULL, NULL);
+		return http_reply(conn, 500, "text/plain", "ctrace: out of memory\n", NULL, NULL);
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
@@ -314,7 +162,7 @@ static enum MHD_Result serve_status(struct MHD_Connection *conn)
 	return ok;
 }
 
-static enum MHD_Result trace_headers(struct MHD_Response *r, const char *what)
+enum MHD_Result http_trace_headers(struct MHD_Response *r, const char *what)
 {
 	char disp[160];
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s-%d-%s.ctrace\"",
@@ -330,140 +178,49 @@ static enum MHD_Result serve_flight(struct MHD_Connection *conn, const char *met
 				    const char *path, int head)
 {
 	if (head)
-		return reply(conn, 200, "application/octet-stream", "", NULL, NULL);
+		return http_reply(conn, 200, "application/octet-stream", "", NULL, NULL);
 	uint64_t now = http_mono_ns(), prev = 0, left = 0;
 	char ra[32];
 	if (!dump_cooldown_take(now, &prev, &left)) {
 		snprintf(ra, sizeof ra, "%llu", (unsigned long long)(left / 1000000000u + 1));
-		return refuse(conn, 429, method, path,
-			      "a dump was written less than the dump cooldown ago", "Retry-After",
-			      ra);
+		return http_refuse(conn, 429, method, path,
+				   "a dump was written less than the dump cooldown ago",
+				   "Retry-After", ra);
 	}
 	/* In memory, not on disk (a trace is sensitive), and at memory speed:
 	 * the writer never waits for the client. */
 	int fd = memfd_create("ctrace-flight", MFD_CLOEXEC);
 	if (fd < 0) {
 		dump_cooldown_undo(now, prev);
-		return refuse(conn, 503, method, path, "cannot make a buffer for the dump", NULL,
-			      NULL);
+		return http_refuse(conn, 503, method, path, "cannot make a buffer for the dump",
+				   NULL, NULL);
 	}
 	int rc = ct_flight_write_fd(fd);
 	if (rc) {
 		dump_cooldown_undo(now, prev);
 		close(fd);
 		if (rc == CT_ENOTRUNNING)
-			return refuse(conn, 404, method, path,
-				      "no flight recorder is running (start one with "
-				      "ct_flight_start, CTRACE_FLIGHT or ctrace run --flight)",
-				      NULL, NULL);
+			return http_refuse(conn, 404, method, path,
+					   "no flight recorder is running (start one with "
+					   "ct_flight_start, CTRACE_FLIGHT or ctrace run --flight)",
+					   NULL, NULL);
 		char why[160];
 		snprintf(why, sizeof why, "the dump failed: %s", ct_strerror(rc));
-		return refuse(conn, 500, method, path, why, NULL, NULL);
+		return http_refuse(conn, 500, method, path, why, NULL, NULL);
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
 	struct MHD_Response *r =
 		size > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0) : NULL;
 	if (!r) {
 		close(fd);
-		return reply(conn, 500, "text/plain", "ctrace: cannot send the dump\n", NULL, NULL);
+		return http_reply(conn, 500, "text/plain", "ctrace: cannot send the dump\n", NULL,
+				  NULL);
 	}
-	trace_headers(r, "flight");
+	http_trace_headers(r, "flight");
 	char peer[80];
-	peer_name(conn, peer, sizeof peer);
+	http_peer_name(conn, peer, sizeof peer);
 	srv.dumps++;
 	http_log("flight dump for %s: %lld bytes", peer, (long long)size);
-	enum MHD_Result ok = MHD_queue_response(conn, 200, r);
-	MHD_destroy_response(r);
-	return ok;
-}
-
-static enum MHD_Result serve_trace(struct MHD_Connection *conn, const char *method,
-				   const char *path, int head)
-{
-	const char *v = NULL, *why = NULL;
-	MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "seconds", 7, &v, NULL);
-	/* "?seconds" with no value is present but empty */
-	if (!v && MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "seconds", 7, NULL,
-						NULL) == MHD_YES)
-		v = "";
-	unsigned secs;
-	if (http_parse_seconds(v, srv.max_seconds, &secs, &why)) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "%s (1 to %u)", why, srv.max_seconds);
-		return refuse(conn, 400, method, path, msg, NULL, NULL);
-	}
-	if (srv.cap) {
-		char ra[32];
-		uint64_t now = http_mono_ns(), end = srv.cap->deadline_ns;
-		snprintf(ra, sizeof ra, "%llu",
-			 (unsigned long long)((end > now ? end - now : 0) / 1000000000u + 1));
-		return refuse(conn, 429, method, path, "a capture is already being streamed",
-			      "Retry-After", ra);
-	}
-	if (head)
-		return reply(conn, 200, "application/octet-stream", "", NULL, NULL);
-	struct capture *c = calloc(1, sizeof *c);
-	void *buf = c ? mmap(NULL, srv.queue_bytes, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-		      : MAP_FAILED;
-	if (buf == MAP_FAILED) {
-		free(c);
-		return refuse(conn, 503, method, path, "out of memory for the capture's queue",
-			      NULL, NULL);
-	}
-	c->buf = buf;
-	c->cap = srv.queue_bytes;
-	pthread_mutex_init(&c->mu, NULL);
-	c->seconds = secs;
-	c->conn = conn;
-	peer_name(conn, c->peer, sizeof c->peer);
-	/* The recording's settings: defaults and CTRACE_*, but the only
-	 * output is this stream (a running flight recorder is joined). */
-	struct ct_config cfg;
-	ct_config_init(&cfg);
-	ct_config_from_env(&cfg); /* (bad values were reported at the start) */
-	struct ct_config d;
-	ct_config_init(&d);
-	cfg.path = NULL;
-	cfg.fd = -1;
-	cfg.flight_max_bytes = 0;
-	cfg.dump_dir = NULL;
-	cfg.dump_signal = 0;
-	cfg.dump_on_crash = 0;
-	cfg.flight_min_age_ns = d.flight_min_age_ns;
-	cfg.write = cap_write;
-	cfg.write_arg = c;
-	c->start_ns = http_mono_ns();
-	c->deadline_ns = c->start_ns + (uint64_t)secs * 1000000000u;
-	int rc = ct_start(&cfg);
-	if (rc) {
-		pthread_mutex_destroy(&c->mu);
-		munmap(c->buf, c->cap);
-		free(c);
-		if (rc == CT_EALREADY)
-			return refuse(conn, 409, method, path,
-				      "the program is recording a capture of its own (a stream, or "
-				      "a flight recorder started with ct_start), which an endpoint "
-				      "capture cannot join",
-				      NULL, NULL);
-		char msg[300];
-		const char *le = ct_last_error();
-		snprintf(msg, sizeof msg, "cannot start a capture: %s", le ? le : ct_strerror(rc));
-		return refuse(conn, 503, method, path, msg, NULL, NULL);
-	}
-	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64u << 10,
-								   cap_read, c, cap_resp_free);
-	if (!r) {
-		c->resp_freed = 1;
-		srv.cap = c;
-		cap_stop(c, "out of memory for the response");
-		cap_free_if_done(c);
-		return MHD_NO;
-	}
-	srv.cap = c;
-	srv.captures++;
-	trace_headers(r, "trace");
-	http_log("capture for %s: %u s", c->peer, secs);
 	enum MHD_Result ok = MHD_queue_response(conn, 200, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -488,56 +245,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	srv.requests++;
 	int head = !strcmp(method, "HEAD");
 	if (!head && strcmp(method, "GET"))
-		return refuse(conn, 405, method, url, "only GET and HEAD", "Allow", "GET, HEAD");
+		return http_refuse(conn, 405, method, url, "only GET and HEAD", "Allow",
+				   "GET, HEAD");
 	if (strlen(url) > HTTP_MAX_PATH)
-		return refuse(conn, 414, method, url, "the path is too long", NULL, NULL);
+		return http_refuse(conn, 414, method, url, "the path is too long", NULL, NULL);
 	if (srv.token &&
 	    !http_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
 			   srv.token))
-		return refuse(conn, 401, method, url, "missing or wrong bearer token",
-			      "WWW-Authenticate", "Bearer realm=\"ctrace\"");
+		return http_refuse(conn, 401, method, url, "missing or wrong bearer token",
+				   "WWW-Authenticate", "Bearer realm=\"ctrace\"");
 	switch (http_route(url, srv.pprof_alias)) {
 	case HTTP_ROUTE_STATUS:
 		return serve_status(conn);
 	case HTTP_ROUTE_FLIGHT:
 		return serve_flight(conn, method, url, head);
 	case HTTP_ROUTE_TRACE:
-		return serve_trace(conn, method, url, head);
+		return http_serve_trace(conn, method, url, head);
 	default:
-		return refuse(conn, 404, method, url,
-			      "no such endpoint (/debug/ctrace/trace?seconds=N, "
-			      "/debug/ctrace/flight, /debug/ctrace/status)",
-			      NULL, NULL);
+		return http_refuse(conn, 404, method, url,
+				   "no such endpoint (/debug/ctrace/trace?seconds=N, "
+				   "/debug/ctrace/flight, /debug/ctrace/status)",
+				   NULL, NULL);
 	}
-}
-
-/* A request ends: a capture's client that left (or was timed out) ends it. */
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	(void)cls;
-	(void)req_cls;
-	struct capture *c = srv.cap;
-	if (!c || c->conn != conn)
-		return;
-	c->conn = NULL;
-	if (c->stopped)
-		return;
-	switch (toe) {
-	case MHD_REQUEST_TERMINATED_COMPLETED_OK:
-		break;
-	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
-		c->gone_why = "the client read nothing for the connection timeout";
-		break;
-	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
-		c->gone_why = "the endpoint is stopping";
-		break;
-	default:
-		c->gone_why = "the client went away";
-		break;
-	}
-	if (c->gone_why)
-		cap_stop(c, c->gone_why);
 }
 
 /* ---- the server's thread ---- */
@@ -584,16 +313,16 @@ static void *server_main(void *arg)
 			(void)r;
 		}
 		if (n == 3 && (pf[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) && c && !c->stopped)
-			cap_stop(c, "the client went away");
-		cap_tick();
+			http_cap_stop(c, "the client went away");
+		http_cap_tick();
 		MHD_run(srv.d);
-		cap_tick();
+		http_cap_tick();
 	}
 	/* Stopping: the capture ends, its connection is resumed so that
 	 * libmicrohttpd can close it (a suspended one must not be left). */
 	struct capture *c = srv.cap;
 	if (c) {
-		cap_stop(c, "the endpoint is stopping");
+		http_cap_stop(c, "the endpoint is stopping");
 		if (c->suspended && c->conn) {
 			c->suspended = 0;
 			MHD_resume_connection(c->conn);
@@ -605,7 +334,7 @@ static void *server_main(void *arg)
 	if (srv.cap) { /* the response was freed with the daemon */
 		c = srv.cap;
 		c->resp_freed = 1;
-		cap_free_if_done(c);
+		http_cap_free_if_done(c);
 	}
 	return NULL;
 }
@@ -711,12 +440,12 @@ int ct_http_start(const struct ct_http_config *cin)
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (v6 ? MHD_USE_IPv6 : 0);
 	errno = 0;
-	srv.d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
-				 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_SOCK_ADDR,
-				 &ss, MHD_OPTION_CONNECTION_LIMIT, c.max_connections,
-				 MHD_OPTION_CONNECTION_TIMEOUT, c.timeout_s,
-				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16u << 10),
-				 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	srv.d = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_logger, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+		c.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, c.timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16u << 10),
+		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, NULL, MHD_OPTION_END);
 	if (!srv.d) {
 		rc = errno ? -errno : -EADDRINUSE;
 		char msg[300];

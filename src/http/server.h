@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <microhttpd.h>
+
 #include "ctrace.h"
 
 /* A capture streamed to one client. The writer's callback fills the queue
@@ -54,6 +56,25 @@ extern struct server srv;
 void http_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void http_wake(void);
 uint64_t http_mono_ns(void);
+/* Replies (server.c): a body of text; a refusal, logged with its reason;
+ * the client's address; a trace's headers. */
+enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *type,
+			   const char *body, const char *hname, const char *hval);
+enum MHD_Result http_refuse(struct MHD_Connection *conn, unsigned status, const char *method,
+			    const char *path, const char *why, const char *hname, const char *hval);
+void http_peer_name(struct MHD_Connection *conn, char *out, size_t cap);
+enum MHD_Result http_trace_headers(struct MHD_Response *r, const char *what);
+/* The capture (stream.c): GET /debug/ctrace/trace; each turn of the
+ * server's loop (its end, its connection resumed); its end, once (why:
+ * NULL at its seconds); freed once stopped and let go by libmicrohttpd; a
+ * request's end (libmicrohttpd's completion callback). */
+enum MHD_Result http_serve_trace(struct MHD_Connection *conn, const char *method, const char *path,
+				 int head);
+void http_cap_tick(void);
+void http_cap_stop(struct capture *c, const char *why);
+void http_cap_free_if_done(struct capture *c);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+		       enum MHD_RequestTerminationCode toe);
 /* The status page (status.c), malloc'd; NULL when out of memory. */
 char *http_status_json(void);
 
