@@ -56,6 +56,18 @@ enum ct_clock_choice {
  * ctrace's writer thread only, never from an application thread. */
 typedef int (*ct_write_fn)(void *arg, const void *buf, size_t len);
 
+/* What a watch callback (ct_config.watch) says when it asks for a dump. */
+struct ct_watch_verdict {
+	char reason[32];  /* names the dump file ('-', '_', letters, digits); "watch" if empty */
+	char detail[128]; /* the dump's trigger.detail, e.g. "error rate 12% > 5%" */
+};
+/* Called every ct_config.watch_ns on ctrace's notify thread: returns 1 (and
+ * fills v as it likes) to ask for a dump now, 0 for none. */
+typedef int (*ct_watch_fn)(void *arg, struct ct_watch_verdict *v);
+/* Called on ctrace's notify thread for each dump written into dump_dir, once
+ * it has its final name (retention may remove it later). */
+typedef void (*ct_dump_fn)(void *arg, const char *path, const char *reason);
+
 struct ct_config {
 	/* Exactly one sink: a path (created/truncated, mode 0600), an fd
 	 * (not closed by ctrace), or a callback. */
@@ -104,6 +116,14 @@ struct ct_config {
 	 * disposition (its handler, or death with the same status and core
 	 * dump). Needs a flight recorder and dump_dir. Default 0 (off). */
 	int dump_on_crash;
+	/* Callbacks, run on ctrace's own "ctrace-notify" thread (never the
+	 * writer's, never the program's; it is not traced); they need dump_dir.
+	 * They must not call ct_stop or ct_flight_stop. */
+	ct_watch_fn watch; /* a watchdog of the program's own (e.g. error rate) */
+	void *watch_arg;
+	uint64_t watch_ns; /* how often watch is called; default 1 s */
+	ct_dump_fn on_dump; /* each triggered dump, e.g. to ship it off the box */
+	void *on_dump_arg;
 };
 
 /* Fills c with the defaults. */
@@ -163,6 +183,28 @@ CT_API void ct_flight_free(struct ct_flight *f);
  * counted). Async-signal-safe. CT_ENOTRUNNING without a flight recorder and
  * a dump directory. */
 CT_API int ct_flight_trigger(const char *reason);
+
+/* Slow-task trigger: a task of this type (NULL or "*": of any type without
+ * a rule of its own) that ends more than threshold_ns after it began asks
+ * for a dump (reason "slow-<type>", trigger.kind slow-task, with the task's
+ * id, type, begin, the threshold and its latency). 0 removes the rule. The
+ * writer thread checks the tasks as it drains their events, so the dump
+ * follows the task's end within a round or two and holds its whole life
+ * when the window is long enough (trigger.task_begin_in_window). Rules are
+ * process-wide, set at any time before or during captures; a task begun
+ * before its rule was set is not checked. Returns 0, CT_ECONFIG ("" type),
+ * or -ENOSPC (64 rules, or the name table is full). */
+CT_API int ct_flight_slow_task(const char *type, uint64_t threshold_ns);
+/* SLO watchdog: over a rolling window (window_ns, 0: 60 s; kept in tenths),
+ * when the percentile (1-99) of the latencies of the tasks of this type
+ * (NULL or "*": all tasks) that ended goes over threshold_ns, a dump
+ * (reason "slo-<type>", trigger.kind slo, with the percentile's value
+ * (within 1/16), the count, the threshold). It needs max(20, 100/(100-p))
+ * latencies in the window; it fires once per breach (again only after the
+ * percentile went back under the threshold), after the cooldown if one is
+ * running. One rule per type and percentile; threshold_ns 0 removes it. */
+CT_API int ct_flight_slo(const char *type, unsigned percentile, uint64_t threshold_ns,
+			 uint64_t window_ns);
 
 /* 1 while a capture is running. */
 CT_API int ct_active(void);

@@ -20,6 +20,7 @@
 #include "record/rec.h"
 #include "record/src_cpu.h"
 #include "record/stacks.h"
+#include "record/watch.h"
 #include "record/writer.h"
 
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop only */
@@ -360,6 +361,10 @@ int ct_config_from_env(struct ct_config *c)
 			v);
 	if ((v = getenv("CTRACE_DUMP_ON_CRASH")) && parse_onoff(v, &c->dump_on_crash))
 		return set_err(CT_ECONFIG, "CTRACE_DUMP_ON_CRASH: bad value '%s' (1 or 0)", v);
+	char werr[256]; /* slow-task and SLO rules are process-wide (watch.c) */
+	if (watch_from_env(getenv("CTRACE_SLOW_TASK"), getenv("CTRACE_SLO"), parse_duration, werr,
+			   sizeof werr))
+		return set_err(CT_ECONFIG, "%s", werr);
 	return flight_from_env(c);
 }
 
@@ -385,6 +390,10 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "signal %d cannot trigger dumps", c->dump_signal);
 	if (c->dump_dir && c->dump_max_files == 0)
 		return set_err(CT_ECONFIG, "dump_max_files must be at least 1");
+	if ((c->watch || c->on_dump) && !c->dump_dir)
+		return set_err(CT_ECONFIG, "watch and dump callbacks need a dump directory");
+	if (c->watch && c->watch_ns && (c->watch_ns < 1000000u || c->watch_ns > 3600000000000ull))
+		return set_err(CT_ECONFIG, "the watch period must be between 1 ms and 1 h");
 	if (c->flight_max_bytes && sinks == 0)
 		sinks = 1; /* the flight recorder alone is an output */
 	if (sinks != 1)
@@ -435,6 +444,8 @@ static void flight_hooks_on(const struct ct_config *c)
 	if (c->dump_signal && c->flight_max_bytes && c->dump_dir)
 		dump_signal_on(c->dump_signal);
 	crash_install(c); /* (when c->dump_on_crash) */
+	/* the callbacks' thread; it fails only when no thread can be made */
+	notify_start(c);
 }
 
 static void flight_hooks_off(void)
@@ -479,6 +490,7 @@ static int stop_recording(void)
 	flight_hooks_off();
 	threads_quiesce();
 	int rc = writer_stop();
+	notify_stop(); /* after the writer: dumps it wrote last are reported */
 	threads_release_all();
 	pool_destroy();
 	stream_on = 0;
@@ -612,6 +624,7 @@ int ct_flight_stop(struct ct_flight *f)
 	} else if (stream_on) {
 		flight_hooks_off();
 		rc = writer_flight_off(); /* the stream goes on */
+		notify_stop();
 		flight_running = NULL;
 	} else {
 		rc = stop_recording();

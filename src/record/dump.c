@@ -18,6 +18,7 @@
 #include "record/dumplog.h"
 #include "record/flight.h"
 #include "record/rec.h"
+#include "record/watch.h"
 #include "record/writer_int.h"
 
 /* One pending trigger at a time: 0 free, 1 being filled, 2 ready. Set from
@@ -324,6 +325,7 @@ static int write_triggered(struct writer *w, const struct dump_trigger *t)
 	}
 	dumplog_set_file(last_dump_seq, name);
 	retention(w, prefix);
+	notify_dump(name, t->reason); /* ct_config.on_dump */
 	return 0;
 }
 

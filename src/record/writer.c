@@ -25,6 +25,7 @@
 #include "record/sources.h"
 #include "record/stacks.h"
 #include "record/symbolize.h"
+#include "record/watch.h"
 
 #include "record/writer_int.h"
 
@@ -271,7 +272,7 @@ static void mark_stack(struct writer *w, uint64_t id)
 static const uint8_t *scan_one(struct writer *w, const uint8_t *p, const uint8_t *end,
 			       uint64_t *delta)
 {
-	uint64_t v;
+	uint64_t v, av[2] = {0, 0};
 	uint8_t tb = *p++;
 	unsigned type = tb & CT_TYPE_MASK;
 	if (type == 0 || type >= CT_EV_TYPE_COUNT || !ct_spec_table[type].name)
@@ -282,6 +283,8 @@ static const uint8_t *scan_one(struct writer *w, const uint8_t *p, const uint8_t
 	for (unsigned a = 0; a < s->argc; a++) {
 		if (ct_get_uvarint(&p, end, &v))
 			return NULL;
+		if (a < 2)
+			av[a] = v;
 		if (s->args[a] == CT_ARG_STRING)
 			mark_name(w, v);
 		else if (type == CT_EV_LOSS && a == 0)
@@ -297,6 +300,11 @@ static const uint8_t *scan_one(struct writer *w, const uint8_t *p, const uint8_t
 			return NULL;
 		p += v;
 	}
+	if (w->watch_on && (type == CT_EV_TASK_BEGIN || type == CT_EV_TASK_END)) {
+		w->wev = type; /* the caller knows its time: watch_event */
+		w->wev_task = av[0];
+		w->wev_type = av[1];
+	}
 	return p;
 }
 
@@ -311,6 +319,8 @@ static int scan(struct writer *w, const uint8_t *p, const uint8_t *end, uint64_t
 		if (!(p = scan_one(w, p, end, &d)))
 			return -1;
 		ts += d;
+		if (w->wev)
+			watch_event(w, ts);
 		if (n == 0)
 			*first_ts = ts;
 		n++;
@@ -400,6 +410,8 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 			break;
 		}
 		user += d;
+		if (w->wev)
+			watch_event(w, user);
 		for (; i < r->nside && r->side[i].ts <= user; i++, nev++) {
 			merge_side(w, &r->side[i], &out_last);
 			if (nev == 0)
@@ -652,6 +664,7 @@ static int drain_all(struct writer *w)
 	clock_snapshot(&w->ref);
 	w->ref_rate = clock_rate(&w->start, &w->ref);
 	sources_round(w->ref.mono_ns);
+	watch_round_begin(w);
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
@@ -663,6 +676,7 @@ static int drain_all(struct writer *w)
 		}
 		more |= drain_thread(w, r);
 	}
+	watch_round_end(w);
 	return more;
 }
 
@@ -1029,6 +1043,11 @@ static uint64_t ticks_to_ns(const struct writer *w, uint64_t t)
 		return t;
 	__int128 d = (__int128)((int64_t)(t - w->ref.ticks)) * 1000000000 / (__int128)w->ref_rate;
 	return (uint64_t)((__int128)w->ref.mono_ns + d);
+}
+
+uint64_t writer_ticks_to_ns(const struct writer *w, uint64_t t)
+{
+	return ticks_to_ns(w, t);
 }
 
 static void emit_frame(struct writer *w, const char magic[4], uint32_t flags, uint64_t seq,
@@ -1665,6 +1684,7 @@ int writer_stop(void)
 	pthread_cond_destroy(&w->dumped);
 	flight_free(w->flight);
 	free(w->dump_dir);
+	watch_free(w);
 	W = NULL;
 	free(w);
 	return rc;

@@ -110,6 +110,13 @@ struct writer {
 	struct buf merge;	   /* a piece re-encoded with source events */
 	struct clock_snapshot ref; /* recent, for the sources' conversions */
 	uint64_t ref_rate;	   /* ticks per second */
+
+	/* slow-task and SLO triggers (watch.c): on while rules are set and
+	 * dumps have a directory; the task event scan_one just decoded */
+	struct watch *watch;
+	int watch_on;
+	unsigned wev; /* CT_EV_TASK_BEGIN or CT_EV_TASK_END, 0: none */
+	uint64_t wev_task, wev_type;
 };
 
 /* A source event waiting in a thread's side queue: its encoding without the
@@ -121,6 +128,10 @@ struct side_ev {
 };
 /* Per thread; beyond it source events are dropped and counted. */
 #define SIDE_MAX 65536u
+
+/* writer.c, for watch.c: a timestamp to CLOCK_MONOTONIC ns (the writer's
+ * recent clock snapshot). */
+uint64_t writer_ticks_to_ns(const struct writer *w, uint64_t t);
 
 /* writer.c, for dump.c */
 int build_header(struct writer *w, struct buf *out, const char *const *extra, int nextra);
