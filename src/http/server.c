@@ -339,14 +339,28 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
+/* A sanitizer's runtime must see every thread start: in its builds the
+ * thread goes through the usual pthread_create (and may be registered in a
+ * capture running at that moment). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define HTTP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define HTTP_SANITIZED 1
+#endif
+#endif
+
 /* Created through libc's pthread_create, not ctrace's interposer (which
  * would register it in a running capture before it could say no). */
 static int create_thread(pthread_t *th)
 {
 	typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-	create_fn real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
-	if (!real)
-		real = pthread_create;
+	create_fn real = pthread_create;
+#ifndef HTTP_SANITIZED
+	create_fn next = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+	if (next)
+		real = next;
+#endif
 	sigset_t all, old;
 	sigfillset(&all); /* the program's signals are not for this thread */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -462,6 +476,7 @@ int ct_http_start(const struct ct_http_config *cin)
 		srv.d = NULL;
 		goto fail;
 	}
+	pthread_setname_np(srv.thread, "ctrace-http");
 	http_log("listening on %s%s%s:%u%s", v6 ? "[" : "", host, v6 ? "]" : "", srv.port,
 		 token ? " (token required)" : "");
 	pthread_mutex_unlock(&life_mu);

@@ -217,7 +217,8 @@ static void busy_end(void)
 struct seen {
 	int rc, complete;
 	uint64_t events, logs;
-	unsigned marks; /* bit N: a "mark N" log */
+	unsigned marks;	   /* bit N: a "mark N" log */
+	int server_thread; /* events of the endpoint's own thread (never) */
 	char reason[32];
 };
 
@@ -230,6 +231,8 @@ static void read_trace(const char *path, struct seen *s)
 	int rc;
 	while ((rc = ct_reader_next(r, &ev)) == 1) {
 		s->events++;
+		if (!strcmp(ev.thread->name, "ctrace-http"))
+			s->server_thread = 1;
 		if (ev.type == CT_EV_LOG) {
 			s->logs++;
 			if (ev.nbytes > 5 && !memcmp(ev.bytes, "mark ", 5))
@@ -443,6 +446,7 @@ static void test_capture_streams_and_reads_back(void **state)
 	assert_true(s.complete);
 	assert_true(s.logs > 10);
 	assert_true(s.marks & (1u << 3));
+	assert_false(s.server_thread);
 	snprintf(cmd, sizeof cmd, "%s report '%s' >/dev/null", CTRACE_CLI, file);
 	assert_int_equal(system(cmd), 0);
 	assert_true(log_has("capture for 127.0.0.1:"));
@@ -566,6 +570,7 @@ static void test_flight_dump(void **state)
 	read_trace(file, &s);
 	assert_true(s.complete);
 	assert_true(s.marks & (1u << 7));
+	assert_false(s.server_thread);
 	assert_true(ct_active()); /* the flight recorder goes on */
 	busy_end();
 	ct_flight_free(f);

@@ -82,6 +82,10 @@ sleep 1 # some past for the flight recorder to hold
 "$CTRACE" report cap.ctrace >cap.txt 2>"$TMP/err" || fail "report of the capture: $(cat "$TMP/err")"
 grep -q "complete" cap.txt || fail "the capture is not complete: $(head -5 cap.txt)"
 grep -qi "mutex" cap.txt || fail "the capture shows no mutex wait"
+# the endpoint's own thread is never traced: the program's three at most
+"$CTRACE" report --json cap.ctrace |
+	jq -e '([.threads[].name] | index("ctrace-http") == null) and (.threads | length) <= 3' >/dev/null ||
+	fail "the endpoint's thread is in the capture: $("$CTRACE" report --json cap.ctrace | jq -c '[.threads[].name]')"
 curl -s "$BASE/status" >status.json || fail "status"
 jq -e '.recording and .outputs.flight and (.dumps.recent[0].reason == "manual")' status.json >/dev/null ||
 	fail "status: $(cat status.json)"
