@@ -429,6 +429,21 @@ int ct_http_start(const struct ct_http_config *cin)
 	srv.max_seconds = c.max_seconds;
 	srv.pprof_alias = c.pprof_alias;
 	srv.queue_bytes = c.queue_bytes;
+	/* Read once: CTRACE_* also sets process-wide trigger rules, which a
+	 * capture must not reset. Bad values were reported at the program's
+	 * start; the defaults stand in for them. */
+	ct_config_init(&srv.rec_cfg);
+	if (ct_config_from_env(&srv.rec_cfg) != 0)
+		ct_config_init(&srv.rec_cfg);
+	struct ct_config d;
+	ct_config_init(&d);
+	srv.rec_cfg.path = NULL;
+	srv.rec_cfg.fd = -1;
+	srv.rec_cfg.flight_max_bytes = 0;
+	srv.rec_cfg.flight_min_age_ns = d.flight_min_age_ns;
+	srv.rec_cfg.dump_dir = NULL;
+	srv.rec_cfg.dump_signal = 0;
+	srv.rec_cfg.dump_on_crash = 0;
 	srv.log = c.log ? c.log : log_stderr;
 	srv.log_arg = c.log ? c.log_arg : NULL;
 	snprintf(srv.address, sizeof srv.address, "%s", c.address);

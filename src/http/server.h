@@ -45,6 +45,7 @@ struct server {
 	unsigned max_seconds;
 	int pprof_alias;
 	size_t queue_bytes;
+	struct ct_config rec_cfg; /* a capture's settings: defaults and CTRACE_*, no output */
 	ct_log_fn log;
 	void *log_arg;
 	struct capture *cap; /* the capture being streamed, if any */

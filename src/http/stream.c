@@ -206,20 +206,9 @@ enum MHD_Result http_serve_trace(struct MHD_Connection *conn, const char *method
 	c->seconds = secs;
 	c->conn = conn;
 	http_peer_name(conn, c->peer, sizeof c->peer);
-	/* The recording's settings: defaults and CTRACE_*, but the only
-	 * output is this stream (a running flight recorder is joined). */
-	struct ct_config cfg;
-	ct_config_init(&cfg);
-	ct_config_from_env(&cfg); /* (bad values were reported at the start) */
-	struct ct_config d;
-	ct_config_init(&d);
-	cfg.path = NULL;
-	cfg.fd = -1;
-	cfg.flight_max_bytes = 0;
-	cfg.dump_dir = NULL;
-	cfg.dump_signal = 0;
-	cfg.dump_on_crash = 0;
-	cfg.flight_min_age_ns = d.flight_min_age_ns;
+	/* The recording's settings (read at the start), with this stream as
+	 * its only output; a running flight recorder is joined. */
+	struct ct_config cfg = srv.rec_cfg;
 	cfg.write = cap_write;
 	cfg.write_arg = c;
 	c->start_ns = http_mono_ns();
