@@ -74,6 +74,13 @@ static int sig_index(int sig)
 	return -1;
 }
 
+/* The writer thread (and ctrace's other threads) marks itself so that it
+ * never records itself (writer.c writer_main). */
+static int on_ctrace_thread(void)
+{
+	return ct_tls.dead && ct_tls.epoch == EPOCH_DEAD;
+}
+
 /* ---- async-signal-safe helpers: raw system calls (the interposers of
  * ctrace run and the wrappers trace open, write and sleeps), no stdio ---- */
 
@@ -433,7 +440,9 @@ static void crash_dump(int i, const siginfo_t *si, const ucontext_t *uc)
 	struct sbuf d = {t.detail, 0, sizeof t.detail};
 	describe(&d, i, si);
 	crash_event(t.detail, d.len, uc);
-	if (writer_crash_request(&t) == 0) {
+	/* the writer itself crashed (a sink callback, a bug): it cannot
+	 * write, the handler does at once */
+	if (!on_ctrace_thread() && writer_crash_request(&t) == 0) {
 		uint64_t end = now_ns() + writer_wait_ns;
 		for (;;) {
 			int s = writer_crash_state();
@@ -469,6 +478,14 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 		/* a child forked from the program: no writer, and the window is
 		 * its parent's */
 		pass_on(i, si);
+		errno = saved;
+		return;
+	}
+	if (si->si_code <= 0 && on_ctrace_thread() &&
+	    syscall(SYS_tgkill, installer, installer, sig) == 0) {
+		/* sent to the process, and taken by the writer, which lets the
+		 * crash signals through for its own faults only: the program's
+		 * main thread takes it instead, as without ctrace */
 		errno = saved;
 		return;
 	}
@@ -532,6 +549,12 @@ void crash_uninstall(void)
 		while (!atomic_load(&finished) && now_ns() < end)
 			nap_ms(1);
 	}
+}
+
+void crash_sigs_unblock(sigset_t *set)
+{
+	for (int i = 0; i < NCRASH; i++)
+		sigdelset(set, crash_sigs[i]);
 }
 
 int crash_installed(int sig)

@@ -4,6 +4,7 @@
 #ifndef CT_RECORD_CRASH_H
 #define CT_RECORD_CRASH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "ctrace.h"
@@ -20,6 +21,9 @@ void crash_install(const struct ct_config *c);
 void crash_uninstall(void);
 /* 1 while our handler is installed for sig (tests). */
 int crash_installed(int sig);
+/* Removes the crash signals from set: the writer thread, which blocks every
+ * other signal, still takes its own faults to the handler (writer.c). */
+void crash_sigs_unblock(sigset_t *set);
 
 /* Writer thread, each round (dump.c trigger_take): prepares what the
  * handler needs to write the window by itself (a file header built now),

@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "record/buf.h"
+#include "record/crash.h"
 #include "record/dumplog.h"
 #include "record/flight.h"
 #include "record/intern.h"
@@ -1492,6 +1493,7 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		 * surprises: it blocks everything so signals go to the program. */
 		sigset_t all, old;
 		sigfillset(&all);
+		crash_sigs_unblock(&all); /* but its own faults reach crash.c */
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		rc = -pthread_create(&w->thread, NULL, writer_main, w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -50,6 +50,7 @@ enum child_mode {
 	BASELINE,     /* a flight recorder and a dump directory, no crash dumps */
 	DUMP,	      /* crash dumps on */
 	STUCK_WRITER, /* crash dumps on, the writer stuck in its stream's sink */
+	WRITER_CRASH, /* crash dumps on, the writer crashes in its stream's sink */
 	FORKED	      /* crash dumps on; a child forked from it crashes */
 };
 
@@ -144,8 +145,14 @@ static void own_handler(int sig)
  * never returns). */
 static _Atomic int sink_stall, sink_stuck;
 
+static _Atomic int sink_crash;
+
 static int stalling_sink(void *arg, const void *buf, size_t len)
 {
+	if (atomic_load(&sink_crash)) {
+		volatile int *volatile bad = (volatile int *)(uintptr_t)0x10;
+		*bad = 1; /* on the writer thread */
+	}
 	(void)arg, (void)buf, (void)len;
 	if (atomic_load(&sink_stall)) {
 		atomic_store(&sink_stuck, 1);
@@ -180,7 +187,7 @@ static void child(enum child_mode mode, enum crash_kind kind, const char *dir)
 	c.dump_dir = dir;
 	c.dump_on_crash = mode != BASELINE;
 	c.dump_cooldown_ns = 3600000000000ull;
-	if (mode == STUCK_WRITER)
+	if (mode == STUCK_WRITER || mode == WRITER_CRASH)
 		c.write = stalling_sink;
 	if (ct_start(&c) != 0)
 		_exit(CHILD_SETUP_FAILED + 10);
@@ -228,6 +235,16 @@ static void child(enum child_mode mode, enum crash_kind kind, const char *dir)
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
+	} else if (mode == WRITER_CRASH) {
+		/* steps into the window, then the writer crashes as it writes
+		 * the next generation, which this flush asks for */
+		emit_steps(0, STEPS);
+		if (ct_flush() != 0)
+			_exit(CHILD_SETUP_FAILED + 14);
+		atomic_store(&sink_crash, 1);
+		emit_steps(STEPS, STEPS + 10);
+		ct_flush();
+		_exit(CHILD_SETUP_FAILED + 15); /* not reached */
 	} else {
 		/* a triggered dump just written: the crash's comes despite the
 		 * cooldown */
@@ -495,6 +512,34 @@ static void test_stuck_writer_fallback(void **state)
 	assert_int_equal(v.last_step, STEPS - 1);
 }
 
+/* The writer itself crashes (in a stream callback): the handler, on the
+ * writer thread, writes the window at once. */
+static void test_writer_crash(void **state)
+{
+	(void)state;
+	char *base = make_dir("wcrash-base"), *dir = make_dir("wcrash");
+	int without = run_child(BASELINE, CRASH_SEGV, base);
+	int with = run_child(WRITER_CRASH, CRASH_SEGV, dir);
+	assert_same_end(with, without, SIGSEGV);
+	char crash[600];
+	assert_int_equal(find_dump(dir, "-crash-SIGSEGV.ctrace", crash, sizeof crash), 1);
+	assert_non_null(strstr(crash, "Z-0-crash-SIGSEGV.ctrace"));
+	const char *b = strrchr(crash, '/') + 1;
+	pid_t pid = (pid_t)atoi(strchr(b, '-') + 1);
+	struct crash_view v;
+	read_crash(crash, pid, &v);
+	assert_int_equal(v.rc, 0);
+	assert_true(v.complete);
+	assert_string_equal(v.path, "handler");
+	assert_non_null(strstr(v.detail, "SIGSEGV at 0x10 (SEGV_MAPERR)"));
+	/* not the program's thread: the writer's */
+	char main_tid[32];
+	snprintf(main_tid, sizeof main_tid, "thread %d", (int)pid);
+	assert_null(strstr(v.detail, main_tid));
+	assert_int_equal(v.steps, STEPS);
+	assert_int_equal(v.last_step, STEPS - 1);
+}
+
 /* A child forked from a program with crash dumps, crashing: it ends as
  * it would have, at once, with no dump. */
 static void test_forked_child(void **state)
@@ -568,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_program_handler_runs),
 		cmocka_unit_test(test_stuck_writer_fallback),
+		cmocka_unit_test(test_writer_crash),
 		cmocka_unit_test(test_forked_child),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
