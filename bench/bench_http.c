@@ -7,6 +7,7 @@
  *
  *   bench_http [rounds] [capture seconds]   (default 7 rounds, 3 s) */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -81,6 +82,35 @@ static double event_round(long n)
 		CT_REGION_END();
 	}
 	return (double)(now_ns() - t0) / (double)(2 * n);
+}
+
+/* The endpoint thread's context switches so far (each wake-up is one). */
+static long server_switches(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	long n = -1;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[4096];
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		int is = fgets(buf, sizeof buf, f) && !strcmp(buf, "ctrace-http\n");
+		fclose(f);
+		if (!is)
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		while (fgets(buf, sizeof buf, f))
+			if (sscanf(buf, "voluntary_ctxt_switches: %ld", &n) == 1)
+				break;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /* ---- streaming ---- */
@@ -199,8 +229,15 @@ int main(int argc, char **argv)
 	printf("  %-28s %10s %10s %8s\n", "", "baseline", "endpoint", "ratio");
 	printf("  %-28s %8.2f ns %8.2f ns %7.3fx\n", "ns per event (region edge)", a, b, b / a);
 
-	/* 2. streaming: the same capture to /dev/null and to an HTTP client */
+	/* its wake-ups while idle, over a second */
 	start_endpoint();
+	usleep(100000);
+	long sw0 = server_switches();
+	sleep(1);
+	long sw1 = server_switches();
+	printf("  %-28s %10s %10ld\n", "endpoint wake-ups per s", "-", sw1 - sw0);
+
+	/* 2. streaming: the same capture to /dev/null and to an HTTP client */
 	int port = ct_http_port();
 	struct result f = run_stream(0, secs, port);
 	struct result h = run_stream(1, secs, port);

@@ -296,9 +296,12 @@ static void *server_main(void *arg)
 			}
 		}
 		MHD_UNSIGNED_LONG_LONG to = 0;
-		int timeout = 250; /* the capture's deadline is checked at least this often */
-		if (MHD_get_timeout(srv.d, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)timeout)
-			timeout = (int)to;
+		/* Idle, it sleeps until a client comes (no periodic wake-up);
+		 * during a capture, its deadline is checked at least this often. */
+		int timeout = c && !c->stopped ? 250 : -1;
+		if (MHD_get_timeout(srv.d, &to) == MHD_YES &&
+		    (timeout < 0 || to < (MHD_UNSIGNED_LONG_LONG)timeout))
+			timeout = to > 3600000 ? 3600000 : (int)to;
 		if (c && !c->stopped) {
 			uint64_t now = http_mono_ns();
 			uint64_t left = c->deadline_ns > now ? c->deadline_ns - now : 0;
