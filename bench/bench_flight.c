@@ -7,9 +7,14 @@
  * 2. ct_flight_write_fd latency for a full 10 MiB window, to /dev/null and
  *    to a file (no fsync), beside the time to write the same bytes with
  *    write(2) (target <= 10 ms).
- * 3. Retained bytes (the dump's size) and the process's RSS high-water under
- *    load (two threads logging at full rate for 2 s), beside the
- *    configured maximum and the RSS of the same load streamed to /dev/null.
+ * 3. Retained bytes (the dump's size, the window's high-water) and the
+ *    process's RSS high-water under load (2 and 16 threads logging at full
+ *    rate for 2 s, each run in a child process), beside the configured
+ *    maximum plus the pool, the memory ctrace says it holds (ct_stats
+ *    mem_bytes), and the RSS of the same load not traced and streamed.
+ * 4. Events lost by a flight recorder alone with pools of 4 to 64 MiB,
+ *    under the loads of 1 and 3 (the question: may a flight recorder
+ *    default to a smaller pool?).
  *
  *   bench_flight [-r RUNS]
  */
@@ -51,10 +56,14 @@ static double median(double *v, int n)
 
 enum mode { OFF, STREAM, FLIGHT };
 
+static size_t pool_bytes; /* 0: the default */
+
 static void start(enum mode m, size_t window)
 {
 	struct ct_config c;
 	ct_config_init(&c);
+	if (pool_bytes)
+		c.buffer_bytes = pool_bytes;
 	if (m == STREAM)
 		c.path = "/dev/null";
 	if (m == FLIGHT)
@@ -108,63 +117,96 @@ static void *logger(void *arg)
 	return NULL;
 }
 
-/* In a child process (so its RSS high-water is its own): two threads log
- * for 2 s under mode m; prints "rss_kb dump_bytes". */
-static void rss_child(enum mode m, int out)
+/* What a child reports: its RSS high-water, the dump, what ctrace held. */
+struct load {
+	long hwm_kb;
+	long long dump, window_max, lost, events, mem, mem_window, mem_pool, mem_writer;
+};
+
+/* In a child process (so its RSS high-water is its own): nthreads log for
+ * 2 s under mode m; writes a struct load to out. */
+static void rss_child(enum mode m, int nthreads, int out)
 {
+	struct load l = {0};
 	start(m, WINDOW);
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + 2000000000u;
-	pthread_t th[2];
-	for (int i = 0; i < 2; i++)
+	pthread_t th[64];
+	for (int i = 0; i < nthreads; i++)
 		pthread_create(&th[i], NULL, logger, &end);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	long long dump = 0;
 	if (m == FLIGHT) {
 		char path[] = "/tmp/bench_flight-XXXXXX";
 		int fd = mkstemp(path);
 		if (fd >= 0 && ct_flight_write_fd(fd) == 0) {
 			struct stat st;
 			if (fstat(fd, &st) == 0)
-				dump = st.st_size;
+				l.dump = st.st_size;
 		}
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
 		}
 	}
-	ct_stop();
-	long hwm = 0;
+	if (m != OFF) {
+		ct_stop();
+		struct ct_stats st;
+		ct_get_stats(&st);
+		l.window_max = (long long)st.flight_bytes_max;
+		l.lost = (long long)st.lost;
+		l.events = (long long)st.events;
+		l.mem = (long long)st.mem_bytes;
+		l.mem_window = (long long)st.mem_window;
+		l.mem_pool = (long long)st.mem_pool;
+		l.mem_writer = (long long)st.mem_writer;
+	}
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
 	while (f && fgets(line, sizeof line, f))
 		if (!strncmp(line, "VmHWM:", 6))
-			hwm = strtol(line + 6, NULL, 10);
+			l.hwm_kb = strtol(line + 6, NULL, 10);
 	if (f)
 		fclose(f);
-	dprintf(out, "%ld %lld\n", hwm, dump);
+	if (write(out, &l, sizeof l) != (ssize_t)sizeof l)
+		_exit(1);
 }
 
-static void rss(enum mode m, long *kb, long long *dump)
+static struct load rss(enum mode m, int nthreads)
 {
+	struct load l = {0};
 	int p[2];
 	if (pipe(p) != 0)
 		exit(1);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		rss_child(m, p[1]);
+		rss_child(m, nthreads, p[1]);
 		_exit(0);
 	}
 	close(p[1]);
-	char buf[64] = {0};
-	ssize_t n = read(p[0], buf, sizeof buf - 1);
+	if (read(p[0], &l, sizeof l) != (ssize_t)sizeof l)
+		memset(&l, 0, sizeof l);
 	close(p[0]);
 	waitpid(pid, NULL, 0);
-	*kb = 0;
-	*dump = 0;
-	if (n > 0)
-		sscanf(buf, "%ld %lld", kb, dump);
+	return l;
+}
+
+/* Region pairs at full rate on one thread (section 1's load) for 0.5 s in
+ * a flight recorder alone: events written and lost. */
+static void pairs_loss(long long *events, long long *lost)
+{
+	start(FLIGHT, WINDOW);
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 500000000u;
+	while (now_ns(CLOCK_MONOTONIC) < end)
+		for (int i = 0; i < 10000; i++) {
+			CT_REGION_BEGIN("step");
+			CT_REGION_END();
+		}
+	ct_stop();
+	struct ct_stats st;
+	ct_get_stats(&st);
+	*events = (long long)st.events;
+	*lost = (long long)st.lost;
 }
 
 int main(int argc, char **argv)
@@ -251,15 +293,42 @@ int main(int argc, char **argv)
 	       median(wf, runs), mw, median(wf, runs) / mw);
 
 	/* 3 */
-	long kst, kfl;
-	long long dst, dfl;
-	rss(STREAM, &kst, &dst);
-	rss(FLIGHT, &kfl, &dfl);
-	printf("3. two threads logging at full rate for 2 s: retained and resident memory\n");
-	printf("| case | retained (dump) bytes | max bytes | RSS high-water KiB | baseline: "
-	       "streaming KiB | ratio |\n|---|---|---|---|---|---|\n");
-	printf("| flight recorder | %lld | %u | %ld | %ld | %.2f |\n", dfl, WINDOW, kfl, kst,
-	       kst ? (double)kfl / (double)kst : 0.0);
+	printf("3. threads logging at full rate for 2 s: retained and resident memory (each "
+	       "case in a child process; pool = buffer_bytes, %zu MiB)\n",
+	       (pool_bytes ? pool_bytes : (size_t)64 << 20) >> 20);
+	printf("| threads | retained: dump bytes | window high-water | max bytes | RSS high-water "
+	       "KiB | baseline: not traced KiB | traced - not traced KiB | ctrace's mem_bytes KiB "
+	       "(window + pool in use + writer) | max bytes + pool KiB | streaming RSS KiB | "
+	       "flight / streaming |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+	int nts[2] = {2, 16};
+	for (int k = 0; k < 2; k++) {
+		struct load off = rss(OFF, nts[k]), stl = rss(STREAM, nts[k]),
+			    fll = rss(FLIGHT, nts[k]);
+		size_t pool = pool_bytes ? pool_bytes : (size_t)64 << 20;
+		printf("| %d | %lld | %lld | %u | %ld | %ld | %ld | %lld (%lld + %lld + %lld) | "
+		       "%zu | "
+		       "%ld | %.2f |\n",
+		       nts[k], fll.dump, fll.window_max, WINDOW, fll.hwm_kb, off.hwm_kb,
+		       fll.hwm_kb - off.hwm_kb, fll.mem >> 10, fll.mem_window >> 10,
+		       fll.mem_pool >> 10, fll.mem_writer >> 10, (WINDOW + pool) >> 10, stl.hwm_kb,
+		       stl.hwm_kb ? (double)fll.hwm_kb / (double)stl.hwm_kb : 0.0);
+	}
+
+	/* 4 */
+	printf("\n4. a flight recorder alone (10 MiB) with smaller pools: events lost\n");
+	printf("| pool MiB | region pairs, 1 thread, 0.5 s: lost / written | logs, 2 threads, 2 s: "
+	       "lost / written | logs, 16 threads, 2 s: lost / written | RSS KiB, 16 threads "
+	       "|\n|---|---|---|---|---|\n");
+	size_t pools[4] = {4, 8, 16, 64};
+	for (int k = 0; k < 4; k++) {
+		pool_bytes = pools[k] << 20;
+		long long pe, pl;
+		pairs_loss(&pe, &pl);
+		struct load two = rss(FLIGHT, 2), many = rss(FLIGHT, 16);
+		printf("| %zu | %lld / %lld | %lld / %lld | %lld / %lld | %ld |\n", pools[k], pl,
+		       pe, two.lost, two.events, many.lost, many.events, many.hwm_kb);
+	}
+	pool_bytes = 0;
 	printf("\ntargets: flight/streaming ratio <= 1.0 (noise aside); write_fd <= 10 ms; "
 	       "retained <= max bytes\n");
 	return 0;

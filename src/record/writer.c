@@ -591,12 +591,21 @@ static int drain_thread(struct writer *w, struct trec *r)
 	struct chunk *stop = r->rd;
 	uint32_t stop_pos = 0;
 	int limited = 0; /* the thread has more than this round takes */
-	if (cut && !r->w_cut)
-		stop = NULL; /* nothing committed before the cut */
+	/* The cut's first rounds take the threads' full chunks before the
+	 * cut, its last round what each had in its current one: the newest
+	 * events of every thread go into the cut's last generation, which a
+	 * window too small for a large backlog evicts last. */
+	int full_only = cut && w->cut_full_only;
+	if (cut && (!r->w_cut || (full_only && r->rd == r->w_cut)))
+		return 0; /* nothing (more) before the cut in this phase */
 	for (int k = 1; stop; k++) {
 		struct chunk *next = atomic_load_explicit(&stop->next, memory_order_acquire);
 		if (cut && stop == r->w_cut) {
 			stop_pos = r->w_cut_pos;
+			break;
+		}
+		if (full_only && next == r->w_cut) {
+			stop_pos = atomic_load_explicit(&stop->pos, memory_order_acquire);
 			break;
 		}
 		limited = next && k == DRAIN_BATCH && !exited;
@@ -627,6 +636,8 @@ static int drain_thread(struct writer *w, struct trec *r)
 		r->rd = next;
 		r->rd_off = 0;
 	}
+	if (full_only)
+		return 0; /* its source events wait for its newest events */
 	side_flush(w, r, exited, snap);
 	if (state == REC_EXITED) {
 		if (r->rd)
@@ -1362,6 +1373,7 @@ static void *writer_main(void *arg)
 		if (req != w->flush_done) {
 			cut_mark(w);
 			w->cutting = 1;
+			w->cut_full_only = 1;
 		}
 		more = drain_all(w);
 		w->begin_calls = 0;
@@ -1371,6 +1383,12 @@ static void *writer_main(void *arg)
 		size_t rounds = w->cfg.buffer_bytes / w->cfg.chunk_bytes / DRAIN_BATCH + 1;
 		while (req != w->flush_done && more && rounds--)
 			more = drain_all(w);
+		if (w->cutting) {
+			w->cut_full_only = 0;
+			rounds = w->cfg.buffer_bytes / w->cfg.chunk_bytes / DRAIN_BATCH + 1;
+			while ((more = drain_all(w)) && rounds--)
+				;
+		}
 		w->cutting = 0;
 		if (req != w->flush_done || mono_ns() - w->gen_start_ns >= w->cfg.generation_ns)
 			finish_gen(w);

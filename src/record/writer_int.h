@@ -88,6 +88,7 @@ struct writer {
 	int dump_fd, dump_rc, dump_busy;
 	int begin_calls;	  /* this round writes the begin of calls still open */
 	int cutting;		  /* these rounds drain up to the cut (cut_mark) */
+	int cut_full_only;	  /* the cut's first rounds: full chunks only */
 	uint64_t cut_ticks;	  /* when the cut was asked */
 	char *dump_dir;		  /* triggered dumps go there (a copy of the config's) */
 	uint64_t last_trigger_ns; /* when the last triggered dump was written */
