@@ -33,7 +33,9 @@ _Atomic uint64_t g_unregistered_lost;
  * ever used are always [0, pool_high): the pool's resident part. */
 
 static uint8_t *pool_mem;
-static uint32_t *pool_next; /* index + 1 of the chunk below, 0 = bottom */
+/* index + 1 of the chunk below, 0 = bottom; relaxed atomics: a popper may
+ * read a link a racing push rewrites (its CAS then fails) */
+static _Atomic uint32_t *pool_next;
 static size_t pool_len, pool_chunk, pool_n;
 static _Atomic uint64_t pool_head; /* tag << 32 | (index + 1), 0 = empty */
 static _Atomic size_t pool_nfree;
@@ -48,7 +50,7 @@ static void push(uint32_t i)
 {
 	uint64_t old = atomic_load_explicit(&pool_head, memory_order_relaxed), nw;
 	do {
-		pool_next[i] = (uint32_t)old;
+		atomic_store_explicit(&pool_next[i], (uint32_t)old, memory_order_relaxed);
 		nw = ((old >> 32) + 1) << 32 | (i + 1);
 	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_release,
 							memory_order_relaxed));
@@ -70,7 +72,8 @@ static struct chunk *pool_get(void)
 			return NULL;
 		/* the link may be stale if another thread popped top meanwhile;
 		 * the tag makes the CAS fail in that case. */
-		nw = ((old >> 32) + 1) << 32 | pool_next[top - 1];
+		nw = ((old >> 32) + 1) << 32 |
+		     atomic_load_explicit(&pool_next[top - 1], memory_order_relaxed);
 	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_acquire,
 							memory_order_acquire));
 	atomic_fetch_sub_explicit(&pool_nfree, 1, memory_order_relaxed);
@@ -104,7 +107,7 @@ int pool_create(size_t total, size_t chunk_bytes)
 	if (n < 2)
 		n = 2;
 	size_t len = n * chunk_bytes;
-	uint32_t *next = malloc(n * sizeof *next);
+	_Atomic uint32_t *next = malloc(n * sizeof *next);
 	if (!next)
 		return -ENOMEM;
 	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -121,7 +124,7 @@ int pool_create(size_t total, size_t chunk_bytes)
 	/* index 0 on top, each above the next: nothing in the chunks is
 	 * touched */
 	for (size_t i = 0; i < n; i++)
-		next[i] = i + 1 < n ? (uint32_t)(i + 2) : 0;
+		atomic_init(&next[i], i + 1 < n ? (uint32_t)(i + 2) : 0);
 	atomic_store(&pool_head, 1);
 	atomic_store(&pool_nfree, n);
 	atomic_store(&pool_high, 0);
@@ -133,7 +136,7 @@ void pool_destroy(void)
 	if (pool_mem)
 		munmap(pool_mem, pool_len);
 	pool_mem = NULL;
-	free(pool_next);
+	free((void *)pool_next);
 	pool_next = NULL;
 }
 
