@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -637,6 +638,41 @@ static void test_slow_reader_ends_capture(void **state)
 	assert_non_null(strstr(out, "\"recording\": false"));
 }
 
+static void test_connection_limit(void **state)
+{
+	(void)state;
+	struct ct_http_config c;
+	ct_http_config_init(&c);
+	c.address = "127.0.0.1:0";
+	c.log = on_log;
+	c.max_connections = 2;
+	c.timeout_s = 30;
+	assert_int_equal(ct_http_start(&c), 0);
+	port = ct_http_port();
+	/* two clients hold their connections with half a request each */
+	const char *half = "GET /debug/ctrace/status HTTP/1.1\r\n";
+	int a = dial(0), b = dial(0);
+	send_all(a, half, strlen(half));
+	send_all(b, half, strlen(half));
+	/* a third waits in the kernel's backlog, unanswered, while they hold
+	 * (libmicrohttpd accepts no more) */
+	int x = dial(0);
+	const char *req = "GET /debug/ctrace/status HTTP/1.1\r\nHost: x\r\n"
+			  "Connection: close\r\n\r\n";
+	send_all(x, req, strlen(req));
+	struct pollfd pf = {.fd = x, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 500), 0); /* (a wrong answer cannot come late) */
+	/* once one of them leaves, it is served */
+	close(a);
+	char buf[512];
+	ssize_t r = recv(x, buf, sizeof buf - 1, 0);
+	assert_true(r > 12);
+	buf[r] = 0;
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	close(x);
+	close(b);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -658,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stalled_client_timed_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_leaving_ends_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader_ends_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
