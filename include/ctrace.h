@@ -261,8 +261,8 @@ struct ct_http_config {
 	unsigned max_connections; /* at once; default 8 */
 	unsigned timeout_s;	  /* a connection idle this long is closed; default 10 */
 	/* A capture's bytes wait here between the writer and the client; a
-	 * client too slow to keep it from filling ends its capture. Default
-	 * 16 MiB. */
+	 * client too slow to keep it from filling ends its capture. 1 MiB to
+	 * 4 GiB, default 16 MiB (reserved, touched only as it fills). */
 	size_t queue_bytes;
 	/* Every refusal, capture and dump, one line each; NULL: stderr. Never
 	 * tokens or trace contents. Called on the server's thread. */

@@ -95,8 +95,12 @@ int http_is_loopback(const char *host, int v6)
 int http_parse_seconds(const char *v, unsigned max, unsigned *out, const char **why)
 {
 	if (!v) {
+		if (max < 1) {
+			*why = "captures are off (maximum 0 s)";
+			return -1;
+		}
 		*out = 1;
-		return max >= 1 ? 0 : (*why = "captures are off (maximum 0 s)", -1);
+		return 0;
 	}
 	if (!*v) {
 		*why = "seconds is empty";
