@@ -73,10 +73,16 @@ char *http_status_json(void)
 		(unsigned long long)(on ? ws.buffer_bytes : 0),
 		(unsigned long long)(on ? ws.buffer_bytes - ws.buffer_free_bytes : 0));
 	fprintf(f,
+		"  \"memory\": {\"pool\": %llu, \"writer\": %llu, \"window\": %llu, "
+		"\"total\": %llu},\n",
+		(unsigned long long)st.mem_pool, (unsigned long long)st.mem_writer,
+		(unsigned long long)st.mem_window, (unsigned long long)st.mem_bytes);
+	fprintf(f,
 		"  \"flight\": {\"running\": %s, \"frames\": %llu, \"bytes\": %llu, "
-		"\"window_ns\": %llu},\n",
+		"\"bytes_max\": %llu, \"window_ns\": %llu},\n",
 		flight ? "true" : "false", (unsigned long long)(flight ? ws.flight_frames : 0),
 		(unsigned long long)(flight ? ws.flight_bytes : 0),
+		(unsigned long long)st.flight_bytes_max,
 		(unsigned long long)(flight ? ws.flight_window_ns : 0));
 	struct dumplog_entry d[DUMPLOG_MAX];
 	uint64_t total = 0;
