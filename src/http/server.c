@@ -319,6 +319,11 @@ static void *server_main(void *arg)
 			http_cap_stop(c, "the client went away");
 		http_cap_tick();
 		MHD_run(srv.d);
+		/* A connection closed in that turn frees a place, but the listening
+		 * socket (left out at the connection limit) is watched again only
+		 * from the next turn: take it now, or a client waiting beyond the
+		 * limit would wait for some other event. */
+		MHD_run(srv.d);
 		http_cap_tick();
 	}
 	/* Stopping: the capture ends, its connection is resumed so that

@@ -38,6 +38,12 @@ int dump_cooldown_take(uint64_t now, uint64_t *prev, uint64_t *left_ns)
 	return 1;
 }
 
+uint64_t dump_cooldown_left(uint64_t now)
+{
+	uint64_t cd = atomic_load(&cooldown_ns), last = atomic_load(&last_dump_ns);
+	return last && now >= last && now - last < cd ? cd - (now - last) : 0;
+}
+
 void dump_cooldown_undo(uint64_t now, uint64_t prev)
 {
 	uint64_t expect = now;

@@ -16,6 +16,8 @@ uint64_t dump_cooldown_get(void);
  * the one before, for dump_cooldown_undo); 0 otherwise, with the time left
  * in *left_ns. */
 int dump_cooldown_take(uint64_t now, uint64_t *prev, uint64_t *left_ns);
+/* The time left before a dump may be taken at now; 0: it may. */
+uint64_t dump_cooldown_left(uint64_t now);
 /* Gives back a take whose dump could not be written (only if no other
  * dump took the cooldown since). */
 void dump_cooldown_undo(uint64_t now, uint64_t prev);

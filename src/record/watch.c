@@ -20,6 +20,7 @@
 #include "record/clock.h"
 #include "record/intern.h"
 #include "record/rec.h"
+#include "record/dumplog.h"
 #include "record/writer_int.h"
 
 /* ---- rules (any thread) ---- */
@@ -484,6 +485,7 @@ void watch_event(struct writer *w, uint64_t ts)
  * (a breach lasting through the cooldown fires after it). */
 static int slo_check(struct writer *w, struct wrule *r, uint64_t now, int may_fire)
 {
+	(void)w; /* (the cooldown it read is now dumplog's, shared with the endpoint) */
 	uint64_t slot_ns = r->r.window_ns / SLOTS, cur = now / slot_ns, n = 0, over = 0, max = 0;
 	for (unsigned i = 0; i < SLOTS; i++) {
 		const struct slot *s = &r->slots[i];
@@ -504,8 +506,8 @@ static int slo_check(struct writer *w, struct wrule *r, uint64_t now, int may_fi
 		return 0;
 	}
 	r->breached = 1;
-	if (r->fired || !may_fire ||
-	    (w->last_trigger_ns && mono_ns() - w->last_trigger_ns < w->cfg.dump_cooldown_ns))
+	/* (the cooldown is shared with the admin endpoint's dumps) */
+	if (r->fired || !may_fire || dump_cooldown_left(mono_ns()))
 		return 0;
 	uint64_t cum = 0, value = max;
 	for (unsigned b = 0; b < NBUCKETS; b++) {
