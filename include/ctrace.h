@@ -65,7 +65,9 @@ struct ct_watch_verdict {
  * fills v as it likes) to ask for a dump now, 0 for none. */
 typedef int (*ct_watch_fn)(void *arg, struct ct_watch_verdict *v);
 /* Called on ctrace's notify thread for each dump written into dump_dir, once
- * it has its final name (retention may remove it later). */
+ * it has its final name (retention may remove it later). A callback that
+ * takes long delays the next ones: at most 16 dumps wait for it, later ones
+ * are written but not passed to it. */
 typedef void (*ct_dump_fn)(void *arg, const char *path, const char *reason);
 
 struct ct_config {

@@ -439,13 +439,13 @@ struct ct_flight {
 };
 
 /* Handlers that come with a flight recorder with a dump directory. */
-static void flight_hooks_on(const struct ct_config *c)
+static int flight_hooks_on(const struct ct_config *c)
 {
 	if (c->dump_signal && c->flight_max_bytes && c->dump_dir)
 		dump_signal_on(c->dump_signal);
 	crash_install(c); /* (when c->dump_on_crash) */
 	/* the callbacks' thread; it fails only when no thread can be made */
-	notify_start(c);
+	return notify_start(c);
 }
 
 static void flight_hooks_off(void)
@@ -453,6 +453,8 @@ static void flight_hooks_off(void)
 	crash_uninstall();
 	dump_signal_off();
 }
+
+static int stop_recording(void);
 
 /* Starts the recording with c's outputs; ctl_mu held, none running. */
 static int start_recording(const struct ct_config *cin)
@@ -478,8 +480,12 @@ static int start_recording(const struct ct_config *cin)
 			       c.path ? strerror(-rc) : ct_strerror(rc));
 	}
 	capture_pid = (pid_t)syscall(SYS_getpid);
-	flight_hooks_on(&c);
+	rc = flight_hooks_on(&c);
 	atomic_store(&g_epoch, epoch);
+	if (rc) {
+		stop_recording(); /* callbacks asked for must run, or nothing */
+		return set_err(rc, "cannot start ctrace's callback thread: %s", strerror(-rc));
+	}
 	return 0;
 }
 
@@ -604,9 +610,12 @@ int ct_flight_start(struct ct_flight *f)
 	} else {
 		/* A stream runs: the flight recorder joins its recording. */
 		rc = writer_flight_on(&f->cfg);
-		if (rc == 0) {
+		if (rc == 0 && (rc = flight_hooks_on(&f->cfg)) != 0) {
+			flight_hooks_off();
+			writer_flight_off();
+			set_err(rc, "cannot start ctrace's callback thread: %s", strerror(-rc));
+		} else if (rc == 0) {
 			flight_running = f;
-			flight_hooks_on(&f->cfg);
 		} else {
 			set_err(rc, "cannot start the flight recorder: %s", ct_strerror(rc));
 		}
