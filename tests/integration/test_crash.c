@@ -28,7 +28,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
-#include "record/rec.h" /* call_begin/call_end: what an interposed read does */
+#include "flight_helpers.h"
 
 static char tmpdir[] = "/tmp/ctrace-crash-XXXXXX";
 
@@ -59,19 +59,6 @@ enum child_mode {
 static int stuck_fds[2];
 static _Atomic int stuck_ready;
 
-/* What an interposed read does (src/intercept/io.c TRACE_CALL). */
-static __attribute__((noinline)) ssize_t traced_read(int fd, void *buf, size_t n)
-{
-	uint64_t t0;
-	struct trec *r = call_begin(CT_WAIT_PIPE, (uint64_t)fd, CT_CALL_READ,
-				    __builtin_frame_address(0), &t0);
-	ssize_t got = read(fd, buf, n);
-	if (r)
-		call_end(r, t0, got, __builtin_frame_address(0));
-	__asm__ volatile("" ::: "memory");
-	return got;
-}
-
 static __attribute__((noinline)) void *stuck_reader(void *arg)
 {
 	(void)arg;
@@ -83,38 +70,9 @@ static __attribute__((noinline)) void *stuck_reader(void *arg)
 	return (void *)(intptr_t)n;
 }
 
-/* Waits until thread tid sleeps in the kernel (state S in its stat). */
-static int wait_blocked(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	for (;;) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return -1;
-		buf[n] = 0;
-		const char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return 0;
-		sched_yield();
-	}
-}
-
 static void emit_steps(uint64_t from, uint64_t to)
 {
-	/* messages that do not compress to nothing */
-	uint64_t x = from * 0x9e3779b97f4a7c15ull + 1;
-	for (uint64_t i = from; i < to; i++) {
-		char msg[96];
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		int n = snprintf(msg, sizeof msg, "step %llu %016llx%016llx", (unsigned long long)i,
-				 (unsigned long long)x, (unsigned long long)(x * 31));
-		ct_log_n(CT_NAME("work"), msg, (size_t)n);
-	}
+	emit_steps_as(CT_NAME("work"), from, to);
 }
 
 #define BAD_ADDR 0x10

@@ -22,7 +22,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
-#include "record/rec.h" /* call_begin/call_end: what an interposed read does */
+#include "flight_helpers.h"
 
 static char tmpdir[] = "/tmp/ctrace-flight-XXXXXX";
 
@@ -67,15 +67,7 @@ static void read_dump(const char *path, struct dump *d)
 
 static void emit_steps(uint64_t from, uint64_t to)
 {
-	/* messages that do not compress to nothing, so the cap is reached */
-	uint64_t x = from * 0x9e3779b97f4a7c15ull + 1;
-	for (uint64_t i = from; i < to; i++) {
-		char msg[96];
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		int n = snprintf(msg, sizeof msg, "step %llu %016llx%016llx", (unsigned long long)i,
-				 (unsigned long long)x, (unsigned long long)(x * 31));
-		ct_log_n(CT_NAME("flight"), msg, (size_t)n);
-	}
+	emit_steps_as(CT_NAME("flight"), from, to);
 }
 
 static off_t file_size(const char *path)
@@ -211,20 +203,6 @@ static void test_no_flight_recorder(void **state)
 static int stuck_fds[2];
 static _Atomic pid_t stuck_tid;
 
-/* What an interposed read does (src/intercept/io.c TRACE_CALL), with this
- * function standing in for the interposer: the call site is its caller. */
-static __attribute__((noinline)) ssize_t traced_read(int fd, void *buf, size_t n)
-{
-	uint64_t t0;
-	struct trec *r = call_begin(CT_WAIT_PIPE, (uint64_t)fd, CT_CALL_READ,
-				    __builtin_frame_address(0), &t0);
-	ssize_t got = read(fd, buf, n);
-	if (r)
-		call_end(r, t0, got, __builtin_frame_address(0));
-	__asm__ volatile("" ::: "memory"); /* keep the frame: no tail call */
-	return got;
-}
-
 static __attribute__((noinline)) void *stuck_reader(void *arg)
 {
 	(void)arg;
@@ -233,24 +211,6 @@ static __attribute__((noinline)) void *stuck_reader(void *arg)
 	ssize_t n = traced_read(stuck_fds[0], &c, 1);
 	__asm__ volatile("" ::: "memory");
 	return (void *)(intptr_t)n;
-}
-
-/* Waits until thread tid sleeps in the kernel (state S in its stat). */
-static void wait_blocked(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = 0;
-		const char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return;
-		sched_yield();
-	}
 }
 
 struct stuck_view {
@@ -301,7 +261,7 @@ static void test_dump_shows_blocked_thread(void **state)
 	while (!atomic_load(&stuck_tid))
 		sched_yield();
 	pid_t tid = atomic_load(&stuck_tid);
-	wait_blocked(tid);
+	assert_int_equal(wait_blocked(tid), 0);
 	/* it stays blocked 100 ms before the dump (the duration under test) */
 	struct timespec ts = {0, 100000000};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -376,30 +336,6 @@ static void test_dumps_racing_stop(void **state)
 }
 
 /* ---- triggered dumps into a directory ---- */
-
-/* Files in dir named "<this program>-<pid>-...ctrace": how many, and the
- * names in *names (sorted). */
-static int list_dumps(const char *dir, char names[][256], int max)
-{
-	char prefix[96];
-	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (strncmp(e->d_name, prefix, strlen(prefix)) || l < 7 ||
-		    strcmp(e->d_name + l - 7, ".ctrace"))
-			continue;
-		if (n < max)
-			snprintf(names[n], 256, "%s", e->d_name);
-		n++;
-	}
-	closedir(d);
-	qsort(names, (size_t)(n < max ? n : max), 256, (int (*)(const void *, const void *))strcmp);
-	return n;
-}
 
 static void start_triggers(const char *dir, uint64_t cooldown, unsigned max_files, int sig)
 {

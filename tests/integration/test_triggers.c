@@ -22,6 +22,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
+#include "flight_helpers.h"
 
 static char tmpdir[] = "/tmp/ctrace-triggers-XXXXXX";
 static char dir[256];
@@ -90,30 +91,6 @@ static void reset_got(void)
 
 /* ---- dumps on disk ---- */
 
-/* Files in dir that are this program's dumps: how many, and (sorted) the
- * first max names. */
-static int list_dumps(char names[][256], int max)
-{
-	char prefix[96];
-	snprintf(prefix, sizeof prefix, "%s-%d-", program_invocation_short_name, (int)getpid());
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (strncmp(e->d_name, prefix, strlen(prefix)) || l < 7 ||
-		    strcmp(e->d_name + l - 7, ".ctrace"))
-			continue;
-		if (n < max)
-			snprintf(names[n], 256, "%s", e->d_name);
-		n++;
-	}
-	closedir(d);
-	qsort(names, (size_t)(n < max ? n : max), 256, (int (*)(const void *, const void *))strcmp);
-	return n;
-}
-
 static void clear_dumps(void)
 {
 	DIR *d = opendir(dir);
@@ -125,23 +102,10 @@ static void clear_dumps(void)
 	closedir(d);
 }
 
-/* The header's value for key, "" when absent. */
-static void meta(const char *path, const char *key, char *out, size_t cap)
-{
-	ct_reader *r = NULL;
-	assert_int_equal(ct_reader_open(path, &r), 0);
-	const struct ct_trace_info *info = ct_reader_info(r);
-	out[0] = 0;
-	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2)
-		if (!strcmp(info->meta[i], key))
-			snprintf(out, cap, "%s", info->meta[i + 1]);
-	ct_reader_close(r);
-}
-
 static uint64_t meta_u64(const char *path, const char *key)
 {
 	char v[64];
-	meta(path, key, v, sizeof v);
+	dump_meta(path, key, v, sizeof v);
 	assert_true(v[0] != 0);
 	return strtoull(v, NULL, 10);
 }
@@ -149,7 +113,7 @@ static uint64_t meta_u64(const char *path, const char *key)
 static void assert_meta(const char *path, const char *key, const char *want)
 {
 	char v[256];
-	meta(path, key, v, sizeof v);
+	dump_meta(path, key, v, sizeof v);
 	if (strcmp(v, want))
 		fail_msg("%s: %s is '%s', expected '%s'", path, key, v, want);
 }
@@ -158,7 +122,7 @@ static void assert_meta(const char *path, const char *key, const char *want)
 static void the_dump(char *path, size_t cap)
 {
 	static char names[4][256];
-	assert_int_equal(list_dumps(names, 4), 1);
+	assert_int_equal(list_dumps(dir, names, 4), 1);
 	snprintf(path, cap, "%s/%s", dir, names[0]);
 }
 
@@ -196,24 +160,6 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-/* Waits until thread tid sleeps in the kernel (state S in its stat). */
-static void wait_blocked(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = 0;
-		const char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return;
-		sched_yield();
-	}
-}
-
 static void fast_tasks(const char *type, int n)
 {
 	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -239,7 +185,7 @@ static void *holder(void *arg)
 	atomic_store(&holder_tid, gettid());
 	while (!atomic_load(&requester_tid))
 		sched_yield();
-	wait_blocked(atomic_load(&requester_tid));
+	assert_int_equal(wait_blocked(atomic_load(&requester_tid)), 0);
 	sleep_ms(150);
 	pthread_mutex_unlock(&lock);
 	return NULL;
@@ -344,7 +290,7 @@ static void test_slow_task_dump_holds_its_blocking(void **state)
 	assert_int_equal(meta_u64(path, "trigger.threshold_ns"), 100000000);
 	uint64_t observed = meta_u64(path, "trigger.observed_ns");
 	assert_true(observed >= 150000000);
-	meta(path, "trigger.percentile", v, sizeof v);
+	dump_meta(path, "trigger.percentile", v, sizeof v);
 	assert_string_equal(v, "");
 
 	struct task_view tv;
@@ -373,20 +319,20 @@ static void test_no_dump_under_threshold(void **state)
 	sleep_ms(150);
 	ct_task_end(b);
 	settle();
-	assert_int_equal(list_dumps(names, 4), 0);
+	assert_int_equal(list_dumps(dir, names, 4), 0);
 	assert_int_equal(ct_flight_slow_task("request", 0), 0);
 	ct_task r = ct_task_begin("request", 0);
 	sleep_ms(150);
 	ct_task_end(r);
 	settle();
-	assert_int_equal(list_dumps(names, 4), 0);
+	assert_int_equal(list_dumps(dir, names, 4), 0);
 	/* the trigger machinery works: an explicit one is written */
 	assert_int_equal(ct_flight_trigger("check"), 0);
 	settle();
 	assert_int_equal(wait_dumps(1), 1);
 	assert_string_equal(got.reason[0], "check");
 	assert_int_equal(ct_stop(), 0);
-	assert_int_equal(list_dumps(names, 4), 1);
+	assert_int_equal(list_dumps(dir, names, 4), 1);
 	clear_dumps();
 }
 
@@ -567,13 +513,13 @@ static void test_slo_breach(void **state)
 	start(0, NULL, NULL);
 	fast_tasks("rpc", 40);
 	settle();
-	assert_int_equal(list_dumps(names, 4), 0);
+	assert_int_equal(list_dumps(dir, names, 4), 0);
 	slow_rpcs(10, 30);
 	settle();
 	assert_int_equal(wait_dumps(1), 1);
 	slow_rpcs(5, 30);
 	settle();
-	assert_int_equal(list_dumps(names, 4), 1);
+	assert_int_equal(list_dumps(dir, names, 4), 1);
 	assert_int_equal(ct_stop(), 0);
 	assert_int_equal(ct_flight_slo("rpc", 90, 0, 0), 0);
 	assert_int_equal(got.n, 1);
@@ -588,7 +534,7 @@ static void test_slo_breach(void **state)
 	uint64_t count = meta_u64(path, "trigger.count");
 	uint64_t observed = meta_u64(path, "trigger.observed_ns");
 	char v[32];
-	meta(path, "trigger.task", v, sizeof v);
+	dump_meta(path, "trigger.task", v, sizeof v);
 	assert_string_equal(v, "");
 
 	static struct lat l[128];
@@ -639,7 +585,7 @@ static void test_watch_callback(void **state)
 		sched_yield(); /* it runs with nothing to say: no dump */
 	settle();
 	static char names[4][256];
-	assert_int_equal(list_dumps(names, 4), 0);
+	assert_int_equal(list_dumps(dir, names, 4), 0);
 	char comm[32];
 	thread_comm(atomic_load(&watch_tid), comm, sizeof comm);
 	assert_string_equal(comm, "ctrace-notify");
