@@ -234,21 +234,10 @@ static void describe(struct sbuf *s, int i, const siginfo_t *si)
 static void crash_event(const char *msg, size_t len, const ucontext_t *uc)
 {
 	struct tls *t = &ct_tls;
-	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
-	if (e == EPOCH_INACTIVE || t->epoch != e || !t->rec || !crash_cat)
+	int reentered; /* (then lost, and counted) */
+	struct trec *r = crash_cat ? signal_event_enter(t, &reentered) : NULL;
+	if (!r)
 		return;
-	struct trec *r = t->rec;
-	if (atomic_load_explicit(&r->busy, memory_order_relaxed)) {
-		/* it crashed inside a ctrace event: lost, and counted */
-		atomic_fetch_add_explicit(&r->reentered, 1, memory_order_relaxed);
-		return;
-	}
-	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed)) {
-		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
-		return;
-	}
 	uint64_t pcs[STACK_MAX_DEPTH];
 	int n = uc ? interrupted_stack(uc, r->stack_lo, r->stack_hi, pcs, t->stack_depth) : 0;
 	uint32_t id = n ? stack_id(pcs, n, stack_hash(pcs, n)) : 0;

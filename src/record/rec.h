@@ -287,6 +287,33 @@ static inline void ev_abort(struct tls *t)
 	atomic_store_explicit(&t->rec->busy, 0, memory_order_release);
 }
 
+/* A signal handler about to write an event on the thread it interrupted
+ * (CPU samples, the crash event): only on a thread registered in the
+ * running capture (registering takes locks and allocates), never inside
+ * one of the thread's own events. Returns the thread's record with busy set
+ * (ev_head and ev_commit follow), or NULL; *reentered says it interrupted
+ * an event, which is counted as lost. */
+static inline struct trec *signal_event_enter(struct tls *t, int *reentered)
+{
+	*reentered = 0;
+	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
+	if (e == EPOCH_INACTIVE || t->epoch != e || !t->rec)
+		return NULL;
+	struct trec *r = t->rec;
+	if (atomic_load_explicit(&r->busy, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&r->reentered, 1, memory_order_relaxed);
+		*reentered = 1;
+		return NULL;
+	}
+	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed)) {
+		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
+		return NULL; /* the capture ended meanwhile */
+	}
+	return r;
+}
+
 /* Records a wait.begin whose stack starts at frame (api.c): for the
  * interposers, which pass their own frame. */
 void wait_begin_at(unsigned reason, uint64_t object, uint64_t detail, void *frame);

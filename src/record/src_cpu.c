@@ -119,22 +119,11 @@ static uint32_t sample_stack_id(struct trec *r, const uint64_t *pcs, int n)
 static void take_sample(const siginfo_t *si, const ucontext_t *uc)
 {
 	struct tls *t = &ct_tls;
-	uint32_t e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
-	/* A thread not registered in this capture is never registered here
-	 * (that takes locks and allocates): a stray or late signal. */
-	if (e == EPOCH_INACTIVE || t->epoch != e || !t->rec)
-		return;
-	struct trec *r = t->rec;
-	if (atomic_load_explicit(&r->busy, memory_order_relaxed)) {
-		/* The thread is inside a ctrace event: lost, and counted. */
-		atomic_fetch_add_explicit(&r->reentered, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&cpu.taken, 1, memory_order_relaxed);
-		return;
-	}
-	atomic_store_explicit(&r->busy, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (t->epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed)) {
-		atomic_store_explicit(&r->busy, 0, memory_order_relaxed);
+	int reentered;
+	struct trec *r = signal_event_enter(t, &reentered);
+	if (!r) {
+		if (reentered) /* inside a ctrace event: lost, and counted */
+			atomic_fetch_add_explicit(&cpu.taken, 1, memory_order_relaxed);
 		return;
 	}
 	atomic_fetch_add_explicit(&cpu.taken, 1, memory_order_relaxed);
