@@ -267,7 +267,8 @@ struct ct_http_config {
 	 * 4 GiB, default 16 MiB (reserved, touched only as it fills). */
 	size_t queue_bytes;
 	/* Every refusal, capture and dump, one line each; NULL: stderr. Never
-	 * tokens or trace contents. Called on the server's thread. */
+	 * tokens or trace contents. Called on the server's thread: it must not
+	 * call ct_http_stop (which joins that thread). */
 	ct_log_fn log;
 	void *log_arg;
 };
@@ -276,7 +277,9 @@ CT_API void ct_http_config_init(struct ct_http_config *c);
  * why: a bad address, a non-loopback one without a token...), or a
  * negative errno (-EADDRINUSE). */
 CT_API int ct_http_start(const struct ct_http_config *c);
-/* Ends a capture it streams, closes its connections, joins its thread. */
+/* Ends a capture it streams, closes its connections, joins its thread.
+ * (A capture the endpoint streams is the process's one stream: a ct_stop
+ * from the program ends it too, and its client gets what was written.) */
 CT_API int ct_http_stop(void);
 /* The port it listens on, 0 when not running. */
 CT_API int ct_http_port(void);
