@@ -1366,7 +1366,9 @@ static void *writer_main(void *arg)
 		int triggered = trigger_take(w, &trig);
 		/* a dump cuts the generation like a flush; so does a stream's end */
 		int cut = dreq != w->dump_done || triggered || cop == CTL_SINK_OFF;
-		if (cut)
+		/* and a stream's start, so that it starts now (a thread blocked
+		 * then writes its wait.begin itself, into the stream) */
+		if (cut || cop == CTL_SINK_ON)
 			req = ++w->flush_req;
 		pthread_mutex_unlock(&w->mu);
 		w->begin_calls = cut; /* dumps and a stream's end show blocked threads */
