@@ -804,6 +804,12 @@ static void child_after_fork(void)
 	flight_running = NULL;
 }
 
+/* A mark in every program and library that contains this runtime: `ctrace
+ * run` looks for it in the program, and does not load the preload library
+ * into one that has its own copy (docs/DECISIONS.md). */
+__attribute__((section(".ctrace.runtime"), used)) static const char runtime_mark[] =
+	"ctrace runtime " CT_VERSION_STRING;
+
 __attribute__((constructor)) static void auto_start(void)
 {
 	pthread_atfork(NULL, NULL, child_after_fork);

@@ -88,6 +88,20 @@ if [ -x "$PROG_WRAP" ]; then
 	fi
 	# Only the flight recorder: no streaming trace anywhere.
 	[ -z "$(find "$TMP" -maxdepth 1 -name '*.ctrace')" ] || fail "CTRACE_FLIGHT alone wrote a streaming trace"
+	# Under ctrace run, a program with ctrace linked in traces itself: no
+	# second copy through the preload library (two would write one file).
+	mkdir -p "$TMP/w2" "$TMP/o2"
+	"$CTRACE" run --flight --dump-dir "$TMP/w2" -o "$TMP/o2/own.ctrace" -- \
+		"$PROG_WRAP" "$TMP/w2" self >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "ctrace run on the wrappers' build: exit $rc: $(cat "$TMP/err")"
+	grep -q "is linked with ctrace: it traces itself" "$TMP/err" ||
+		fail "ctrace run loaded the preload library into a program with ctrace: $(cat "$TMP/err")"
+	[ "$(dumps_in "$TMP/w2")" -eq 1 ] || fail "ctrace run (wrappers): $(dumps_in "$TMP/w2") dumps, want 1"
+	"$CTRACE" report --json "$TMP/o2/own.ctrace" >"$TMP/j" 2>"$TMP/rerr" ||
+		fail "ctrace run (wrappers): its trace is unreadable: $(cat "$TMP/rerr")"
+	jq -e '.file.complete == true' "$TMP/j" >/dev/null 2>&1 ||
+		fail "ctrace run (wrappers): trace not complete: $(jq -c .file "$TMP/j")"
 	CTRACE_FLIGHT=sometimes "$PROG_WRAP" "$TMP/w" none >"$TMP/out" 2>"$TMP/err"
 	grep -q "CTRACE_FLIGHT: bad value 'sometimes'" "$TMP/err" || fail "bad CTRACE_FLIGHT not reported: $(cat "$TMP/err")"
 else

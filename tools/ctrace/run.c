@@ -163,6 +163,40 @@ static int is_static_elf(const char *path)
 	return stat_elf;
 }
 
+/* 1 when the ELF file has a section named .ctrace.runtime: it was linked
+ * with libctrace or its wrappers (src/record/capture.c), so it traces itself
+ * and the preload library would be a second copy of ctrace in it. */
+static int has_ctrace_runtime(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf64_Ehdr eh;
+	Elf64_Shdr strs;
+	int found = 0;
+	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+	    eh.e_shentsize == sizeof(Elf64_Shdr) && eh.e_shstrndx < eh.e_shnum &&
+	    pread(fd, &strs, sizeof strs, (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof strs)) ==
+		    (ssize_t)sizeof strs) {
+		static const char want[] = ".ctrace.runtime";
+		for (unsigned i = 0; i < eh.e_shnum && !found; i++) {
+			Elf64_Shdr sh;
+			char name[sizeof want];
+			if (pread(fd, &sh, sizeof sh, (off_t)(eh.e_shoff + i * sizeof sh)) !=
+				    (ssize_t)sizeof sh ||
+			    sh.sh_name >= strs.sh_size)
+				break;
+			found = pread(fd, name, sizeof name,
+				      (off_t)(strs.sh_offset + sh.sh_name)) ==
+					(ssize_t)sizeof name &&
+				!memcmp(name, want, sizeof want);
+		}
+	}
+	close(fd);
+	return found;
+}
+
 /* --http and --http-token-file into CTRACE_HTTP*, checked here so that a
  * bad address is one line from us rather than from the program. */
 static int run_http_env(const char *addr, const char *token_file)
@@ -259,14 +293,15 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctrace run: %s: no such program\n", prog_argv[0]);
 		return EXIT_USAGE;
 	}
-	if (is_static_elf(prog)) {
+	int own = has_ctrace_runtime(prog);
+	if (!own && is_static_elf(prog)) {
 		fprintf(stderr,
 			"ctrace run: %s is statically linked: LD_PRELOAD cannot trace it "
 			"(link it with libctrace-wrap.a)\n",
 			prog);
 		return EXIT_USAGE;
 	}
-	if (find_preload(preload, sizeof preload) != 0) {
+	if (!own && find_preload(preload, sizeof preload) != 0) {
 		fprintf(stderr, "ctrace run: cannot find %s next to ctrace or in ../lib*\n",
 			PRELOAD_NAME);
 		return EXIT_USAGE;
@@ -304,12 +339,21 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctrace run: %s\n", ct_last_error());
 		return EXIT_USAGE;
 	}
-	const char *old = getenv("LD_PRELOAD");
-	char *pre = NULL;
-	if (asprintf(&pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "") < 0)
-		return EXIT_USAGE;
-	setenv("LD_PRELOAD", pre, 1);
-	free(pre);
+	if (own) {
+		/* The program has ctrace in it: its own copy reads the same
+		 * CTRACE_* variables; a second one would record beside it. */
+		fprintf(stderr,
+			"ctrace run: %s is linked with ctrace: it traces itself (no preload "
+			"library)\n",
+			prog);
+	} else {
+		const char *old = getenv("LD_PRELOAD");
+		char *pre = NULL;
+		if (asprintf(&pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "") < 0)
+			return EXIT_USAGE;
+		setenv("LD_PRELOAD", pre, 1);
+		free(pre);
+	}
 
 	/* Like time(1): a ^C is for the program; its status is ours. */
 	signal(SIGINT, SIG_IGN);
