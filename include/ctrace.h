@@ -306,6 +306,44 @@ CT_API void ct_task_leave(ct_task t);
 /* The calling thread's current task, or 0. */
 CT_API ct_task ct_task_current(void);
 
+/* ---- distributed tracing: W3C trace context ----
+ * A task (a request) can carry the trace context of the distributed trace
+ * it belongs to, so `ctrace tasks --trace-id` finds it and `ctrace diagnose`
+ * names it. The context is recorded once per task (event task.trace). */
+struct ct_trace_context {
+	uint8_t trace_id[16];  /* the distributed trace; never all zero */
+	uint8_t span_id[8];    /* this task's own span */
+	uint8_t parent_id[8];  /* the caller's span (traceparent's parent-id); zero: none */
+	uint8_t flags;	       /* trace-flags (bit 0: sampled) */
+};
+/* A traceparent value is "00-" 32 hex "-" 16 hex "-" 2 hex: 55 chars. */
+#define CT_TRACEPARENT_LEN 55
+/* Parses a traceparent header value (W3C Trace Context, version 00; a
+ * higher version is read by its first four fields, as the spec says):
+ * trace_id, parent_id (the header's parent-id) and flags, plus a fresh
+ * random span_id for the receiving side. Surrounding spaces and tabs are
+ * ignored. Returns 0, or CT_ECONFIG when malformed (wrong length or
+ * separators, non-lowercase-hex, version ff, an all-zero trace or parent
+ * id); *tc is then zeroed. */
+CT_API int ct_traceparent_parse(const char *value, struct ct_trace_context *tc);
+/* The traceparent to send downstream: version 00, tc's trace id, tc's
+ * span_id as the parent-id, its flags. buf needs CT_TRACEPARENT_LEN + 1
+ * bytes; returns CT_TRACEPARENT_LEN, or CT_ECONFIG (all-zero trace id or
+ * span id, or len too small). */
+CT_API int ct_traceparent_format(const struct ct_trace_context *tc, char *buf, size_t len);
+/* A new span of the same trace, child of tc's span: trace id and flags
+ * copied, parent_id = tc's span_id, a fresh random span_id. */
+CT_API void ct_trace_context_child(const struct ct_trace_context *tc,
+				   struct ct_trace_context *child);
+/* Stamps task t (0: the calling thread's current task) with tc. Returns 0,
+ * CT_ECONFIG for an all-zero trace id or no task, CT_ENOTRUNNING when not
+ * tracing. Not a hot path: once per request. */
+CT_API int ct_task_set_trace(ct_task t, const struct ct_trace_context *tc);
+/* Parses value and stamps t in one call; a malformed value stamps nothing
+ * and returns CT_ECONFIG. tc (may be NULL) receives the parsed context, for
+ * ct_traceparent_format/ct_trace_context_child. */
+CT_API int ct_task_set_traceparent(ct_task t, const char *value, struct ct_trace_context *tc);
+
 /* ---- regions ---- */
 
 CT_API void ct_region_begin(const char *name); /* interns by content on every call */

@@ -26,6 +26,10 @@ enum ct_event_type {
 	CT_EV_CPU_SAMPLE = 16,	 /* weight (duration of CPU time it stands for); stack */
 	CT_EV_THROTTLE = 17,	 /* periods throttled, throttled time, periods: since the
 				  * previous one (the cgroup's cpu.stat) */
+	/* Format 1.3 */
+	CT_EV_TASK_TRACE = 18, /* task, trace id (high, low 64 bits), span id, parent span id,
+				* flags: the task's W3C trace context (ids big-endian, as in
+				* the traceparent's hex) */
 	CT_EV_TYPE_COUNT
 };
 

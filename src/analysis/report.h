@@ -275,7 +275,11 @@ struct report_task {
 	 * is then the trace's first event) or not have ended (end_ns is then
 	 * the trace's end), and latency_ns is what the trace holds of it. */
 	int trigger;
-	int begin_in_trace, ended;
+	int begin_in_trace, ended;	/* The W3C trace context the task was stamped with (task.trace), when
+	 * has_trace; ids as lowercase hex strings, NUL-terminated. */
+	int has_trace;
+	char trace_id[33], span_id[17], parent_id[17];
+	uint8_t trace_flags;
 };
 
 struct report_region_stat {

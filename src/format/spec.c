@@ -42,6 +42,12 @@ const struct ct_spec ct_spec_table[CT_EV_TYPE_COUNT] = {
 		{CT_EV_CPU_SAMPLE, 1, CT_SPEC_STACK_ABLE, "cpu.sample", {CT_ARG_DURATION}},
 	[CT_EV_THROTTLE] =
 		{CT_EV_THROTTLE, 3, 0, "throttle", {CT_ARG_UINT, CT_ARG_DURATION, CT_ARG_UINT}},
+	[CT_EV_TASK_TRACE] = {CT_EV_TASK_TRACE,
+			      6,
+			      0,
+			      "task.trace",
+			      {CT_ARG_TASK, CT_ARG_UINT, CT_ARG_UINT, CT_ARG_UINT, CT_ARG_UINT,
+			       CT_ARG_UINT}},
 };
 
 size_t ct_spec_encode(uint8_t *out, size_t cap)
