@@ -123,7 +123,7 @@ struct ct_config {
 	 * They must not call ct_stop or ct_flight_stop. */
 	ct_watch_fn watch; /* a watchdog of the program's own (e.g. error rate) */
 	void *watch_arg;
-	uint64_t watch_ns; /* how often watch is called; default 1 s */
+	uint64_t watch_ns;  /* how often watch is called; default 1 s */
 	ct_dump_fn on_dump; /* each triggered dump, e.g. to ship it off the box */
 	void *on_dump_arg;
 };
@@ -185,6 +185,15 @@ CT_API void ct_flight_free(struct ct_flight *f);
  * counted). Async-signal-safe. CT_ENOTRUNNING without a flight recorder and
  * a dump directory. */
 CT_API int ct_flight_trigger(const char *reason);
+/* The same for a task the program judged slow (a latency middleware, where
+ * a distributed-tracing span would be marked slow): the dump's metadata
+ * names the task (trigger.kind slow-task, trigger.task, its begin, the
+ * latency and the threshold), so `ctrace report` and `ctrace diagnose`
+ * take it first. Call it after ct_task_end(t): the dump holds what the
+ * threads had recorded when it was asked, the task's end included. reason
+ * NULL: "slow-task". */
+CT_API int ct_flight_trigger_task(const char *reason, ct_task t, uint64_t latency_ns,
+				  uint64_t threshold_ns);
 
 /* Slow-task trigger: a task of this type (NULL or "*": of any type without
  * a rule of its own) that ends more than threshold_ns after it began asks
@@ -311,10 +320,10 @@ CT_API ct_task ct_task_current(void);
  * it belongs to, so `ctrace tasks --trace-id` finds it and `ctrace diagnose`
  * names it. The context is recorded once per task (event task.trace). */
 struct ct_trace_context {
-	uint8_t trace_id[16];  /* the distributed trace; never all zero */
-	uint8_t span_id[8];    /* this task's own span */
-	uint8_t parent_id[8];  /* the caller's span (traceparent's parent-id); zero: none */
-	uint8_t flags;	       /* trace-flags (bit 0: sampled) */
+	uint8_t trace_id[16]; /* the distributed trace; never all zero */
+	uint8_t span_id[8];   /* this task's own span */
+	uint8_t parent_id[8]; /* the caller's span (traceparent's parent-id); zero: none */
+	uint8_t flags;	      /* trace-flags (bit 0: sampled) */
 };
 /* A traceparent value is "00-" 32 hex "-" 16 hex "-" 2 hex: 55 chars. */
 #define CT_TRACEPARENT_LEN 55

@@ -6,6 +6,8 @@
  * which is what makes reading threads one after another (CT_ORDER_THREAD)
  * and skipping generations that do not overlap any slow task exact: every
  * event inside a task's interval is in a generation that overlaps it. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,6 +315,20 @@ static void add_log(struct report *r, struct rthread *t, int32_t si, const struc
 	}
 }
 
+/* task.trace: ids as the traceparent writes them (lowercase hex). A task
+ * stamped twice keeps the first context: the one it was received with. */
+static void set_trace(struct report_task *p, const struct ct_event *ev)
+{
+	if (p->has_trace || (ev->args[1] == 0 && ev->args[2] == 0))
+		return;
+	p->has_trace = 1;
+	snprintf(p->trace_id, sizeof p->trace_id, "%016" PRIx64 "%016" PRIx64, ev->args[1],
+		 ev->args[2]);
+	snprintf(p->span_id, sizeof p->span_id, "%016" PRIx64, ev->args[3]);
+	snprintf(p->parent_id, sizeof p->parent_id, "%016" PRIx64, ev->args[4]);
+	p->trace_flags = (uint8_t)ev->args[5];
+}
+
 static void close_all(struct report *r, struct rthread *t, uint64_t ts)
 {
 	while (t->ndregions) {
@@ -354,6 +370,12 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	case CT_EV_TASK_LEAVE:
 		task_remove(t, id);
 		break;
+	case CT_EV_TASK_TRACE: {
+		int32_t s = slow_of(r, id);
+		if (s >= 0 && ev->nargs >= 6)
+			set_trace(&r->slow[s].pub, ev);
+		break;
+	}
 	case CT_EV_REGION_BEGIN:
 		region_open(r, t, ev->nargs > 0 ? ev->strs[0] : NULL, ts);
 		break;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/http.h"
@@ -694,6 +695,23 @@ void capture_stop_at_exit(void)
 int ct_flight_trigger(const char *reason)
 {
 	return writer_trigger(reason);
+}
+
+int ct_flight_trigger_task(const char *reason, ct_task task, uint64_t latency_ns,
+			   uint64_t threshold_ns)
+{
+	struct dump_trigger t;
+	memset(&t, 0, sizeof t);
+	snprintf(t.reason, sizeof t.reason, "%s", reason && *reason ? reason : "slow-task");
+	memcpy(t.kind, "slow-task", 10);
+	t.task = task;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	t.task_begin_ns = now_ns > latency_ns ? now_ns - latency_ns : 0;
+	t.observed_ns = latency_ns;
+	t.threshold_ns = threshold_ns;
+	return writer_trigger_ex(&t);
 }
 
 /* The dump signal (ct_config.dump_signal): its handler only asks. */

@@ -14,6 +14,8 @@ int cmd_report(int argc, char **argv);
 void cmd_report_help(FILE *out);
 int cmd_profile(int argc, char **argv);
 void cmd_profile_help(FILE *out);
+int cmd_tasks(int argc, char **argv);
+void cmd_tasks_help(FILE *out);
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *out);
 

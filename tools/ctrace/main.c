@@ -18,6 +18,8 @@ static const struct command commands[] = {
 	 "summarize a trace: threads, loss, task latencies, slowest tasks, regions"},
 	{"profile", cmd_profile, cmd_profile_help,
 	 "blocking profiles (sync, syscall, net, sched, cpu) as pprof or a top table"},
+	{"tasks", cmd_tasks, cmd_tasks_help,
+	 "list tasks by type, latency or distributed trace id (--trace-id)"},
 	{"run", cmd_run, cmd_run_help, "run a program traced, waits included: ctrace run -- PROG"},
 };
 

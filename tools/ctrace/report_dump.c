@@ -127,7 +127,12 @@ void report_print_dump(FILE *out, const struct report_view *v)
 		row(t, "written by", text(s1, sizeof s1, crash_path));
 	uint64_t task = meta_num(f, "trigger.task", NULL);
 	if (task) {
+		const struct report_result *res = v->res;
+		int listed = res->nslow && res->slow[0].trigger;
+		/* ct_flight_trigger_task does not know the type: the trace does */
 		const char *type = report_meta(f, "trigger.task_type");
+		if ((!type || !*type) && listed)
+			type = res->slow[0].type;
 		int n = snprintf(line, sizeof line, "%" PRIu64 " (%s)", task,
 				 text(s2, sizeof s2, type && *type ? type : "no type"));
 		int in_set;
@@ -135,8 +140,6 @@ void report_print_dump(FILE *out, const struct report_view *v)
 		if (in_set)
 			n += snprintf(line + n, sizeof line - (size_t)n, ", began %s the window",
 				      in ? "inside" : "BEFORE");
-		const struct report_result *res = v->res;
-		int listed = res->nslow && res->slow[0].trigger;
 		snprintf(line + n, sizeof line - (size_t)n, "%s",
 			 listed ? "; first among the slowest tasks below (<== trigger)"
 				: "; not in the trace");

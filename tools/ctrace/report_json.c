@@ -398,6 +398,13 @@ static void emit_task(struct js *j, const struct report_result *res, uint32_t ra
 	js_bool(j, "trigger", t->trigger);
 	js_bool(j, "begin_in_trace", t->begin_in_trace);
 	js_bool(j, "ended", t->ended);
+	if (t->has_trace) {
+		js_str(j, "trace_id", t->trace_id);
+		js_str(j, "span_id", t->span_id);
+		js_str(j, "parent_span_id", t->parent_id);
+	} else {
+		js_str(j, "trace_id", NULL);
+	}
 	js_open(j, "threads", '[');
 	for (uint32_t i = 0; i < t->nthreads; i++) {
 		js_key(j, NULL);

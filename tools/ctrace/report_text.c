@@ -435,6 +435,9 @@ static void print_task(FILE *out, const struct report_view *v, uint32_t i)
 			tk->begin_in_trace ? "" : " (began before the window)",
 			tk->ended ? "" : " (still running when the dump was taken)");
 	fputc('\n', out);
+	if (tk->has_trace)
+		fprintf(out, "      distributed trace %s, span %s (parent span %s)\n", tk->trace_id,
+			tk->span_id, tk->parent_id);
 	if (!res->detail_done)
 		return;
 	const char *hdr[] = {"REGION", "COUNT", "TOTAL", "SELF"};
