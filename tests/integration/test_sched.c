@@ -703,14 +703,18 @@ static void check_stress(int sched)
 			}
 		}
 		if (!strcmp(t->sched_source, "perf")) {
-			if (n > pg[i].switches + 2 || n + nlost + 2 < pg[i].switches)
+			/* The region opens before the first /proc reads and closes
+			 * after the last: a switch during those four reads counts
+			 * in the trace, not in the kernel's difference (seen: +3
+			 * under ASan on a loaded machine). */
+			if (n > pg[i].switches + 8 || n + nlost + 2 < pg[i].switches)
 				fprintf(stderr,
 					"thread %u: %llu switch-outs, %llu records lost, the "
 					"kernel "
 					"counted %llu switches\n",
 					pg[i].tid, (unsigned long long)n, (unsigned long long)nlost,
 					(unsigned long long)pg[i].switches);
-			assert_true(n <= pg[i].switches + 2);
+			assert_true(n <= pg[i].switches + 8);
 			/* a lost switch-out is at least one lost record (its
 			 * switch-in may be lost with it, or kept) */
 			assert_true(n + nlost + 2 >= pg[i].switches);
