@@ -299,25 +299,52 @@ static void test_tasks_by_trace_id(void **state)
 	free(out);
 }
 
+/* latency_ns of the task of this type in a `ctrace tasks --json` output */
+static uint64_t latency_of(const char *out, const char *type)
+{
+	char key[128];
+	snprintf(key, sizeof key, "\"type\": \"%s\", \"parent\": 0, \"latency_ns\": ", type);
+	const char *p = strstr(out, key);
+	assert_non_null(p);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
 static void test_tasks_filters(void **state)
 {
 	(void)state;
 	char *out = run("tasks --json %s", trace_path);
 	assert_memory_equal(out, "0\n", 2);
 	assert_non_null(strstr(out, "\"matched\": 5"));
+	const char *types[] = {"GET /a", "GET /b", "POST /c", "GET /bad", "GET /plain"};
+	uint64_t lat[5], max = 0;
+	unsigned slowest = 0;
+	for (unsigned i = 0; i < 5; i++) {
+		lat[i] = latency_of(out, types[i]);
+		if (lat[i] > max) {
+			max = lat[i];
+			slowest = i;
+		}
+	}
 	free(out);
 	out = run("tasks --type 'GET /plain' --json %s", trace_path);
 	assert_non_null(strstr(out, "\"matched\": 1"));
 	assert_non_null(strstr(out, "\"trace_id\": null"));
 	free(out);
-	/* GET /a slept 3 ms: the slowest, and the only one over 2.5 ms but POST /c */
-	out = run("tasks --slowest 1 %s", trace_path);
-	assert_non_null(strstr(out, "GET /a"));
-	assert_null(strstr(out, "GET /b"));
+	/* the slowest, whichever it was on this machine */
+	out = run("tasks --slowest 1 --json %s", trace_path);
+	assert_non_null(strstr(out, "\"listed\": 1"));
+	assert_int_equal(latency_of(out, types[slowest]), max);
 	free(out);
-	out = run("tasks --min 2.5ms --json %s", trace_path);
+	/* --min keeps exactly the tasks at least that slow (GET /a slept 3 ms) */
+	uint64_t min = lat[0];
+	unsigned want = 0;
+	for (unsigned i = 0; i < 5; i++)
+		want += lat[i] >= min;
+	out = run("tasks --min %lluns --json %s", (unsigned long long)min, trace_path);
+	char m[32];
+	snprintf(m, sizeof m, "\"matched\": %u,", want);
+	assert_non_null(strstr(out, m));
 	assert_non_null(strstr(out, "GET /a"));
-	assert_null(strstr(out, "GET /plain"));
 	free(out);
 }
 
