@@ -18,6 +18,7 @@ struct report *report_new(const struct report_options *o)
 	if (!r)
 		return NULL;
 	r->opt = *o;
+	r->pin_id = o->task;
 	if (r->opt.top_tasks > REPORT_MAX_TOP)
 		r->opt.top_tasks = REPORT_MAX_TOP;
 	r->res.first_ns = UINT64_MAX;
@@ -38,6 +39,7 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	report_detail_free(r);
+	holder_free(r);
 	waits_free(r);
 	cpu_free(r);
 	for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -877,12 +879,12 @@ unsigned report_pass1_done(struct report *r)
 		struct report_task *p = &r->slow[i].pub;
 		p->id = e->id;
 		p->parent = e->parent;
-		p->type = e->type < r->ntypes ? r->names.strs[r->types[e->type].name]
-			  : r->pin_type	      ? r->pin_type
-					      : "";
+		p->type = e->type < r->ntypes			     ? r->names.strs[r->types[e->type].name]
+			  : r->pin_type && e->id == r->trigger_id ? r->pin_type
+								   : "";
 		p->begin_in_trace = p->ended = 1;
 		if (pin && i == 0) {
-			p->trigger = 1;
+			p->trigger = e->id == r->trigger_id;
 			p->begin_in_trace = begin_in;
 			p->ended = ended;
 		}

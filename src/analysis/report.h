@@ -24,12 +24,18 @@
 #define REPORT_MAX_WAIT_SITES	   4096 /* distinct (reason, call site) pairs */
 #define REPORT_TOP_WAIT_SITES	   20	/* listed, by total time */
 #define REPORT_MAX_TASK_WAITS	   8	/* longest waits kept per slow task */
+#define REPORT_STACK_FRAMES	   6	/* frames kept of a wait's, fault's or sample's stack */
 /* Percentiles come from a log-linear histogram: within this relative error. */
 #define REPORT_PERCENTILE_ERROR 0.01
 
 struct report_options {
 	unsigned top_tasks;   /* slowest tasks to detail; 0 = none */
 	unsigned top_regions; /* regions listed by total time */
+	/* Detail this task first whatever its latency, in place of a dump's
+	 * triggering task (0: none). It is res.slow[0] when the trace holds
+	 * any of it; its `trigger` is set only if it is also the dump's. */
+	uint64_t task;
+	int holders; /* report_run runs pass 3 (report_holder_spans) */
 };
 
 /* Where a thread's time went, by what it waited on (report_wait.c). A wait
@@ -104,6 +110,29 @@ struct report_site {
 	uint32_t line;
 };
 
+/* What a lock's holder did while a slow task waited for the lock (pass 3,
+ * report_holder.c): its time in the waited interval, in exclusive states,
+ * and the longest wait (or, running, the top CPU-sample function) behind
+ * its largest state. */
+struct report_holding {
+	int known; /* pass 3 read the holder's events around the interval */
+	uint64_t from_ns, to_ns;
+	struct report_states states; /* add up to to_ns - from_ns */
+	uint32_t state;		     /* the largest (enum report_state) */
+	uint64_t state_ns;
+	/* When that state is a wait: its longest one, clipped to the interval */
+	uint32_t reason;	 /* enum ct_wait_reason, 0 when not a wait */
+	uint64_t object, detail; /* the fd (or lock) and the call (enum ct_wait_call) */
+	uint64_t wait_ns;
+	struct report_site site;
+	uint32_t nframes;
+	struct report_site frames[REPORT_STACK_FRAMES];
+	/* When running: the function most CPU samples of the interval were in */
+	const char *function;
+	uint64_t samples, function_samples;
+	uint64_t faults_minor, faults_major;
+};
+
 /* One wait, with the lock's holder when known: the holder's thread index
  * (0 when its tid is in no thread table of the trace) and tid. */
 struct report_wait {
@@ -114,6 +143,10 @@ struct report_wait {
 	uint32_t holder, holder_tid;
 	const char *holder_name; /* NULL when not a named thread of the trace */
 	int open;		 /* still waiting at the end of the trace */
+	/* its stack from the call site out (pass 2 only) */
+	uint32_t nframes;
+	struct report_site frames[REPORT_STACK_FRAMES];
+	struct report_holding holding; /* a slow task's lock wait, after pass 3 */
 };
 
 struct report_thread {
@@ -233,6 +266,7 @@ struct report_region_node {
 	uint64_t count;
 	uint64_t total_ns; /* wall time inside the region, clipped to the task */
 	uint64_t self_ns;  /* total minus time in child regions of the same task */
+	uint64_t faults;   /* page faults counted while it was the innermost region */
 };
 
 struct report_log {
@@ -261,8 +295,22 @@ struct report_task {
 	 * source), faults and CPU samples while it was current */
 	struct report_states states;
 	uint64_t faults_minor, faults_major, cpu_samples;
+	uint64_t faults_outside; /* faults in no region of the task */
 	uint32_t nfuncs;
 	struct report_func funcs[REPORT_TOP_TASK_FUNCS]; /* by self samples */
+	/* The stack of a CPU sample in funcs[0] (innermost first), and of the
+	 * task's first major fault with a stack. */
+	uint32_t nhot_frames, nfault_frames;
+	struct report_site hot_frames[REPORT_STACK_FRAMES];
+	struct report_site fault_frames[REPORT_STACK_FRAMES];
+	uint64_t fault_addr;
+	/* Threads that wanted a CPU at once during the task (pass 3, perf
+	 * only, for tasks whose largest state is runnable or throttled): the
+	 * peak, the level exceeded half the time, and the time above the
+	 * trace's cpus_allowed, over conc_ns measured. */
+	int conc_measured;
+	uint32_t conc_peak, conc_p50;
+	uint64_t conc_over_ns, conc_ns;
 	uint32_t nwaits;
 	struct report_wait longest[REPORT_MAX_TASK_WAITS];
 	uint32_t nregions;
@@ -275,8 +323,9 @@ struct report_task {
 	 * is then the trace's first event) or not have ended (end_ns is then
 	 * the trace's end), and latency_ns is what the trace holds of it. */
 	int trigger;
-	int begin_in_trace, ended;	/* The W3C trace context the task was stamped with (task.trace), when
-	 * has_trace; ids as lowercase hex strings, NUL-terminated. */
+	int begin_in_trace,
+		ended; /* The W3C trace context the task was stamped with (task.trace), when
+			* has_trace; ids as lowercase hex strings, NUL-terminated. */
 	int has_trace;
 	char trace_id[33], span_id[17], parent_id[17];
 	uint8_t trace_flags;
@@ -371,7 +420,20 @@ int64_t report_detail_spans(struct report *r, const struct report_span **spans);
 void report_detail_generation(struct report *r, const struct ct_generation *g);
 void report_detail_event(struct report *r, const struct ct_event *ev);
 
-/* Computes the results. Call once, after pass 1 (pass 2 optional). */
+/* Pass 3 (optional, after pass 2): what the holders of the slow tasks'
+ * lock waits did during those waits, and how many threads wanted a CPU
+ * during the tasks whose largest state is runnable or throttled. Like
+ * pass 2 it reads only some generations: those overlapping these
+ * intervals, and the one before each run of them (a wait the holder began
+ * earlier). report_holder_spans gives them as file spans (-1: unknown,
+ * then offer every generation to report_holder_wanted); 0 spans: nothing
+ * to do. Results go into res.slow[i].longest[j].holding and conc_*. */
+int64_t report_holder_spans(struct report *r, const struct report_span **spans);
+int report_holder_wanted(struct report *r, const struct ct_generation *g);
+void report_holder_generation(struct report *r, const struct ct_generation *g);
+void report_holder_event(struct report *r, const struct ct_event *ev);
+
+/* Computes the results. Call once, after pass 1 (pass 2 and 3 optional). */
 const struct report_result *report_finish(struct report *r);
 
 /* ---- over a trace file (report_run.c) ---- */
@@ -385,11 +447,12 @@ struct report_file {
 	int damaged;	      /* the reader stopped on an error after the header */
 	uint64_t generations; /* read intact in pass 1 */
 	uint64_t detail_generations, detail_skipped; /* pass 2 */
+	uint64_t holder_generations;		     /* pass 3 */
 	uint64_t header_bytes;			     /* where the first generation starts */
 	char error[512];			     /* the reader's error line, "" when none */
 };
 
-/* pass: 1 or 2; done/total: file bytes; events: read so far in this pass. */
+/* pass: 1, 2 or 3; done/total: file bytes; events: read so far in this pass. */
 typedef void (*report_progress_fn)(void *arg, int pass, uint64_t done, uint64_t total,
 				   uint64_t events);
 

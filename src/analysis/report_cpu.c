@@ -57,7 +57,9 @@ void report_trace_meta(struct report *r, const char *const *meta, uint32_t n)
 		} else if (strcmp(k, "cpus.online") == 0) {
 			r->cpu.online_cpus = num(v);
 		} else if (strcmp(k, "trigger.task") == 0) {
-			r->pin_id = strtoull(v, NULL, 10);
+			r->trigger_id = strtoull(v, NULL, 10);
+			if (!r->opt.task)
+				r->pin_id = r->trigger_id;
 		} else if (strcmp(k, "trigger.task_type") == 0) {
 			free(r->pin_type);
 			r->pin_type = strdup(v);
@@ -396,6 +398,8 @@ void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev
 				s->nfn++;
 			}
 			if (i == 0) {
+				if (!s->fn[k].self)
+					s->fn[k].nfr = report_stack_ids(r, st, 0, s->fn[k].fr);
 				s->fn[k].self++;
 				s->fn[k].self_ns += w;
 			}
@@ -591,6 +595,17 @@ void cpu_finish(struct report *r)
 		}
 		r->res.slow[i].nfuncs = p->nfuncs;
 		memcpy(r->res.slow[i].funcs, p->funcs, sizeof(p->funcs));
+		/* the stack of the top function: the first with the most self samples */
+		uint32_t best = UINT32_MAX;
+		for (uint32_t k = 0; k < s->nfn; k++)
+			if (s->fn[k].self &&
+			    (best == UINT32_MAX || s->fn[k].self > s->fn[best].self))
+				best = k;
+		if (best != UINT32_MAX) {
+			r->res.slow[i].nhot_frames = s->fn[best].nfr;
+			report_sites_of(r, s->fn[best].fr, s->fn[best].nfr,
+					r->res.slow[i].hot_frames);
+		}
 	}
 	r->res.has_states = perf || samples || o->faults_minor || o->faults_major ||
 			    o->throttle_events || o->cpu_samples;

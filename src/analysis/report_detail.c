@@ -463,6 +463,9 @@ static void preorder(struct slow_task *s, int32_t node, int32_t parent, int32_t 
 
 void report_detail_close(struct report *r)
 {
+	if (r->detail_closed)
+		return;
+	r->detail_closed = 1;
 	/* Off-CPU pieces still open end with the thread (or the trace, in a
 	 * wait), under the wait state they had. */
 	sched_detail_close(r);

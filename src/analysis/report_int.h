@@ -38,7 +38,19 @@ struct wopen {
 	uint32_t holder, holder_tid;
 	int32_t site; /* pass 1: slot in r->sites, -1 past the cap */
 	int open;
+	/* pass 2 and 3: the stack from the call site out, as name ids */
+	uint32_t nfr;
+	uint32_t fr[REPORT_STACK_FRAMES][3]; /* function, file, line */
 };
+
+/* Name ids of a stack's frames from `from` on, at most REPORT_STACK_FRAMES
+ * (report_wait.c); n frames written. */
+uint32_t report_stack_ids(struct report *r, const struct ct_stack *s, uint32_t from,
+			  uint32_t out[][3]);
+void report_sites_of(const struct report *r, const uint32_t ids[][3], uint32_t n,
+		     struct report_site *out);
+/* The first frame of a wait's stack that is the program's call site. */
+uint32_t report_site_index(const struct ct_stack *s);
 
 struct wsite {
 	uint64_t key;
@@ -124,7 +136,11 @@ struct slow_task {
 	struct {
 		uint32_t name;
 		uint64_t self, cum, self_ns, cum_ns;
+		uint32_t nfr; /* the stack of its first sample as the innermost frame */
+		uint32_t fr[REPORT_STACK_FRAMES][3];
 	} fn[TASK_FUNCS]; /* functions in its CPU samples, first seen */
+	uint32_t nfault_fr;
+	uint32_t fault_fr[REPORT_STACK_FRAMES][3];
 	uint32_t nfn;
 	uint32_t cap_regions;
 	int32_t *first_child, *next_sibling; /* per node */
@@ -226,8 +242,9 @@ struct report {
 	uint32_t cap_name_type;
 	struct slow_ent *heap;
 	uint32_t nheap;
-	/* a dump's triggering task (trigger.task, 0: none): listed first */
-	uint64_t pin_id;
+	/* a dump's triggering task (trigger.task, 0: none), or the task asked
+	 * for (opt.task): listed first */
+	uint64_t pin_id, trigger_id;
 	char *pin_type; /* trigger.task_type */
 	struct slow_ent pin;
 	int pin_done; /* it ended in the trace: pin is set */
@@ -258,6 +275,8 @@ struct report {
 	/* pass 2 */
 	struct slow_task *slow;
 	uint32_t nslow;
+	int detail_closed;
+	struct hpass *h3;   /* pass 3 (report_holder.c) */
 	uint64_t *slow_ids; /* sorted, with slow_idx */
 	int32_t *slow_idx;
 };
@@ -265,6 +284,10 @@ struct report {
 struct rthread *report_thread_of(struct report *r, const struct ct_thread_info *ti);
 void report_detail_free(struct report *r);
 void report_detail_close(struct report *r); /* end of pass 2: close open regions */
+
+/* Pass 3 (report_holder.c): from report_finish, after cpu_finish. */
+void holder_finish(struct report *r);
+void holder_free(struct report *r);
 
 /* Waits (report_wait.c). */
 void wait_begin1(struct report *r, struct rthread *t, const struct ct_event *ev);

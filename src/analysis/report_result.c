@@ -131,6 +131,7 @@ const struct report_result *report_finish(struct report *r)
 	report_pass1_done(r);
 	report_detail_close(r);
 	cpu_finish(r);
+	holder_finish(r);
 	r->finished = 1;
 	struct report_result *res = &r->res;
 	if (res->events == 0)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "analysis/meta.h"
-#include "analysis/report.h"
+#include "analysis/report_int.h"
 
 static void set_error(struct report_file *f, const ct_reader *rd, int rc)
 {
@@ -67,15 +67,26 @@ static int pass1(struct report *r, ct_reader *rd, struct report_file *f,
 	return rc;
 }
 
-/* Pass 2 over only the generations it needs: each is read from the file
+/* A pass over only the generations it needs: each is read from the file
  * and handed to an in-memory reader behind a copy of the file header, so a
  * skipped generation is never decompressed or parsed. Returns -1 when the
- * file cannot be read this way (then pass2_all does it sequentially). */
-static int pass2_spans(struct report *r, const char *path, struct report_file *f,
-		       report_progress_fn progress, void *arg)
+ * file cannot be read this way (then the caller reads it sequentially). */
+struct pass_fns {
+	int pass;
+	void (*generation)(struct report *r, const struct ct_generation *g);
+	void (*event)(struct report *r, const struct ct_event *ev);
+	int (*wanted)(struct report *r, const struct ct_generation *g);
+};
+
+static const struct pass_fns pass2_fns = {2, report_detail_generation, report_detail_event,
+					  report_detail_wanted};
+static const struct pass_fns pass3_fns = {3, report_holder_generation, report_holder_event,
+					  report_holder_wanted};
+
+static int read_spans(struct report *r, const char *path, struct report_file *f,
+		      const struct pass_fns *fns, const struct report_span *spans, int64_t n,
+		      uint64_t *read, report_progress_fn progress, void *arg)
 {
-	const struct report_span *spans;
-	int64_t n = report_detail_spans(r, &spans);
 	if (n < 0 || f->header_bytes == 0)
 		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -99,27 +110,40 @@ static int pass2_spans(struct report *r, const char *path, struct report_file *f
 		    ct_reader_open_mem(buf, hdr + spans[i].size, &rd) < 0 ||
 		    (ct_reader_set_order(rd, CT_ORDER_THREAD), ct_reader_next_generation(rd, &g)) !=
 			    1) {
-			/* The file changed under us: keep what pass 2 has. */
+			/* The file changed under us: keep what the pass has. */
 			ct_reader_close(rd);
 			break;
 		}
-		report_detail_generation(r, g);
+		fns->generation(r, g);
 		while (ct_reader_next_in_generation(rd, &ev) == 1)
-			report_detail_event(r, &ev);
+			fns->event(r, &ev);
 		events += g->nevents;
-		f->detail_generations++;
+		(*read)++;
 		ct_reader_close(rd);
 		if (progress)
-			progress(arg, 2, spans[i].offset + spans[i].size, f->file_size, events);
+			progress(arg, fns->pass, spans[i].offset + spans[i].size, f->file_size,
+				 events);
 	}
-	f->detail_skipped = f->generations - f->detail_generations;
 	free(buf);
 	close(fd);
 	return rc;
 }
 
-static void pass2_all(struct report *r, const char *path, struct report_file *f,
-		      report_progress_fn progress, void *arg)
+static int pass2_spans(struct report *r, const char *path, struct report_file *f,
+		       report_progress_fn progress, void *arg)
+{
+	const struct report_span *spans;
+	int64_t n = report_detail_spans(r, &spans);
+	int rc =
+		read_spans(r, path, f, &pass2_fns, spans, n, &f->detail_generations, progress, arg);
+	if (rc == 0)
+		f->detail_skipped = f->generations - f->detail_generations;
+	return rc;
+}
+
+static void pass_all(struct report *r, const char *path, struct report_file *f,
+		     const struct pass_fns *fns, uint64_t *read, uint64_t *skipped,
+		     report_progress_fn progress, void *arg)
 {
 	ct_reader *rd = NULL;
 	if (ct_reader_open(path, &rd) < 0) {
@@ -132,20 +156,20 @@ static void pass2_all(struct report *r, const char *path, struct report_file *f,
 	uint64_t events = 0;
 	/* Never past the generations pass 1 read intact. */
 	for (uint64_t i = 0; i < f->generations && ct_reader_next_generation(rd, &g) == 1; i++) {
-		int want = report_detail_wanted(r, g);
+		int want = fns->wanted(r, g);
 		if (want < 0)
 			break;
 		if (want == 0) {
-			f->detail_skipped++;
+			(*skipped)++;
 			continue;
 		}
-		report_detail_generation(r, g);
+		fns->generation(r, g);
 		while (ct_reader_next_in_generation(rd, &ev) == 1)
-			report_detail_event(r, &ev);
+			fns->event(r, &ev);
 		events += g->nevents;
-		f->detail_generations++;
+		(*read)++;
 		if (progress)
-			progress(arg, 2, ct_reader_offset(rd), f->file_size, events);
+			progress(arg, fns->pass, ct_reader_offset(rd), f->file_size, events);
 	}
 	ct_reader_close(rd);
 }
@@ -174,7 +198,17 @@ int report_run(struct report *r, const char *path, struct report_file *f,
 	ct_reader_close(rd);
 	if (report_pass1_done(r) > 0 && f->generations > 0 &&
 	    pass2_spans(r, path, f, progress, arg) < 0)
-		pass2_all(r, path, f, progress, arg);
+		pass_all(r, path, f, &pass2_fns, &f->detail_generations, &f->detail_skipped,
+			 progress, arg);
+	if (r->opt.holders && r->nslow > 0 && f->generations > 0) {
+		const struct report_span *spans;
+		int64_t n = report_holder_spans(r, &spans);
+		uint64_t skipped = 0;
+		if (n != 0 && read_spans(r, path, f, &pass3_fns, spans, n, &f->holder_generations,
+					 progress, arg) < 0)
+			pass_all(r, path, f, &pass3_fns, &f->holder_generations, &skipped, progress,
+				 arg);
+	}
 	report_finish(r);
 	if (!f->damaged)
 		return 0;

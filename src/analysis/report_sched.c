@@ -240,6 +240,33 @@ static void sample(struct report *r, struct rthread *t, int pass, const struct c
 
 /* ---- events ---- */
 
+/* Pass 2: a fault while slow task si was current: its counts, the region it
+ * fell in (minor faults are counts sampled from /proc, with no stack: the
+ * region current when they were read is where the thread was), and the
+ * stack of its first major fault. */
+static void fault2(struct report *r, struct rthread *t, int32_t si, const struct ct_event *ev)
+{
+	struct slow_task *s = &r->slow[si];
+	struct report_task *p = &s->pub;
+	uint64_t n = arg(ev, 1);
+	if (ev->ts < p->begin_ns || ev->ts > p->end_ns)
+		return;
+	if (arg(ev, 0) == CT_FAULT_MAJOR)
+		p->faults_major += n;
+	else
+		p->faults_minor += n;
+	const struct dregion *top =
+		t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
+	if (top && top->slow == si && top->node >= 0)
+		p->regions[top->node].faults += n;
+	else
+		p->faults_outside += n;
+	if (arg(ev, 0) == CT_FAULT_MAJOR && !s->nfault_fr && ev->stack && ev->stack->nframes) {
+		s->nfault_fr = report_stack_ids(r, ev->stack, 0, s->fault_fr);
+		p->fault_addr = arg(ev, 2);
+	}
+}
+
 void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_event *ev)
 {
 	struct sched_st *s = st_of(t, pass);
@@ -294,13 +321,7 @@ void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_
 				t->pub.faults_minor += arg(ev, 1);
 			cpu_fault1(r, ev);
 		} else if (report_cur_slow(t) >= 0) {
-			struct report_task *p = &r->slow[report_cur_slow(t)].pub;
-			if (ts >= p->begin_ns && ts <= p->end_ns) {
-				if (arg(ev, 0) == CT_FAULT_MAJOR)
-					p->faults_major += arg(ev, 1);
-				else
-					p->faults_minor += arg(ev, 1);
-			}
+			fault2(r, t, report_cur_slow(t), ev);
 		}
 		break;
 	case CT_EV_SCHED_SAMPLE:
@@ -516,5 +537,7 @@ void sched_finish(struct report *r)
 		}
 		p->states.ns[REPORT_ST_RUNNING] =
 			p->on_thread_ns > rest ? p->on_thread_ns - rest : 0;
+		p->nfault_frames = s->nfault_fr;
+		report_sites_of(r, s->fault_fr, s->nfault_fr, p->fault_frames);
 	}
 }

@@ -88,15 +88,41 @@ static uint32_t holder_index(const struct report *r, uint32_t tid, int in_gen)
 /* The call site: the first frame, past functions inlined from system
  * headers (with _FORTIFY_SOURCE, glibc's read is an inline wrapper in
  * bits/unistd.h, and every read would be one site there). */
+uint32_t report_site_index(const struct ct_stack *s)
+{
+	uint32_t i = 0;
+	while (s && i + 1 < s->nframes && s->frames[i].inlined &&
+	       !strncmp(s->frames[i].file, "/usr/include/", 13))
+		i++;
+	return i;
+}
+
 static const struct ct_frame *site_frame(const struct ct_stack *s)
 {
 	if (!s || !s->nframes)
 		return NULL;
-	uint32_t i = 0;
-	while (i + 1 < s->nframes && s->frames[i].inlined &&
-	       !strncmp(s->frames[i].file, "/usr/include/", 13))
-		i++;
-	return &s->frames[i];
+	return &s->frames[report_site_index(s)];
+}
+
+uint32_t report_stack_ids(struct report *r, const struct ct_stack *s, uint32_t from,
+			  uint32_t out[][3])
+{
+	uint32_t n = 0;
+	for (uint32_t i = from; s && i < s->nframes && n < REPORT_STACK_FRAMES; i++, n++) {
+		const struct ct_frame *f = &s->frames[i];
+		out[n][0] = ptrcache_id(&r->pc, &r->names, f->function);
+		out[n][1] = ptrcache_id(&r->pc, &r->names, f->file);
+		out[n][2] = f->line;
+	}
+	return n;
+}
+
+void report_sites_of(const struct report *r, const uint32_t ids[][3], uint32_t n,
+		     struct report_site *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = (struct report_site){r->names.strs[ids[i][0]], r->names.strs[ids[i][1]],
+					      ids[i][2]};
 }
 
 static void wait_read(struct report *r, struct wopen *w, const struct ct_event *ev)
@@ -291,6 +317,9 @@ void wait_begin2(struct report *r, struct rthread *t, int32_t si, const struct c
 	if (t->w2.open)
 		wait_end2(r, t, si, ev->ts, 0);
 	wait_read(r, &t->w2, ev);
+	/* Stacks only where a slow task can use them. */
+	t->w2.nfr = si >= 0 ? report_stack_ids(r, ev->stack, report_site_index(ev->stack), t->w2.fr)
+			    : 0;
 }
 
 void wait_slice(struct slow_task *s, const struct rthread *t, uint64_t d)
@@ -340,7 +369,9 @@ void wait_end2(struct report *r, struct rthread *t, int32_t si, uint64_t ts, int
 		.holder = w->holder,
 		.holder_tid = w->holder_tid,
 		.open = open,
+		.nframes = w->nfr,
 	};
+	report_sites_of(r, w->fr, w->nfr, p->longest[k].frames);
 }
 
 void waits_detail_close(struct report *r)

@@ -114,7 +114,7 @@ static void run_report(const uint8_t *data, size_t size)
 		return;
 	}
 	ct_reader_set_order(r, CT_ORDER_THREAD);
-	struct report_options o = {3, 5};
+	struct report_options o = {.top_tasks = 3, .top_regions = 5};
 	struct report *rep = report_new(&o);
 	const struct ct_generation *g;
 	uint64_t n = 0;

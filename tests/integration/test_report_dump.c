@@ -108,7 +108,7 @@ struct run {
 
 static void run_report(struct run *x, enum shape shape, unsigned top)
 {
-	struct report_options o = {top, 20};
+	struct report_options o = {.top_tasks = top, .top_regions = 20};
 	x->path = make_trace(shape, NULL);
 	x->r = report_new(&o);
 	assert_non_null(x->r);

@@ -144,7 +144,7 @@ static inline struct ct_event cpusample(uint32_t th, uint64_t ts, uint64_t weigh
 /* Both passes over the same events, in the given (thread) order. */
 static inline struct report *run(const struct ct_event *evs, size_t n, unsigned top)
 {
-	struct report_options o = {top, REPORT_DEFAULT_TOP_REGIONS};
+	struct report_options o = {.top_tasks = top, .top_regions = REPORT_DEFAULT_TOP_REGIONS};
 	struct report *r = report_new(&o);
 	assert_non_null(r);
 	for (size_t i = 0; i < n; i++)

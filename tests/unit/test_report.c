@@ -327,7 +327,7 @@ static void test_loss_counted(void **state)
 		.loss = sec,
 	};
 	sec[0].thread = &gthreads[2];
-	struct report_options o = {10, 10};
+	struct report_options o = {.top_tasks = 10, .top_regions = 10};
 	struct report *r = report_new(&o);
 	report_generation(r, &g);
 	struct ct_event evs[] = {
@@ -409,7 +409,7 @@ static void test_generation_skipping(void **state)
 		g[i].nthreads = 1;
 	}
 	g[3].seq = 6; /* two generations missing */
-	struct report_options o = {1, 10};
+	struct report_options o = {.top_tasks = 1, .top_regions = 10};
 	struct report *r = report_new(&o);
 	struct ct_event b = tbegin(1, 150, 1, "t"), e = tend(1, 210, 1), f = tbegin(1, 1, 2, "t");
 	report_generation(r, &g[0]);

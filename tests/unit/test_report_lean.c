@@ -103,7 +103,7 @@ static void lean_trace(struct tb *b, uint64_t seed, int sparse, int odd_spec, in
 
 static const struct report_result *pass1(const struct tb *b, int lean, struct report **out)
 {
-	struct report_options o = {5, 50};
+	struct report_options o = {.top_tasks = 5, .top_regions = 50};
 	struct report *r = report_new(&o);
 	ct_reader *rd;
 	assert_int_equal(ct_reader_open_mem(b->out.p, b->out.len, &rd), 0);

@@ -10,7 +10,7 @@
 static struct report *run_meta(const struct ct_event *evs, size_t n, unsigned top,
 			       const char *const *meta, uint32_t nmeta, uint64_t lo, uint64_t hi)
 {
-	struct report_options o = {top, REPORT_DEFAULT_TOP_REGIONS};
+	struct report_options o = {.top_tasks = top, .top_regions = REPORT_DEFAULT_TOP_REGIONS};
 	struct report *r = report_new(&o);
 	assert_non_null(r);
 	report_trace_meta(r, meta, nmeta);

@@ -178,7 +178,7 @@ int cmd_report(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct report_options o = {top, regions};
+	struct report_options o = {.top_tasks = top, .top_regions = regions};
 	struct report *r = report_new(&o);
 	if (!r) {
 		fputs("ctrace: out of memory\n", stderr);
