@@ -16,6 +16,8 @@ int cmd_profile(int argc, char **argv);
 void cmd_profile_help(FILE *out);
 int cmd_tasks(int argc, char **argv);
 void cmd_tasks_help(FILE *out);
+int cmd_diagnose(int argc, char **argv);
+void cmd_diagnose_help(FILE *out);
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *out);
 

@@ -16,6 +16,8 @@ struct command {
 static const struct command commands[] = {
 	{"report", cmd_report, cmd_report_help,
 	 "summarize a trace: threads, loss, task latencies, slowest tasks, regions"},
+	{"diagnose", cmd_diagnose, cmd_diagnose_help,
+	 "why tasks were slow: the dominant cause, its site, who held the lock, what next"},
 	{"profile", cmd_profile, cmd_profile_help,
 	 "blocking profiles (sync, syscall, net, sched, cpu) as pprof or a top table"},
 	{"tasks", cmd_tasks, cmd_tasks_help,
