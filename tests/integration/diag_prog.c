@@ -9,7 +9,9 @@
  *          "build_index" (a minor page-fault storm)
  * Linked with libctrace-wrap.a and run through `ctrace run`. Contention is
  * made, not hoped for: the holder starts its I/O only once the kernel shows
- * the waiter blocked on the mutex. Usage: diag_prog MODE FACTS. */
+ * the waiter blocked on the mutex. With DUMP_DIR, it stays until a flight
+ * recorder's dump (a slow-task trigger: the writer sees the task's end a
+ * round later) is in that directory. Usage: diag_prog MODE FACTS [DUMP_DIR]. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -275,10 +278,31 @@ static void run_fault(void)
 	ct_task_end(t);
 }
 
+/* Until DIR holds a dump (renamed into place when complete), at most 30 s. */
+static void until_dump(const char *path)
+{
+	for (int i = 0; i < 30000; i++) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (strlen(e->d_name) > 7 &&
+			    !strcmp(e->d_name + strlen(e->d_name) - 7, ".ctrace")) {
+				closedir(d);
+				return;
+			}
+		if (d)
+			closedir(d);
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "diag_prog: no dump in %s\n", path);
+	exit(4);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3 || !(facts = fopen(argv[2], "w"))) {
-		fprintf(stderr, "usage: diag_prog lock|cpu|pool|net|fault FACTS\n");
+	if (argc < 3 || argc > 4 || !(facts = fopen(argv[2], "w"))) {
+		fprintf(stderr, "usage: diag_prog lock|cpu|pool|net|fault FACTS [DUMP_DIR]\n");
 		return 2;
 	}
 	setvbuf(facts, NULL, _IOLBF, 0);
@@ -302,6 +326,8 @@ int main(int argc, char **argv)
 	if (i == sizeof modes / sizeof modes[0])
 		return 2;
 	modes[i].run();
+	if (argc == 4)
+		until_dump(argv[3]);
 	fclose(facts);
 	return 0;
 }

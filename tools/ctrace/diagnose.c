@@ -194,9 +194,9 @@ int cmd_diagnose(int argc, char **argv)
 		/* damaged: what was read is diagnosed above */
 		print_error(path, f.error);
 		fprintf(stderr,
-			"ctrace: %s: the diagnosis covers the %llu generations read before "
+			"ctrace: %s: the diagnosis covers the %llu generation%s read before "
 			"the damage\n",
-			path, (unsigned long long)f.generations);
+			path, (unsigned long long)f.generations, f.generations == 1 ? "" : "s");
 		status = EXIT_TRACE;
 	} else if (!f.complete) {
 		fprintf(stderr,
