@@ -170,8 +170,8 @@ static void setup(struct report *r)
 	h->serial = 1;
 	/* The generations to read: those overlapping an interval, and the one
 	 * before each run of them. */
-	if (r->ngens == UINT64_MAX || !h->niv)
-		return;
+	if (r->ngens == UINT64_MAX || r->ngens == 0 || !h->niv)
+		return; /* not known: every generation is offered */
 	h->want_gen = calloc(r->ngens ? r->ngens : 1, 1);
 	if (!h->want_gen)
 		abort();

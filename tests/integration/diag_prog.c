@@ -1,4 +1,4 @@
-/* Incidents for test_diagnose.sh, one per mode, each inside one task whose
+/* Incidents for test_diagnose_run.sh, one per mode, each inside one task whose
  * id goes to the FACTS file ("task N", with what else the test checks):
  *   lock   a "checkout" task waits for a mutex that thread "store-writer"
  *          holds across writes and fsyncs of a file (fsync_site)

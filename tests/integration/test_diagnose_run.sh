@@ -9,11 +9,11 @@
 # unknown task id and a damaged trace give one line on stderr and the
 # documented exit code; --json parses and has the keys.
 #
-#   bash test_diagnose.sh PATH/TO/ctrace BUILD_DIR
+#   bash test_diagnose_run.sh PATH/TO/ctrace BUILD_DIR
 set -u
 
-CTRACE=${1:?usage: test_diagnose.sh CTRACE BUILD_DIR}
-BUILD=${2:?usage: test_diagnose.sh CTRACE BUILD_DIR}
+CTRACE=${1:?usage: test_diagnose_run.sh CTRACE BUILD_DIR}
+BUILD=${2:?usage: test_diagnose_run.sh CTRACE BUILD_DIR}
 PROG="$BUILD/tests/diag_prog"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -197,4 +197,4 @@ if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS failure(s)" >&2
 	exit 1
 fi
-echo "test_diagnose: ok"
+echo "test_diagnose_run: ok"
