@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrace.h"
 #include "diagnose_out.h"
 #include "fmt.h"
 #include "js.h"
@@ -808,7 +809,9 @@ void diag_print_json(FILE *out, const struct diag_view *v)
 	struct js j = {out, 0, 1};
 	char ver[32];
 	js_open(&j, NULL, '{');
+	js_str(&j, "schema", "ctrace.diagnose");
 	js_u64(&j, "schema_version", 1);
+	js_str(&j, "ctrace_version", CT_VERSION_STRING);
 	js_open(&j, "file", '{');
 	js_str(&j, "path", v->rv->path);
 	js_u64(&j, "bytes", f->file_size);
