@@ -136,6 +136,7 @@ void diagnose_task(const struct report_result *res, const struct report_task *t,
 			d->peak = c->peak;
 			d->typical = c->p50;
 		}
+		d->others = d->conc && d->cpus > 0 && (double)d->peak <= d->cpus;
 		d->nframes = t->nhot_frames;
 		d->frames = t->hot_frames;
 		break;

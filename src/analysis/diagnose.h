@@ -63,6 +63,9 @@ struct diagnosis {
 	uint32_t peak, typical;
 	double cpus, quota_cpus;
 	uint64_t periods, periods_throttled;
+	/* the program's threads never wanted more CPUs than allowed: what
+	 * kept it waiting was other processes on the machine */
+	int others;
 
 	/* page faults: counts, and the task's region with the most of them
 	 * (NULL: none, or outside any region) */

@@ -124,6 +124,7 @@ struct report_holding {
 	uint32_t reason;	 /* enum ct_wait_reason, 0 when not a wait */
 	uint64_t object, detail; /* the fd (or lock) and the call (enum ct_wait_call) */
 	uint64_t wait_ns;
+	int mixed; /* other waits of that state had another call or site */
 	struct report_site site;
 	uint32_t nframes;
 	struct report_site frames[REPORT_STACK_FRAMES];

@@ -29,6 +29,11 @@ struct hiv {
 		uint64_t object, detail, ns;
 		uint32_t fr[REPORT_STACK_FRAMES][3];
 	} best[REPORT_STATES]; /* the longest wait of each wait state */
+	/* the first wait of each state (reason, call, site), and whether
+	 * another of the state differed */
+	uint32_t sig_reason[REPORT_STATES], sig_func[REPORT_STATES];
+	uint64_t sig_detail[REPORT_STATES];
+	uint8_t mixed[REPORT_STATES];
 	struct {
 		uint32_t name;
 		uint64_t n;
@@ -255,6 +260,15 @@ static void wait_close(struct hpass *h, struct hthr *t, uint64_t ts)
 		uint64_t lo = w->begin > v->from ? w->begin : v->from, hi = ts < v->to ? ts : v->to;
 		if (hi <= lo)
 			continue;
+		uint32_t func = w->nfr ? w->fr[0][0] : 0;
+		if (!v->sig_reason[ws]) {
+			v->sig_reason[ws] = w->reason ? w->reason : UINT32_MAX;
+			v->sig_func[ws] = func;
+			v->sig_detail[ws] = w->detail;
+		} else if (v->sig_reason[ws] != w->reason || v->sig_func[ws] != func ||
+			   v->sig_detail[ws] != w->detail) {
+			v->mixed[ws] = 1;
+		}
 		v->st[ws] += (int64_t)(hi - lo);
 		if (hi - lo > v->best[ws].ns) {
 			v->best[ws].ns = hi - lo;
@@ -652,6 +666,7 @@ void holder_finish(struct report *r)
 			o->object = v->best[o->state].object;
 			o->detail = v->best[o->state].detail;
 			o->wait_ns = v->best[o->state].ns;
+			o->mixed = v->mixed[o->state];
 			o->nframes = v->best[o->state].nfr;
 			report_sites_of(r, v->best[o->state].fr, o->nframes, o->frames);
 			if (o->nframes)

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -278,22 +277,33 @@ static void run_fault(void)
 	ct_task_end(t);
 }
 
-/* Until DIR holds a dump (renamed into place when complete), at most 30 s. */
+/* Until DIR holds a dump (renamed into place when complete), at most 30 s.
+ * Raw syscalls: this polling is not the program's behaviour (not traced),
+ * and its fds are not the library's business. */
 static void until_dump(const char *path)
 {
+	struct timespec pause = {0, 1000000};
 	for (int i = 0; i < 30000; i++) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)))
-			if (strlen(e->d_name) > 7 &&
-			    !strcmp(e->d_name + strlen(e->d_name) - 7, ".ctrace")) {
-				closedir(d);
-				return;
+		long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char buf[4096];
+		long n;
+		int found = 0;
+		while (fd >= 0 && !found && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+			for (long off = 0; off < n;) {
+				/* struct linux_dirent64: ino, off, reclen, type, name */
+				unsigned short reclen;
+				memcpy(&reclen, buf + off + 16, sizeof reclen);
+				const char *name = buf + off + 19;
+				size_t len = strlen(name);
+				if (len > 7 && !strcmp(name + len - 7, ".ctrace"))
+					found = 1;
+				off += reclen;
 			}
-		if (d)
-			closedir(d);
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
+		if (fd >= 0)
+			syscall(SYS_close, fd);
+		if (found)
+			return;
+		syscall(SYS_nanosleep, &pause, NULL);
 	}
 	fprintf(stderr, "diag_prog: no dump in %s\n", path);
 	exit(4);

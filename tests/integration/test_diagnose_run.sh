@@ -81,15 +81,20 @@ grep -q "^  next: " "$TMP/lock.txt" || fail "lock: text has no next step"
 run_mode cpu --cpu-hz 1000
 diag_json cpu
 J=$TMP/cpu.json
-expect cpu "$J" '.tasks[0].category == "cpu"'
-expect cpu "$J" '.tasks[0].site.function == "hot_function" and .tasks[0].cause.functions[0].function == "hot_function"'
-expect cpu "$J" '.tasks[0].next | test("ctrace profile --type cpu")'
+# On a machine busy with other work, the spinning task may wait for a CPU
+# longer than it runs: then it is runnable, crowded out by other processes
+# (its one thread never wanted more CPUs than there are).
+CROWDED='.tasks[0].category == "runnable" and .tasks[0].categories.runnable > .tasks[0].categories.cpu and .tasks[0].cause.other_processes == true'
+expect cpu "$J" ".tasks[0].category == \"cpu\" or ($CROWDED)"
+expect cpu "$J" '.tasks[0].site.function == "hot_function"'
+expect cpu "$J" '.tasks[0].category != "cpu" or (.tasks[0].cause.functions[0].function == "hot_function" and (.tasks[0].next | test("ctrace profile --type cpu")))'
 # ...and without: the next step says how to get them
 run_mode cpu
 mv "$TMP/cpu.ctrace" "$TMP/cpu_nosamples.ctrace"
 "$CTRACE" diagnose --json "$TMP/cpu_nosamples.ctrace" >"$TMP/cpu0.json" 2>"$TMP/err" || fail "cpu0: diagnose failed"
-expect cpu0 "$TMP/cpu0.json" '.tasks[0].category == "cpu" and .tasks[0].site == null'
-expect cpu0 "$TMP/cpu0.json" '.tasks[0].next | test("--cpu-hz 1000") and test("CTRACE_CPU_HZ")'
+expect cpu0 "$TMP/cpu0.json" ".tasks[0].category == \"cpu\" or ($CROWDED)"
+expect cpu0 "$TMP/cpu0.json" '.tasks[0].site == null'
+expect cpu0 "$TMP/cpu0.json" '.tasks[0].category != "cpu" or (.tasks[0].next | test("--cpu-hz 1000") and test("CTRACE_CPU_HZ"))'
 
 # ---- an oversubscribed pool ----
 run_mode pool
@@ -123,7 +128,9 @@ expect net "$J" '.tasks[0].trace_id == null and .tasks[0].cause.trace_id == null
 run_mode fault --cpu-hz 1000
 diag_json fault
 J=$TMP/fault.json
-expect fault "$J" '.tasks[0].category == "page-fault"'
+# (or, on a busy machine, runnable if waiting for a CPU outweighed the faults)
+expect fault "$J" '.tasks[0].category == "page-fault" or (.tasks[0].category == "runnable" and .tasks[0].categories.runnable > .tasks[0].categories["page-fault"])'
+expect fault "$J" '.tasks[0].categories["page-fault"] > .tasks[0].categories.cpu'
 expect fault "$J" '.tasks[0].cause.minor > 10000 and .tasks[0].cause.region == "build_index"'
 expect fault "$J" '.tasks[0].cause.minor_estimate_ns > 0'
 

@@ -74,9 +74,10 @@ static const struct ct_stack s_lock = {1, 2, f_lock}, s_fsync = {2, 2, f_fsync},
 			     s_recv = {5, 1, f_recv};
 
 /* The lock's holder (worker, tid 102) was in an fsync it began before the
- * task's wait, then ran: the holder's largest state over the waited
- * interval is file, with the fsync's site and call; the task is a lock
- * case whose culprit is the lock site. */
+ * task's wait, then wrote briefly and ran: the holder's largest state over
+ * the waited interval is file, with the longest wait's (the fsync's) site
+ * and call, marked as mixed with another call; the task is a lock case
+ * whose culprit is the lock site. */
 static void test_holder_in_fsync(void **state)
 {
 	(void)state;
@@ -90,6 +91,8 @@ static void test_holder_in_fsync(void **state)
 		rbegin(2, 0, "store"),
 		wbegin(2, 1500, CT_WAIT_FILE, 5, CT_CALL_FSYNC, &s_fsync),
 		wend(2, 179500),
+		wbegin(2, 180000, CT_WAIT_FILE, 5, CT_CALL_WRITE, NULL), /* another call */
+		wend(2, 180500),
 		rend(2, 182000),
 	};
 	struct report *r = run_top(evs, sizeof(evs) / sizeof(evs[0]), 3);
@@ -104,8 +107,9 @@ static void test_holder_in_fsync(void **state)
 	assert_int_equal(h->from_ns, 2000);
 	assert_int_equal(h->to_ns, 182000);
 	assert_int_equal(h->state, REPORT_ST_FILE);
-	assert_int_equal(h->state_ns, 177500);
-	assert_int_equal(h->states.ns[REPORT_ST_RUNNING], 2500);
+	assert_int_equal(h->state_ns, 178000);
+	assert_int_equal(h->states.ns[REPORT_ST_RUNNING], 2000);
+	assert_true(h->mixed);
 	assert_int_equal(h->reason, CT_WAIT_FILE);
 	assert_int_equal(h->detail, CT_CALL_FSYNC);
 	assert_int_equal(h->object, 5);

@@ -128,6 +128,27 @@ static const char *wait_words(char *buf, size_t cap, const struct report_wait *w
 	return buf;
 }
 
+/* A wait state as words, for a holder's time in several calls of it. */
+static const char *state_words(unsigned st)
+{
+	switch (st) {
+	case REPORT_ST_FILE:
+		return "in file I/O";
+	case REPORT_ST_NET:
+		return "on the network";
+	case REPORT_ST_FD:
+		return "on pipes or other fds";
+	case REPORT_ST_SLEEP:
+		return "sleeping";
+	case REPORT_ST_POLL:
+		return "in poll/epoll";
+	case REPORT_ST_CONDVAR:
+		return "waiting on condition variables";
+	default:
+		return "waiting on other locks";
+	}
+}
+
 /* A holder's largest state, as words: "in fsync at store.c:88 (save)". */
 static const char *holding_words(char *buf, size_t cap, const struct report_holding *h)
 {
@@ -155,14 +176,21 @@ static const char *holding_words(char *buf, size_t cap, const struct report_hold
 	case REPORT_ST_UNKNOWN:
 		snprintf(buf, cap, "off CPU, how the trace does not say");
 		break;
-	default:
+	default: {
+		char a[FMT_BUF];
+		int n = 0;
+		if (h->mixed) /* several calls or sites: name the state, then the longest */
+			n = snprintf(buf, cap, "%s, the longest %s ", state_words(h->state),
+				     fmt_dur(a, h->wait_ns));
 		if (call)
-			snprintf(buf, cap, "in %s on fd %" PRIu64 "%s", call, h->object,
-				 at_site(s, sizeof s, &h->site));
+			snprintf(buf + n, cap - (size_t)n, "in %s on fd %" PRIu64 "%s", call,
+				 h->object, at_site(s, sizeof s, &h->site));
 		else
-			snprintf(buf, cap, "waiting on %s%s", report_state_name(h->state),
+			snprintf(buf + n, cap - (size_t)n, "waiting on %s%s",
+				 report_wait_reason_name(h->reason),
 				 at_site(s, sizeof s, &h->site));
 		break;
+	}
 	}
 	return buf;
 }
@@ -207,6 +235,8 @@ void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct
 			add(buf, cap, &n, " against %.4g CPUs", d->cpus);
 		if (d->quota_cpus > 0)
 			add(buf, cap, &n, " (cgroup quota %.4g CPUs)", d->quota_cpus);
+		if (d->others)
+			add(buf, cap, &n, ": other processes on the machine had the CPUs");
 		break;
 	case DIAG_THROTTLED:
 		add(buf, cap, &n,
@@ -321,6 +351,17 @@ void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct di
 			    prog_of(v));
 		break;
 	case DIAG_RUNNABLE:
+		if (d->others) {
+			add(buf, cap, &n,
+			    "The program never wanted more than %u CPUs at once, but waited for "
+			    "them: "
+			    "the machine is busy with other work; give the program CPUs of its own "
+			    "(a cpuset) or move the other work; ctrace profile --type sched %s "
+			    "shows "
+			    "where it waited.",
+			    d->peak, path);
+			break;
+		}
 		add(buf, cap, &n, "Too many threads were runnable");
 		if (d->cpus > 0)
 			add(buf, cap, &n, " for %.4g CPUs", d->cpus);
@@ -714,6 +755,7 @@ static void emit_cause(struct js *j, const struct diagnosis *d)
 			js_str(j, "typical", NULL);
 		}
 		js_str(j, "measured", d->conc ? (d->conc_task ? "task" : "trace") : NULL);
+		js_bool(j, "other_processes", d->others);
 		js_double(j, "cpus", d->cpus);
 		js_double(j, "quota_cpus", d->quota_cpus);
 		js_u64(j, "periods", d->periods);
