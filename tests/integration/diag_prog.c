@@ -4,7 +4,8 @@
  *          holds across writes and fsyncs of a file (fsync_site)
  *   cpu    a "render" task spins in hot_function
  *   pool   three times as many CPU-bound "batch" tasks (threads) as CPUs
- *   net    a "quote" task waits in recv_site for a peer that answers late
+ *   net    a "quote" task (with a W3C trace context) waits in recv_site for a
+ *          peer that answers late
  *   fault  an "index" task maps and touches fresh memory in region
  *          "build_index" (a minor page-fault storm)
  * Linked with libctrace-wrap.a and run through `ctrace run`. Contention is
@@ -234,6 +235,10 @@ static void run_net(void)
 	pthread_create(&p, NULL, slow_peer, NULL);
 	ct_task t = ct_task_begin("quote", 0);
 	fact("task", t);
+	/* the request came with a W3C trace context (the test knows its ids) */
+	if (ct_task_set_traceparent(t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+				    NULL) != 0)
+		die("traceparent");
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		die("connect");

@@ -122,7 +122,10 @@ FD=$(fact "$TMP/net.facts" fd)
 expect net "$J" '.tasks[0].category == "network"'
 expect net "$J" ".tasks[0].cause.fd == $FD and .tasks[0].cause.call == \"recv\""
 expect net "$J" '.tasks[0].site.function == "recv_site"'
-expect net "$J" '.tasks[0].trace_id == null and .tasks[0].cause.trace_id == null'
+expect net "$J" '.tasks[0].trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" and .tasks[0].cause.trace_id == .tasks[0].trace_id'
+expect net "$J" '.tasks[0].span_id | test("^[0-9a-f]{16}$")'
+expect net "$J" '.tasks[0].next | test("distributed trace 4bf92f3577b34da6a3ce929d0e0e4736")'
+expect lock "$TMP/lock.json" '.tasks[0].trace_id == null'
 
 # ---- a page-fault storm ----
 run_mode fault --cpu-hz 1000

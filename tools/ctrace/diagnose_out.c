@@ -276,7 +276,7 @@ void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct
 			    fmt_dur(a, wt->duration_ns), wait_words(w, sizeof w, wt),
 			    at_site(s, sizeof s, &wt->site));
 		if (d->category == DIAG_NETWORK && t->has_trace)
-			add(buf, cap, &n, " (distributed trace %s)", t->trace_id);
+			add(buf, cap, &n, "; it is part of distributed trace %s", t->trace_id);
 		break;
 	case DIAG_PAGE_FAULT:
 		add(buf, cap, &n,
@@ -406,9 +406,10 @@ void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct di
 	case DIAG_NETWORK:
 		if (t->has_trace)
 			add(buf, cap, &n,
-			    "The time is downstream: look at the distributed trace %s for the "
-			    "call%s.",
-			    t->trace_id, wt ? at_site(s, sizeof s, &wt->site) : "");
+			    "The time is downstream: look at the distributed trace %s (this task's "
+			    "span %s) for the call it waited on%s%s.",
+			    t->trace_id, t->span_id, wt ? ", " : "",
+			    wt ? wait_words(w, sizeof w, wt) : "");
 		else
 			add(buf, cap, &n,
 			    "The time is downstream: look at the service behind %s%s; ctrace "
