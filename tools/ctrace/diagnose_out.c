@@ -229,8 +229,10 @@ void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct
 	case DIAG_RUNNABLE:
 		add(buf, cap, &n, "spent %u%% of its time waiting for a CPU", pct);
 		if (d->conc)
-			add(buf, cap, &n, ": up to %u threads wanted one at once (typically %u) %s",
-			    d->peak, d->typical, d->conc_task ? "while it ran" : "in the trace");
+			add(buf, cap, &n,
+			    ": up to %u thread%s wanted one at once (typically %u) %s", d->peak,
+			    d->peak == 1 ? "" : "s", d->typical,
+			    d->conc_task ? "while it ran" : "in the trace");
 		if (d->cpus > 0)
 			add(buf, cap, &n, " against %.4g CPUs", d->cpus);
 		if (d->quota_cpus > 0)
@@ -353,13 +355,11 @@ void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct di
 	case DIAG_RUNNABLE:
 		if (d->others) {
 			add(buf, cap, &n,
-			    "The program never wanted more than %u CPUs at once, but waited for "
-			    "them: "
-			    "the machine is busy with other work; give the program CPUs of its own "
-			    "(a cpuset) or move the other work; ctrace profile --type sched %s "
-			    "shows "
-			    "where it waited.",
-			    d->peak, path);
+			    "The program never had more than %u thread%s wanting a CPU at once, "
+			    "yet waited for one: the machine is busy with other work; give the "
+			    "program CPUs of its own (a cpuset) or move the other work; ctrace "
+			    "profile --type sched %s shows where it waited.",
+			    d->peak, d->peak == 1 ? "" : "s", path);
 			break;
 		}
 		add(buf, cap, &n, "Too many threads were runnable");
