@@ -4,7 +4,8 @@
  * measures, each in a fresh process so that peak RSS is its own:
  *   - the baseline: read(2) of the whole file (page cache warm);
  *   - the reader API: every event, thread order and time order;
- *   - `ctrace report FILE` (the command next to this benchmark, or -c PATH).
+ *   - `ctrace report FILE` (the command next to this benchmark, or -c PATH);
+ *   - `ctrace diagnose FILE` (its three slowest tasks).
  * Done once with zstd-compressed generations (the default) and once without.
  *
  *   bench_report [-s MB] [-c CTRACE] [-d DIR] [-k]
@@ -273,6 +274,9 @@ int main(int argc, char **argv)
 		struct result tim = run_child(NULL, self, "time", path);
 		char *rargv[] = {cli, "report", path, NULL};
 		struct result rep = run_child(rargv, self, NULL, path);
+		/* the three slowest tasks, with pass 3 for their lock holders */
+		char *dargv[] = {cli, "diagnose", path, NULL};
+		struct result dia = run_child(dargv, self, NULL, path);
 		uint64_t events = thr.events;
 		struct {
 			const char *name;
@@ -280,7 +284,8 @@ int main(int argc, char **argv)
 		} rows[] = {{"read(2) baseline", &base},
 			    {"reader, thread order", &thr},
 			    {"reader, time order", &tim},
-			    {"ctrace report", &rep}};
+			    {"ctrace report", &rep},
+			    {"ctrace diagnose", &dia}};
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 			struct result *r = rows[i].r;
 			printf("%-10s %-30s %9.2f %8.0f %12.1f %10.1f %10.2f%s\n", label,
