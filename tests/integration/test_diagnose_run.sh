@@ -7,7 +7,8 @@
 # faults, the region). A flight recorder's dump is diagnosed for its
 # triggering task by default; --task, --top; bad flags, a missing file, an
 # unknown task id and a damaged trace give one line on stderr and the
-# documented exit code; --json parses and has the keys.
+# documented exit code; --json parses and has the keys. A synthetic dump
+# (diag_trace.c) whose trigger is not in its window: the slowest instead.
 #
 #   bash test_diagnose_run.sh PATH/TO/ctrace BUILD_DIR
 set -u
@@ -155,6 +156,16 @@ else
 	"$CTRACE" diagnose --json --top 3 "$DUMP" | jq -e '.tasks[0].trigger == true' >/dev/null ||
 		fail "dump --top: the trigger is not first"
 fi
+# A dump whose triggering task is not in its window: the slowest instead,
+# said so; the slowest there waited with no thread working for it (queued)
+"$BUILD/tests/diag_trace" "$TMP/synth.ct" || fail "synth: diag_trace failed"
+"$CTRACE" diagnose --json "$TMP/synth.ct" >"$TMP/synth.json" 2>"$TMP/err" || fail "synth: diagnose failed"
+expect synth "$TMP/synth.json" '.trigger.task == 99 and .trigger.task_in_trace == false'
+expect synth "$TMP/synth.json" '(.tasks | length) == 2 and .tasks[0].id == 1 and .tasks[0].trigger == false'
+expect synth "$TMP/synth.json" '.tasks[0].category == "queued" and .tasks[0].queued_ns == 8900000 and .tasks[0].site == null'
+expect synth "$TMP/synth.json" '.tasks[0].summary | test("no thread working for it")'
+"$CTRACE" diagnose "$TMP/synth.ct" | grep -q "triggering task 99 is not in what the trace holds" ||
+	fail "synth: the text does not say the trigger is missing"
 # A trace that is no dump has "trigger": null
 expect lock "$TMP/lock.json" '.trigger == null'
 

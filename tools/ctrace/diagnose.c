@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/meta.h"
 #include "cmd.h"
 #include "diagnose_out.h"
 
@@ -77,21 +76,6 @@ static void print_error(const char *path, const char *msg)
 		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
 }
 
-/* Whether the header names a dump's triggering task (read before the
- * passes: it decides how many tasks they detail). -1: unreadable. */
-static int has_trigger(const char *path)
-{
-	ct_reader *rd = NULL;
-	if (ct_reader_open(path, &rd) < 0) {
-		ct_reader_close(rd);
-		return -1;
-	}
-	const struct ct_trace_info *info = ct_reader_info(rd);
-	int yes = info && meta_u64(info->meta, info->nmeta, "trigger.task") != 0;
-	ct_reader_close(rd);
-	return yes;
-}
-
 int cmd_diagnose(int argc, char **argv)
 {
 	int json = 0, opts = 1, top_set = 0;
@@ -141,10 +125,11 @@ int cmd_diagnose(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	/* The named task, or the trigger, alone unless --top asks for more. */
-	int pinned = task != 0 || has_trigger(path) == 1;
+	/* The named task alone unless --top asks for more. A dump's trigger is
+	 * pinned by the report itself; the slowest are detailed too in case
+	 * the dump does not hold it, and shown only then (or with --top). */
 	struct report_options o = {
-		.top_tasks = pinned && !top_set ? 0 : (unsigned)top,
+		.top_tasks = task && !top_set ? 0 : (unsigned)top,
 		.top_regions = 0,
 		.task = task,
 		.holders = 1,
@@ -178,10 +163,12 @@ int cmd_diagnose(int argc, char **argv)
 		report_free(r);
 		return EXIT_TRACE;
 	}
-	for (uint32_t i = 0; i < res->nslow; i++)
-		tasks[i] = &res->slow[i];
+	uint32_t ntasks = 0;
+	int trigger_only = !task && !top_set && res->nslow && res->slow[0].trigger;
+	for (uint32_t i = 0; i < res->nslow && (!trigger_only || i == 0); i++)
+		tasks[ntasks++] = &res->slow[i];
 	struct report_view rv = {path, res, &f, (unsigned)top, 0};
-	struct diag_view v = {&rv, report_meta(&f, "program"), res->nslow, tasks};
+	struct diag_view v = {&rv, report_meta(&f, "program"), ntasks, tasks};
 	if (json)
 		diag_print_json(stdout, &v);
 	else

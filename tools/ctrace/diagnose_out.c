@@ -650,6 +650,10 @@ void diag_print_text(FILE *out, const struct diag_view *v)
 {
 	const struct report_result *res = v->rv->res;
 	char line[LINE], a[FMT_BUF], ty[128];
+	const char *trig = report_meta(v->rv->file, "trigger.task");
+	if (trig && !(v->ntasks && v->tasks[0]->trigger))
+		fprintf(out, "The dump's triggering task %s is not in what the trace holds%s\n\n",
+			trig, v->ntasks ? "; its slowest tasks instead:" : ".");
 	if (v->ntasks == 0)
 		fprintf(out, "No finished task in %s to diagnose.\n", v->rv->path);
 	for (uint32_t i = 0; i < v->ntasks; i++) {
@@ -875,6 +879,7 @@ void diag_print_json(FILE *out, const struct diag_view *v)
 		else
 			js_str(&j, "task", NULL);
 		js_str(&j, "task_type", report_meta(f, "trigger.task_type"));
+		js_bool(&j, "task_in_trace", v->ntasks && v->tasks[0]->trigger);
 		js_str(&j, "detail", report_meta(f, "trigger.detail"));
 		js_close(&j, '}');
 	} else {
