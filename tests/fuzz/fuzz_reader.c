@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "analysis/diagnose.h"
 #include "analysis/profile.h"
 #include "analysis/report.h"
 #include "ctrace_reader.h"
@@ -130,6 +131,75 @@ static void run_report(const uint8_t *data, size_t size)
 	ct_reader_close(r);
 }
 
+/* Passes 2 and 3 of the report over every generation the reader gives,
+ * as `ctrace diagnose` runs them when it cannot read by spans. */
+static void feed_pass(const uint8_t *data, size_t size, struct report *rep, int pass)
+{
+	ct_reader *r;
+	if (ct_reader_open_mem(data, size, &r) != 0) {
+		ct_reader_close(r);
+		return;
+	}
+	ct_reader_set_order(r, CT_ORDER_THREAD);
+	const struct ct_generation *g;
+	struct ct_event ev;
+	while (ct_reader_next_generation(r, &g) == 1) {
+		int want = pass == 2 ? report_detail_wanted(rep, g) : report_holder_wanted(rep, g);
+		if (want < 0)
+			break;
+		if (!want)
+			continue;
+		if (pass == 2)
+			report_detail_generation(rep, g);
+		else
+			report_holder_generation(rep, g);
+		while (ct_reader_next_in_generation(r, &ev) == 1) {
+			if (pass == 2)
+				report_detail_event(rep, &ev);
+			else
+				report_holder_event(rep, &ev);
+		}
+	}
+	ct_reader_close(r);
+}
+
+/* All three passes and the diagnosis of each task, on whatever the reader
+ * accepts; a task id from the input's size is asked for by --task. */
+static void run_diagnose(const uint8_t *data, size_t size)
+{
+	ct_reader *r;
+	if (ct_reader_open_mem(data, size, &r) != 0) {
+		ct_reader_close(r);
+		return;
+	}
+	ct_reader_set_order(r, CT_ORDER_THREAD);
+	struct report_options o = {.top_tasks = 3, .task = size & 1 ? size % 7 : 0, .holders = 1};
+	struct report *rep = report_new(&o);
+	const struct ct_trace_info *info = ct_reader_info(r);
+	report_trace_meta(rep, info->meta, info->nmeta);
+	const struct ct_generation *g;
+	while (ct_reader_next_generation(r, &g) == 1) {
+		report_generation(rep, g);
+		if (report_read_generation(rep, r) < 0)
+			break;
+	}
+	ct_reader_close(r);
+	if (report_pass1_done(rep) > 0) {
+		feed_pass(data, size, rep, 2);
+		const struct report_span *spans;
+		if (report_holder_spans(rep, &spans) != 0)
+			feed_pass(data, size, rep, 3);
+	}
+	const struct report_result *res = report_finish(rep);
+	for (uint32_t i = 0; i < res->nslow; i++) {
+		struct diagnosis d;
+		diagnose_task(res, &res->slow[i], &d);
+		if (d.category >= DIAG_CATS || d.share < 0 || d.share > 1)
+			__builtin_trap();
+	}
+	report_free(rep);
+}
+
 /* The blocking profiles (one type per input, filters on some) over
  * whatever the reader accepts, down to the text table. */
 static void run_profile(const uint8_t *data, size_t size)
@@ -171,6 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(copy, size, CT_ORDER_TIME);
 	run(copy, size, CT_ORDER_THREAD);
 	run_report(copy, size);
+	run_diagnose(copy, size);
 	run_profile(copy, size);
 	free(copy);
 	return 0;
