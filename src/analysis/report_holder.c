@@ -46,6 +46,7 @@ struct hiv {
 struct hthr {
 	uint8_t init, state, fault, pend;
 	uint8_t want, seen, gone; /* concurrency */
+	uint8_t exited;		  /* the latest generation table listing it says it exited */
 	uint32_t gen_stamp;
 	int32_t first;	 /* its first holder interval, -1 */
 	uint64_t origin; /* first event since the start or a gap */
@@ -520,7 +521,7 @@ static void conc_gen_end(struct report *r, struct hpass *h)
 		if (r->threads[i].pseudo || !t->seen || t->gone || !t->want)
 			continue;
 		if (t->gen_stamp != h->serial) {
-			if (r->threads[i].pub.exited) {
+			if (t->exited) {
 				t->gone = 1;
 				continue;
 			}
@@ -601,6 +602,8 @@ void report_holder_generation(struct report *r, const struct ct_generation *g)
 	for (uint32_t i = 0; i < g->nthreads; i++) {
 		r->last_ti = NULL;
 		r->gen_slots[i] = (uint32_t)(report_thread_of(r, &g->threads[i]) - r->threads);
+		if (r->gen_slots[i] < h->nth)
+			h->th[r->gen_slots[i]].exited = g->threads[i].exited != 0;
 	}
 	r->last_ti = NULL;
 	r->gen = g;
