@@ -18,6 +18,15 @@ struct diag_view {
 void diag_print_text(FILE *out, const struct diag_view *v);
 void diag_print_json(FILE *out, const struct diag_view *v);
 
+/* Phrases (diagnose_words.c), written into buf: whether a site is known;
+ * " at store.c:88 (save)" or ""; "worker-3 (tid 1234)"; what a wait waited
+ * for ("mutex 0x1000", "fsync on fd 5"); a lock holder's largest state. */
+int diag_has_site(const struct report_site *s);
+const char *diag_at_site(char *buf, size_t cap, const struct report_site *s);
+const char *diag_thread_words(char *buf, size_t cap, const char *name, uint32_t tid);
+const char *diag_wait_words(char *buf, size_t cap, const struct report_wait *w);
+const char *diag_holding_words(char *buf, size_t cap, const struct report_holding *h);
+
 /* The one-sentence summary and the next step of a diagnosis. */
 void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d);
 void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d);
