@@ -241,6 +241,35 @@ static void test_runnable(void **state)
 	report_free(r);
 }
 
+/* Throttled: the cgroup's quota (0.5 CPUs) ran out while the task was
+ * preempted, for all of that time: throttled, with the quota and periods. */
+static void test_throttled(void **state)
+{
+	(void)state;
+	static const char *const meta[] = {
+		"sched.source",		"perf",	  "cgroup.cpu.quota_us", "50000",
+		"cgroup.cpu.period_us", "100000", "cpus.online",	 "2"};
+	struct ct_event evs[] = {
+		tbegin(2, 0, 9, "job"), sout(2, 1000000, CT_SCHED_PREEMPTED), sin_(2, 9000000),
+		tend(2, 10000000, 9),	throttle(10000000, 8, 8000000, 10),
+	};
+	struct report_options o = {.top_tasks = 1, .top_regions = 10};
+	struct report *r = run3(evs, sizeof(evs) / sizeof(evs[0]), &o, meta, 8, 1);
+	const struct report_result *res = report_finish(r);
+	const struct report_task *t = task_id(res, 9);
+	assert_int_equal(t->states.ns[REPORT_ST_THROTTLED], 8000000);
+	struct diagnosis d;
+	diagnose_task(res, t, &d);
+	assert_int_equal(d.category, DIAG_THROTTLED);
+	assert_string_equal(diag_cat_name(d.category), "throttled");
+	assert_true(d.quota_cpus > 0.49 && d.quota_cpus < 0.51);
+	assert_int_equal(d.periods, 10);
+	assert_int_equal(d.periods_throttled, 8);
+	assert_true(d.conc_task);
+	assert_int_equal(d.peak, 1);
+	report_free(r);
+}
+
 /* The network: the longest socket wait, its fd and call; a file wait too
  * (shorter) does not change the category. */
 static void test_network(void **state)
@@ -373,6 +402,58 @@ static void test_task_option(void **state)
 	report_free(r);
 }
 
+/* A task that mostly waited in one kind of wait: the category of that wait,
+ * with the wait as the culprit and its stack; a blocked piece in no wait
+ * (perf) is off-cpu, with no site. */
+static void test_wait_categories(void **state)
+{
+	(void)state;
+	static const struct {
+		uint32_t reason;
+		unsigned cat;
+	} cases[] = {
+		{CT_WAIT_SLEEP, DIAG_SLEEP},	 {CT_WAIT_CONDVAR, DIAG_CONDVAR},
+		{CT_WAIT_POLL, DIAG_EVENT_LOOP}, {CT_WAIT_PIPE, DIAG_FD},
+		{CT_WAIT_FILE, DIAG_FILE},	 {CT_WAIT_SEMAPHORE, DIAG_LOCK},
+		{CT_WAIT_JOIN, DIAG_LOCK},	 {CT_WAIT_RWLOCK_WRITE, DIAG_LOCK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_event evs[] = {
+			tbegin(1, 0, 1, "t"),
+			wbegin(1, 1000, cases[i].reason, 3, CT_CALL_READ, &s_recv),
+			wend(1, 9000),
+			tend(1, 10000, 1),
+		};
+		struct report *r = run_top(evs, sizeof(evs) / sizeof(evs[0]), 1);
+		const struct report_result *res = report_finish(r);
+		struct diagnosis d;
+		diagnose_task(res, &res->slow[0], &d);
+		if (d.category != cases[i].cat)
+			fail_msg("reason %u: category %s", cases[i].reason,
+				 diag_cat_name(d.category));
+		assert_int_equal(d.category_ns, 8000);
+		assert_non_null(d.wait);
+		assert_int_equal(d.wait->reason, cases[i].reason);
+		assert_string_equal(d.frames[0].function, "recv_site");
+		report_free(r);
+	}
+	struct ct_event off[] = {
+		tbegin(1, 0, 1, "t"),
+		sout(1, 1000, CT_SCHED_BLOCKED),
+		sin_(1, 9000),
+		tend(1, 10000, 1),
+	};
+	struct report *r = run_top(off, sizeof(off) / sizeof(off[0]), 1);
+	const struct report_result *res = report_finish(r);
+	struct diagnosis d;
+	diagnose_task(res, &res->slow[0], &d);
+	assert_int_equal(d.category, DIAG_OFFCPU);
+	assert_int_equal(d.category_ns, 8000);
+	assert_null(d.wait);
+	assert_int_equal(d.nframes, 0);
+	report_free(r);
+}
+
 /* Every state has a category, and the names are the JSON's. */
 static void test_names(void **state)
 {
@@ -400,10 +481,12 @@ int main(void)
 		cmocka_unit_test(test_holder_running),
 		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_runnable),
+		cmocka_unit_test(test_throttled),
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_page_faults),
 		cmocka_unit_test(test_queued),
 		cmocka_unit_test(test_task_option),
+		cmocka_unit_test(test_wait_categories),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
