@@ -210,7 +210,8 @@ head -c $((SIZE * 6 / 10)) "$TMP/gens.ctrace" >"$TMP/cut.ctrace"
 [ -s "$TMP/cut.json" ] || fail "cut: nothing diagnosed of what could be read"
 jq -e '.file.complete == false and .file.damaged == true and (.file.error | test("truncated"))' \
 	"$TMP/cut.json" >/dev/null || fail "cut: the JSON does not say it is damaged: $(cat "$TMP/cut.json")"
-grep -q "the diagnosis covers" "$TMP/err" || fail "cut: stderr does not say what the diagnosis covers"
+one_line_error "cut"
+grep -q "diagnosed what was read" "$TMP/err" || fail "cut: stderr does not say what the diagnosis covers"
 "$CTRACE" help diagnose | grep -q -- '--task ID' || fail "help diagnose"
 "$CTRACE" --help | grep -q '^  diagnose' || fail "ctrace --help does not list diagnose"
 

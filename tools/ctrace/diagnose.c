@@ -179,12 +179,10 @@ int cmd_diagnose(int argc, char **argv)
 		status = EXIT_TRACE;
 	}
 	if (rc > 0) {
-		/* damaged: what was read is diagnosed above */
-		print_error(path, f.error);
-		fprintf(stderr,
-			"ctrace: %s: the diagnosis covers the %llu generation%s read before "
-			"the damage\n",
-			path, (unsigned long long)f.generations, f.generations == 1 ? "" : "s");
+		/* damaged: what was read is diagnosed above; one line says so */
+		char msg[700];
+		snprintf(msg, sizeof msg, "%s; diagnosed what was read before the damage", f.error);
+		print_error(path, msg);
 		status = EXIT_TRACE;
 	} else if (!f.complete) {
 		fprintf(stderr,
