@@ -879,9 +879,9 @@ unsigned report_pass1_done(struct report *r)
 		struct report_task *p = &r->slow[i].pub;
 		p->id = e->id;
 		p->parent = e->parent;
-		p->type = e->type < r->ntypes			     ? r->names.strs[r->types[e->type].name]
+		p->type = e->type < r->ntypes ? r->names.strs[r->types[e->type].name]
 			  : r->pin_type && e->id == r->trigger_id ? r->pin_type
-								   : "";
+								  : "";
 		p->begin_in_trace = p->ended = 1;
 		if (pin && i == 0) {
 			p->trigger = e->id == r->trigger_id;
