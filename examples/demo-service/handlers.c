@@ -1,0 +1,287 @@
+/* The demo service's operations (GET /catalog, POST /checkout), their phases
+ * as ctrace regions, and the incidents that make them slow for known reasons. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demo.h"
+
+static int incident;		      /* enum incident, read with __atomic loads */
+static struct sockaddr_in price_addr; /* the price service (downstream.c) */
+
+/* Checkout's state: the order journal and its snapshot, both guarded by
+ * orders_lock (the lock the lock incident holds across an fsync). */
+static pthread_mutex_t orders_lock = PTHREAD_MUTEX_INITIALIZER;
+static int journal_fd = -1, dir_fd = -1;
+static unsigned long orders;
+#define SNAPSHOT_BYTES (8u << 20)
+static char *snapshot;
+
+static const char *const incident_names[] = {"none", "lock", "pool", "downstream", "faults", "cpu"};
+
+int incident_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof incident_names / sizeof *incident_names; i++)
+		if (strcmp(name, incident_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *incident_name(int i)
+{
+	return i >= 0 && i <= INCIDENT_CPU ? incident_names[i] : "?";
+}
+
+int incident_get(void)
+{
+	return __atomic_load_n(&incident, __ATOMIC_RELAXED);
+}
+
+/* ---- the downstream call ---- */
+
+/* One HTTP/1.1 exchange with the price service over a fresh connection:
+ * the request's own thread sends and blocks in recv, so the trace shows the
+ * wait for the answer as this request's network wait. Returns the status
+ * (0 when unreachable) and the body in out. */
+static int price_call(const char *method, const char *path, const char *traceparent, char *out,
+		      size_t outlen)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	struct timeval tmo = {5, 0}; /* a dead price service fails the request, never hangs it */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof tmo);
+	char req[256], resp[1024];
+	int n = snprintf(req, sizeof req,
+			 "%s %s HTTP/1.1\r\nHost: price\r\n%s%s%sConnection: close\r\n\r\n", method,
+			 path, traceparent ? "traceparent: " : "", traceparent ? traceparent : "",
+			 traceparent ? "\r\n" : "");
+	size_t got = 0;
+	if (connect(fd, (struct sockaddr *)&price_addr, sizeof price_addr) != 0 ||
+	    send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		close(fd);
+		return 0;
+	}
+	for (ssize_t r; got < sizeof resp - 1; got += (size_t)r) /* until it closes */
+		if ((r = recv(fd, resp + got, sizeof resp - 1 - got, 0)) <= 0)
+			break;
+	close(fd);
+	resp[got] = 0;
+	int status = 0;
+	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+		return 0;
+	const char *body = strstr(resp, "\r\n\r\n");
+	snprintf(out, outlen, "%s", body ? body + 4 : "");
+	return status;
+}
+
+int incident_set(int i)
+{
+	/* The price service is slow on its own (it sleeps before answering):
+	 * the switch only tells it so. */
+	char body[64];
+	int delay_ms = i == INCIDENT_DOWNSTREAM ? 300 : 0;
+	char path[64];
+	snprintf(path, sizeof path, "/admin/delay?ms=%d", delay_ms);
+	if (price_call("POST", path, NULL, body, sizeof body) != 200 && i == INCIDENT_DOWNSTREAM)
+		return -1;
+	__atomic_store_n(&incident, i, __ATOMIC_RELAXED);
+	ct_logf("incident", "incident %s", incident_name(i));
+	return 0;
+}
+
+/* ---- CPU, faults ---- */
+
+/* Spins over a scoring loop until this thread has used cpu_ms of CPU time,
+ * so the cost is the same whatever the machine's speed. Inlined, so that CPU
+ * samples name the function that calls it. */
+__attribute__((always_inline)) static inline uint64_t burn_cpu(unsigned cpu_ms, uint64_t seed)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	uint64_t x = seed | 1;
+	for (;;) {
+		for (int i = 0; i < 20000; i++) /* xorshift: work the optimizer keeps */
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= cpu_ms)
+			return x;
+	}
+}
+
+/* The CPU incident's hot function: 200 ms of CPU per catalog request. */
+__attribute__((noinline)) static uint64_t rank_recommendations(int item)
+{
+	return burn_cpu(200, (uint64_t)item);
+}
+
+/* The pool incident: 25 ms of CPU per request, fast alone, but 16 workers
+ * doing it at once on 2 CPUs wait in the run queue most of the time. */
+__attribute__((noinline)) static uint64_t apply_pricing_rules(int item)
+{
+	return burn_cpu(25, (uint64_t)item);
+}
+
+/* The faults incident: a fresh 256 MiB buffer per request, touched page by
+ * page, so every page is a page fault (and munmap gives them back). */
+__attribute__((noinline)) static uint64_t load_catalog_snapshot(void)
+{
+	size_t len = 256u << 20;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 0;
+	uint64_t sum = 0;
+	for (size_t off = 0; off < len; off += 4096) {
+		buf[off] = (char)off;
+		sum += (unsigned char)buf[off];
+	}
+	munmap(buf, len);
+	return sum;
+}
+
+/* ---- the operations ---- */
+
+static const char *const products[] = {"kettle", "teapot", "mug", "grinder", "scale",
+				       "filter", "press",  "cup", "tray",    "jar"};
+#define NPRODUCTS (int)(sizeof products / sizeof *products)
+
+static unsigned authenticate(const struct request *rq)
+{
+	CT_REGION("auth");
+	unsigned h = 2166136261u; /* FNV-1a of the user: stands in for a session lookup */
+	for (const char *p = rq->user; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+int handle_catalog(struct request *rq)
+{
+	unsigned session = authenticate(rq);
+	int inc = incident_get();
+	const char *name;
+	{
+		CT_REGION("lookup");
+		if (rq->item < 0 || rq->item >= NPRODUCTS) {
+			ct_logf("catalog", "no item %d", rq->item);
+			rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "no such item\n");
+			return 404;
+		}
+		name = products[rq->item];
+		if (inc == INCIDENT_FAULTS)
+			session ^= (unsigned)load_catalog_snapshot();
+	}
+	char price[128] = "";
+	int status;
+	{
+		CT_REGION("downstream");
+		char path[64], tp[CT_TRACEPARENT_LEN + 1];
+		snprintf(path, sizeof path, "/price?item=%d", rq->item);
+		struct ct_trace_context child; /* the call is a child span of this request */
+		if (rq->traced) {
+			ct_trace_context_child(&rq->trace, &child);
+			ct_traceparent_format(&child, tp, sizeof tp);
+			ct_logf("downstream", "GET %s traceparent %s", path, tp);
+		}
+		status = price_call("GET", path, rq->traced ? tp : NULL, price, sizeof price);
+		ct_logf("downstream", "price service: %d", status);
+	}
+	if (status != 200) {
+		rq->len =
+			(size_t)snprintf(rq->body, sizeof rq->body, "price service unavailable\n");
+		return 502;
+	}
+	CT_REGION("render");
+	uint64_t score = 0;
+	if (inc == INCIDENT_CPU)
+		score = rank_recommendations(rq->item);
+	if (inc == INCIDENT_POOL)
+		score = apply_pricing_rules(rq->item);
+	price[strcspn(price, "\r\n")] = 0;
+	rq->len = (size_t)snprintf(rq->body, sizeof rq->body,
+				   "{\"item\":%d,\"name\":\"%s\",\"price\":%s,\"session\":%u,"
+				   "\"score\":%u}\n",
+				   rq->item, name, price[0] ? price : "null", session,
+				   (unsigned)(score & 0xff));
+	return 200;
+}
+
+/* Saves the whole order book the safe way (a new file, fsync, rename over
+ * the old one, fsync of the directory): some tens of milliseconds of disk
+ * I/O. The lock incident does it while holding orders_lock. */
+__attribute__((noinline)) static int save_orders_snapshot(void)
+{
+	int fd = openat(dir_fd, "orders.snapshot.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+	if (fd < 0)
+		return -1;
+	int ok = write(fd, snapshot, SNAPSHOT_BYTES) == (ssize_t)SNAPSHOT_BYTES && fsync(fd) == 0;
+	close(fd);
+	ok = ok && renameat(dir_fd, "orders.snapshot.tmp", dir_fd, "orders.snapshot") == 0;
+	return ok && fsync(dir_fd) == 0 ? 0 : -1;
+}
+
+int handle_checkout(struct request *rq)
+{
+	authenticate(rq);
+	unsigned long id;
+	int inc = incident_get();
+	{
+		CT_REGION("store");
+		char line[128];
+		pthread_mutex_lock(&orders_lock);
+		id = ++orders;
+		int n = snprintf(line, sizeof line, "order %lu user %s item %d\n", id, rq->user,
+				 rq->item);
+		int ok = write(journal_fd, line, (size_t)n) == n;
+		if (inc == INCIDENT_LOCK) /* the bug: disk I/O with the lock held */
+			ok = ok && save_orders_snapshot() == 0;
+		pthread_mutex_unlock(&orders_lock);
+		if (!ok) {
+			ct_logf("checkout", "order %lu not stored: %s", id, strerror(errno));
+			rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "not stored\n");
+			return 500;
+		}
+	}
+	ct_logf("checkout", "order %lu stored", id);
+	CT_REGION("render");
+	if (inc == INCIDENT_POOL)
+		apply_pricing_rules(rq->item);
+	rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "{\"order\":%lu}\n", id);
+	return 200;
+}
+
+int handlers_init(const struct sockaddr_in *downstream, const char *data_dir)
+{
+	price_addr = *downstream;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/orders.log", data_dir);
+	journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	dir_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snapshot = malloc(SNAPSHOT_BYTES);
+	if (journal_fd < 0 || dir_fd < 0 || !snapshot) {
+		handlers_fini();
+		return -1;
+	}
+	memset(snapshot, 'o', SNAPSHOT_BYTES);
+	return 0;
+}
+
+void handlers_fini(void)
+{
+	if (journal_fd >= 0)
+		close(journal_fd);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	journal_fd = dir_fd = -1;
+	free(snapshot);
+	snapshot = NULL;
+}
