@@ -101,34 +101,40 @@ int incident_set(int i)
 
 /* ---- CPU, faults ---- */
 
-/* Spins over a scoring loop until this thread has used cpu_ms of CPU time,
- * so the cost is the same whatever the machine's speed. Inlined, so that CPU
- * samples name the function that calls it. */
-__attribute__((always_inline)) static inline uint64_t burn_cpu(unsigned cpu_ms, uint64_t seed)
+/* The CPU time this thread has used since *t0, in ms: the CPU-bound
+ * functions below stop after a fixed amount of CPU, whatever the machine. */
+static long cpu_ms_since(const struct timespec *t0)
 {
-	struct timespec t0, t;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	uint64_t x = seed | 1;
-	for (;;) {
-		for (int i = 0; i < 20000; i++) /* xorshift: work the optimizer keeps */
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= cpu_ms)
-			return x;
-	}
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* The CPU incident's hot function: 200 ms of CPU per catalog request. */
 __attribute__((noinline)) static uint64_t rank_recommendations(int item)
 {
-	return burn_cpu(200, (uint64_t)item);
+	struct timespec t0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	uint64_t x = (uint64_t)item | 1;
+	do {
+		for (int i = 0; i < 20000; i++) /* xorshift: a score the optimizer keeps */
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	} while (cpu_ms_since(&t0) < 200);
+	return x;
 }
 
 /* The pool incident: 25 ms of CPU per request, fast alone, but 16 workers
  * doing it at once on 2 CPUs wait in the run queue most of the time. */
 __attribute__((noinline)) static uint64_t apply_pricing_rules(int item)
 {
-	return burn_cpu(25, (uint64_t)item);
+	struct timespec t0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	uint64_t x = (uint64_t)item;
+	do {
+		for (int i = 0; i < 20000; i++) /* a linear congruential "rule" */
+			x = x * 6364136223846793005u + 1442695040888963407u;
+	} while (cpu_ms_since(&t0) < 25);
+	return x;
 }
 
 /* The faults incident: a fresh 256 MiB buffer per request, touched page by

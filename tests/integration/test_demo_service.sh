@@ -1,0 +1,236 @@
+# The demo service (examples/demo-service) through real HTTP requests: healthy
+# load makes no slow request and no dump; each incident, turned on by flag
+# or by the admin request, makes a dump whose triggering task shows the
+# incident's cause where the analysis reports it (state, site, holder,
+# function); a request with a traceparent is stamped with it and calls the
+# price service with a child of it; malformed traceparents are served, not
+# stamped, logged; bad flags and admin requests get clear errors.
+#
+#   bash test_demo_service.sh PATH/TO/ctrace BUILD_DIR
+set -u
+
+CTRACE=${1:?usage: test_demo_service.sh CTRACE BUILD_DIR}
+BUILD=${2:?usage: test_demo_service.sh CTRACE BUILD_DIR}
+SERVICE="$BUILD/examples/demo-service"
+DOWNSTREAM="$BUILD/examples/demo-downstream"
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+cd "$TMP" || exit 1
+FAILS=0
+fail() {
+	echo "FAIL: $*" >&2
+	FAILS=$((FAILS + 1))
+}
+for tool in hey curl jq; do
+	command -v $tool >/dev/null || {
+		echo "FAIL: $tool is not installed (scripts/deps installs it)" >&2
+		exit 1
+	}
+done
+
+# wait_for FILE PATTERN SECONDS: until a line of FILE matches, or fail.
+wait_for() {
+	local deadline=$((SECONDS + $3))
+	until grep -q "$2" "$1" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.1
+	done
+}
+port_of() {
+	sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+# start NAME [service flags...]: a price service and a demo service in
+# $TMP/NAME, both on free ports; sets URL, SVC (its pid) and DIR.
+start() {
+	DIR="$TMP/$1"
+	shift
+	mkdir -p "$DIR"
+	"$DOWNSTREAM" --listen 127.0.0.1:0 >"$DIR/downstream.out" &
+	PIDS+=($!)
+	wait_for "$DIR/downstream.out" listening 10 || fail "$DIR: the price service did not start"
+	"$SERVICE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --slow 100ms \
+		--downstream "127.0.0.1:$(port_of "$DIR/downstream.out")" \
+		--dump-dir "$DIR/dumps" --data-dir "$DIR/data" "$@" >"$DIR/service.out" 2>"$DIR/service.err" &
+	SVC=$!
+	PIDS+=($SVC)
+	wait_for "$DIR/service.out" listening 10 || fail "$DIR: the service did not start: $(cat "$DIR/service.err")"
+	URL="http://127.0.0.1:$(port_of "$DIR/service.out")"
+}
+# stop: SIGTERM to the service, which must exit 0.
+stop() {
+	kill -TERM "$SVC"
+	wait "$SVC"
+	local rc=$?
+	[ $rc -eq 0 ] || fail "$DIR: the service exited $rc on SIGTERM: $(cat "$DIR/service.err")"
+	grep -q 'demo-service: stopped' "$DIR/service.out" || fail "$DIR: no 'stopped' line"
+}
+dumps_in() {
+	find "$1" -maxdepth 1 -name '*.ctrace' 2>/dev/null | wc -l
+}
+stat_of() { # FIELD: from /admin/stats
+	curl -sf "$URL/admin/stats" | jq -r ".$1"
+}
+
+# ---- bad flags: exit 2, a line that names the flag ----
+for args in "--workers 0" "--slow 5x" "--incident flood" "--trace maybe" "--listen nowhere" \
+	"--cpu-hz -1" "--bogus" "--slow"; do
+	# shellcheck disable=SC2086 # word splitting intended
+	"$SERVICE" $args >/dev/null 2>err
+	rc=$?
+	[ $rc -eq 2 ] || fail "demo-service $args: exit $rc, want 2"
+	head -n 1 err | grep -q '^demo-service: ' || fail "demo-service $args: $(head -n 1 err)"
+done
+
+# ---- healthy load: nothing slow, no dump ----
+start healthy
+hey -n 300 -c 4 -H 'x-user: ana' "$URL/catalog?item=1" >hey1.out &
+h1=$!
+hey -n 160 -c 4 -m POST "$URL/checkout?item=2" >hey2.out
+wait $h1
+grep -q '\[200\]	300 responses' hey1.out || fail "healthy catalog: $(grep -A3 'Status code' hey1.out)"
+grep -q '\[200\]	160 responses' hey2.out || fail "healthy checkout: $(grep -A3 'Status code' hey2.out)"
+[ "$(stat_of requests)" = 460 ] || fail "healthy: $(stat_of requests) requests counted, want 460"
+[ "$(stat_of slow)" = 0 ] || fail "healthy: $(stat_of slow) slow requests"
+# The middleware triggers synchronously: no slow request, no trigger.
+[ "$(dumps_in "$DIR/dumps")" -eq 0 ] || fail "healthy: a dump: $(ls "$DIR/dumps")"
+# Admin requests: unknown mode and path are refused, the service goes on.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/admin/incident?mode=flood")" = 400 ] ||
+	fail "admin: an unknown mode is not a 400"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/admin/nothing")" = 404 ] || fail "admin: no 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nothing")" = 404 ] || fail "no 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/catalog?item=99")" = 404 ] || fail "no item: no 404"
+[ "$(stat_of incident)" = none ] || fail "admin: incident $(stat_of incident) after a bad mode"
+stop
+
+# ---- trace context: stamped, propagated; malformed ones served unstamped ----
+start trace --trace "stream=$TMP/stream.ctrace"
+TRACE_ID=4bf92f3577b34da6a3ce929d0e0e4736
+PARENT=00f067aa0ba902b7
+code=$(curl -s -o body -w '%{http_code}' -H "traceparent: 00-$TRACE_ID-$PARENT-01" "$URL/catalog?item=3")
+[ "$code" = 200 ] || fail "traced request: HTTP $code"
+# The price service got a child of the request's span: same trace id and
+# flags, a parent id of the service's own (neither zero nor the caller's).
+child=$(sed -n "s/^price item=3 traceparent=//p" "$DIR/downstream.out")
+case "$child" in
+00-$TRACE_ID-????????????????-01)
+	cparent=${child:36:16}
+	[ "$cparent" != "$PARENT" ] && [ "$cparent" != 0000000000000000 ] ||
+		fail "the downstream call's parent id is $cparent"
+	;;
+*) fail "the price service got traceparent '$child', want a child of trace $TRACE_ID" ;;
+esac
+BAD=("00-$TRACE_ID-$PARENT"                 # too short
+	"00-${TRACE_ID^^}-$PARENT-01"              # uppercase
+	"ff-$TRACE_ID-$PARENT-01"                  # version ff
+	"00-00000000000000000000000000000000-$PARENT-01" # zero trace id
+	"00-$TRACE_ID-0000000000000000-01"         # zero parent id
+	"00_${TRACE_ID}_${PARENT}_01"              # separators
+	"00-${TRACE_ID:0:31}g-$PARENT-01"          # not hex
+	"$(head -c 3000 /dev/zero | tr '\0' a)"    # long
+	$'00-\xff\xfe-\x01')                       # bytes
+for v in "${BAD[@]}"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "traceparent: $v" "$URL/catalog?item=4")
+	[ "$code" = 200 ] || fail "malformed traceparent '${v:0:60}': HTTP $code, want 200"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "traceparent;" -XPOST "$URL/checkout?item=4")
+[ "$code" = 200 ] || fail "empty traceparent: HTTP $code"
+# None of them went downstream with a traceparent.
+n=$(grep -c '^price item=4 traceparent=-$' "$DIR/downstream.out")
+[ "$n" -eq ${#BAD[@]} ] || fail "$n of ${#BAD[@]} malformed requests called downstream without a traceparent"
+stop
+nbad=$((${#BAD[@]} + 1))
+"$CTRACE" report --json --top 100 "$TMP/stream.ctrace" >report.json || fail "report of the stream"
+[ "$(jq "[.slowest_tasks[] | select(.trace_id == \"$TRACE_ID\")] | length" report.json)" = 1 ] ||
+	fail "not one task with trace id $TRACE_ID"
+# The task: the caller's span as its parent, and the call it logged is the
+# one the price service got.
+jq "[.slowest_tasks[] | select(.trace_id == \"$TRACE_ID\")][0]" report.json >traced.json
+jq -e --arg p "$PARENT" --arg c "$child" '.type == "GET /catalog" and .parent_span_id == $p and
+	.span_id != $p and any(.logs[]; .message == "GET /price?item=3 traceparent " + $c)' \
+	traced.json >/dev/null || fail "the traced task: $(jq -c '{type, span_id, parent_span_id, logs}' traced.json)"
+n=$(jq '[.slowest_tasks[] | select(.trace_id == null)] | length' report.json)
+[ "$n" = $nbad ] || fail "$n unstamped tasks, want $nbad"
+n=$(jq '[.slowest_tasks[] | select(any(.logs[]; .message | startswith("malformed traceparent ignored")))] | length' report.json)
+[ "$n" = $nbad ] || fail "$n tasks log a malformed traceparent, want $nbad"
+
+# ---- incidents: each makes a dump that shows its cause ----
+# incident MODE HOW PATH HEY-ARGS...: a fresh service (the dump cooldown is per
+# process), the incident on by flag or admin request, bounded load, then
+# the dump's triggering task in T (a jq file) and the dump's report in R.
+incident() {
+	local mode=$1 how=$2 path=$3
+	shift 3
+	if [ "$how" = flag ]; then
+		start "$mode" --incident "$mode"
+	else
+		start "$mode"
+		[ "$(curl -s "$URL/admin/incident?mode=$mode")" = "incident $mode" ] ||
+			fail "$mode: the admin request did not turn it on"
+	fi
+	hey "$@" "$URL$path" >"$DIR/hey.out"
+	[ "$(stat_of slow)" -gt 0 ] || fail "$mode: no slow request: $(grep -E 'Average|Slowest' "$DIR/hey.out")"
+	if ! wait_for "$DIR/service.out" '^demo-service: dump' 30; then
+		fail "$mode: no dump"
+		stop
+		return 1
+	fi
+	DUMP=$(sed -n 's/^demo-service: dump \(.*\) (.*)$/\1/p' "$DIR/service.out" | head -n 1)
+	stop
+	"$CTRACE" report --json "$DUMP" >"$DIR/report.json" || fail "$mode: report of $DUMP"
+	jq '.slowest_tasks[0]' "$DIR/report.json" >"$DIR/task.json"
+	jq -e '.trigger' "$DIR/task.json" >/dev/null || fail "$mode: the dump names no triggering task"
+	jq -e --arg m "$mode" '.dump.kind == "slow-task"' "$DIR/report.json" >/dev/null ||
+		fail "$mode: trigger kind $(jq .dump.kind "$DIR/report.json")"
+}
+# top_state: the state the triggering task spent most time in.
+top_state() {
+	jq -r '.states | to_entries | max_by(.value) | .key' "$DIR/task.json"
+}
+task() {
+	jq -r "$1" "$DIR/task.json"
+}
+
+if incident lock admin "/checkout?item=1" -n 32 -c 8 -m POST; then
+	[ "$(top_state)" = mutex_ns ] || fail "lock: the slow task's top state is $(top_state)"
+	[ "$(task '.longest_waits[0] | "\(.reason) \(.function)"')" = "mutex handle_checkout" ] ||
+		fail "lock: longest wait $(task '.longest_waits[0] | [.reason, .function] | join(" ")')"
+	task '.longest_waits[0].holder.name' | grep -q '^worker-' || fail "lock: no holder named"
+	# The holders were in the snapshot's file I/O, with the lock held.
+	jq -e '.waits.top_sites | any(.reason == "file" and .function == "save_orders_snapshot")' \
+		"$DIR/report.json" >/dev/null || fail "lock: no file wait in save_orders_snapshot"
+fi
+if incident pool flag "/catalog?item=2" -n 64 -c 16; then
+	[ "$(top_state)" = runnable_ns ] || fail "pool: the slow task's top state is $(top_state)"
+	jq -e '.cpu.wanting_cpu.peak > .cpu.limits.cpus_allowed' "$DIR/report.json" >/dev/null ||
+		fail "pool: no more threads wanting a CPU than CPUs"
+fi
+if incident downstream admin "/catalog?item=2" -n 16 -c 8; then
+	[ "$(top_state)" = net_ns ] || fail "downstream: the slow task's top state is $(top_state)"
+	[ "$(task '.longest_waits[0] | "\(.reason) \(.function)"')" = "net price_call" ] ||
+		fail "downstream: longest wait $(task '.longest_waits[0] | [.reason, .function] | join(" ")')"
+fi
+if incident faults flag "/catalog?item=2" -n 3 -c 1; then
+	[ "$(task '.faults.minor')" -gt 30000 ] || fail "faults: $(task '.faults.minor') minor faults"
+	[ "$(task '.top_functions[0].function')" = load_catalog_snapshot ] ||
+		fail "faults: top function $(task '.top_functions[0].function')"
+fi
+if incident cpu admin "/catalog?item=2" -n 3 -c 1; then
+	[ "$(top_state)" = running_ns ] || fail "cpu: the slow task's top state is $(top_state)"
+	[ "$(task '.top_functions[0].function')" = rank_recommendations ] ||
+		fail "cpu: top function $(task '.top_functions[0].function')"
+fi
+
+if [ $FAILS -ne 0 ]; then
+	echo "$FAILS failed" >&2
+	exit 1
+fi
+echo "test_demo_service: all passed"
