@@ -336,14 +336,13 @@ static int parse_flags(int argc, char **argv)
 {
 	parse_addr("127.0.0.1:8080", &opt.listen);
 	parse_addr("127.0.0.1:8081", &opt.downstream);
-	for (int i = 1; i < argc; i++) {
-		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+	for (int i = 1; i < argc; i += 2) { /* every flag takes a value */
+		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
 		char *end;
-		int bad = !v;
+		int bad = i + 1 >= argc;
 		if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
 			fputs(usage, stdout);
 			exit(0);
-		} else if (bad) {
 		} else if (!strcmp(f, "--listen")) {
 			bad = parse_addr(v, &opt.listen);
 		} else if (!strcmp(f, "--downstream")) {
@@ -378,7 +377,6 @@ static int parse_flags(int argc, char **argv)
 			fprintf(stderr, "demo-service: bad value for %s\n%s", f, usage);
 			return -1;
 		}
-		i++;
 	}
 	return 0;
 }

@@ -29,6 +29,10 @@ fail() {
 	echo "FAIL: $*" >&2
 	FAILS=$((FAILS + 1))
 }
+[ -x "$SERVICE" ] && [ -x "$DOWNSTREAM" ] || {
+	echo "FAIL: no $SERVICE or $DOWNSTREAM (examples/ builds them)" >&2
+	exit 1
+}
 for tool in hey curl jq; do
 	command -v $tool >/dev/null || {
 		echo "FAIL: $tool is not installed (scripts/deps installs it)" >&2
