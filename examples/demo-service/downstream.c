@@ -62,12 +62,12 @@ static void *serve(void *arg)
 		sscanf(tp + 14, " %63[^\r\n]", traceparent);
 	if (!strstr(req, "\r\n\r\n") || sscanf(req, "%7s %255s HTTP/1.", method, path) != 2) {
 		answer(fd, 400, "bad request\n");
-	} else if (!strcmp(method, "POST") && sscanf(path, "/admin/delay?ms=%d", &n) == 1 &&
+	} else if (!strcmp(method, "POST") && sscanf(path, "/admin/delay?ms=%6d", &n) == 1 &&
 		   n >= 0 && n <= 60000) {
 		__atomic_store_n(&delay_ms, n, __ATOMIC_RELAXED);
 		printf("delay %d ms\n", n);
 		answer(fd, 200, "ok\n");
-	} else if (!strcmp(method, "GET") && sscanf(path, "/price?item=%d", &n) == 1) {
+	} else if (!strcmp(method, "GET") && sscanf(path, "/price?item=%6d", &n) == 1 && n >= 0) {
 		snprintf(body, sizeof body, "%d\n", lookup_price(n));
 		printf("price item=%d traceparent=%s\n", n, traceparent);
 		answer(fd, 200, body);

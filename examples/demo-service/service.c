@@ -115,7 +115,8 @@ static void parse(struct MHD_Connection *c, ct_task t, struct request *rq)
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-user");
 	snprintf(rq->user, sizeof rq->user, "%s", v && *v ? v : "guest");
 	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "item");
-	rq->item = v ? atoi(v) : 0;
+	long item = v ? strtol(v, NULL, 10) : 0;
+	rq->item = item >= 0 && item < 1000000 ? (int)item : -1; /* -1: no such item */
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
 	if (!v)
 		return;
@@ -370,11 +371,11 @@ static int parse_flags(int argc, char **argv)
 		} else if (!strcmp(f, "--data-dir")) {
 			opt.data_dir = v;
 		} else {
-			fprintf(stderr, "demo-service: unknown flag %s\n%s", f, usage);
+			fprintf(stderr, "demo-service: unknown flag %s (see --help)\n", f);
 			return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "demo-service: bad value for %s\n%s", f, usage);
+			fprintf(stderr, "demo-service: bad value for %s (see --help)\n", f);
 			return -1;
 		}
 	}

@@ -113,6 +113,20 @@ grep -q '\[200\]	160 responses' hey2.out || fail "healthy checkout: $(grep -A3 '
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nothing")" = 404 ] || fail "no 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/catalog?item=99")" = 404 ] || fail "no item: no 404"
 [ "$(stat_of incident)" = none ] || fail "admin: incident $(stat_of incident) after a bad mode"
+# Bad HTTP: refused (by MHD) or answered 404, and the service goes on.
+for q in "item=99999999999999999999" "item=-3" "item=abc" "item=2147483648"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/catalog?$q")
+	[ "$code" = 404 ] || [ "$code" = 200 ] || fail "catalog?$q: HTTP $code"
+done
+port=${URL##*:}
+for req in 'GARBAGE\r\n\r\n' 'GET /catalog HTTP/9.9\r\n\r\n' \
+	"GET /catalog HTTP/1.1\r\nHost: x\r\nx-user: $(head -c 40000 /dev/zero | tr '\0' u)\r\n\r\n"; do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf "$req" >&3 && timeout 10 head -c 12 <&3) >resp 2>/dev/null
+	# An error status, or the connection closed unanswered.
+	[ ! -s resp ] || grep -q '^HTTP/1.1 [45]' resp || fail "a malformed request got '$(head -c 40 resp)'"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/catalog?item=1")" = 200 ] ||
+	fail "no longer serving after bad requests"
 stop
 
 # ---- trace context: stamped, propagated; malformed ones served unstamped ----
