@@ -175,10 +175,21 @@ jq "[.slowest_tasks[] | select(.trace_id == \"$TRACE_ID\")][0]" report.json >tra
 jq -e --arg p "$PARENT" --arg c "$child" '.type == "GET /catalog" and .parent_span_id == $p and
 	.span_id != $p and any(.logs[]; .message == "GET /price?item=3 traceparent " + $c)' \
 	traced.json >/dev/null || fail "the traced task: $(jq -c '{type, span_id, parent_span_id, logs}' traced.json)"
+# ctrace tasks --trace-id finds it, and only it.
+"$CTRACE" tasks --trace-id "$TRACE_ID" --json "$TMP/stream.ctrace" >tasks.json || fail "ctrace tasks"
+jq -e --arg p "$PARENT" '.matched == 1 and .tasks[0].type == "GET /catalog" and
+	.tasks[0].parent_span_id == $p' tasks.json >/dev/null || fail "ctrace tasks --trace-id: $(cat tasks.json)"
 n=$(jq '[.slowest_tasks[] | select(.trace_id == null)] | length' report.json)
 [ "$n" = $nbad ] || fail "$n unstamped tasks, want $nbad"
 n=$(jq '[.slowest_tasks[] | select(any(.logs[]; .message | startswith("malformed traceparent ignored")))] | length' report.json)
 [ "$n" = $nbad ] || fail "$n tasks log a malformed traceparent, want $nbad"
+
+# ---- --trace off: nothing recorded, slow requests make no dump ----
+start off --trace off --incident cpu
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/catalog?item=1")" = 200 ] || fail "off: not served"
+[ "$(stat_of slow)" = 1 ] || fail "off: $(stat_of slow) slow requests, want 1"
+stop
+[ "$(dumps_in "$DIR/dumps")" -eq 0 ] || fail "off: a dump: $(ls "$DIR/dumps")"
 
 # ---- incidents: each makes a dump that shows its cause ----
 # incident MODE HOW PATH HEY-ARGS...: a fresh service (the dump cooldown is per
