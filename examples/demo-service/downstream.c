@@ -8,6 +8,7 @@
  *   GET /price?item=N        the item's price */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,8 +119,11 @@ int main(int argc, char **argv)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (;;) { /* a thread per connection; SIGTERM ends the process */
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) { /* out of fds: let some connections finish */
+			if (errno == EMFILE || errno == ENFILE)
+				nanosleep(&(struct timespec){0, 10000000}, NULL);
 			continue;
+		}
 		struct timeval tmo = {5, 0}; /* a silent client is dropped */
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
 		pthread_t t;

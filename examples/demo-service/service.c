@@ -208,7 +208,7 @@ static enum MHD_Result admin(struct MHD_Connection *c, const char *url)
 		int i = incident_parse(mode);
 		if (i < 0)
 			return reply(c, 400, "admin: unknown incident\n", 24);
-		if (incident_set(i) != 0)
+		if (incident_set(i) != 0) /* on MHD's thread: a rare admin call */
 			return reply(c, 502, "admin: the price service did not answer\n", 40);
 	}
 	int n = snprintf(msg, sizeof msg, "incident %s\n", incident_name(incident_get()));
