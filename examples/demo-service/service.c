@@ -291,8 +291,6 @@ static int start_tracing(void)
 	c.flight_min_age_ns = 10000000000u;
 	c.dump_dir = opt.dump_dir;
 	c.on_dump = on_dump;
-	if (mkdir(opt.dump_dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
 	flight = ct_flight_new(&c);
 	return flight ? ct_flight_start(flight) : CT_ECONFIG;
 }
@@ -394,10 +392,12 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-	if (mkdir(opt.data_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "demo-service: %s: %s\n", opt.data_dir, strerror(errno));
-		return 1;
-	}
+	const char *dirs[] = {opt.data_dir, strcmp(opt.trace, "flight") ? NULL : opt.dump_dir};
+	for (int i = 0; i < 2; i++)
+		if (dirs[i] && mkdir(dirs[i], 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, "demo-service: %s: %s\n", dirs[i], strerror(errno));
+			return 1;
+		}
 	if (handlers_init(&opt.downstream, opt.data_dir) != 0) {
 		fprintf(stderr, "demo-service: cannot open the order files in %s\n", opt.data_dir);
 		return 1;
@@ -452,9 +452,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("demo-service: listening on %s:%u (admin %s:%d, trace %s, incident %s)\n",
-	       inet_ntoa(opt.listen.sin_addr), di ? di->port : 0, "127.0.0.1", ct_http_port(),
-	       opt.trace, incident_name(opt.incident));
+	char admin_at[32] = "off";
+	if (ct_http_port())
+		snprintf(admin_at, sizeof admin_at, "port %d", ct_http_port());
+	printf("demo-service: listening on %s:%u (admin endpoint %s, trace %s, incident %s)\n",
+	       inet_ntoa(opt.listen.sin_addr), di ? di->port : 0, admin_at, opt.trace,
+	       incident_name(opt.incident));
 	fflush(stdout);
 
 	int sig;
