@@ -12,7 +12,7 @@
 /* The incident switches: each makes requests slow for one known reason. */
 enum incident {
 	INCIDENT_NONE,
-	INCIDENT_LOCK,	     /* checkout saves a snapshot with fsync while holding orders_lock */
+	INCIDENT_LOCK,	     /* the snapshotter writes the order book with orders_lock held */
 	INCIDENT_POOL,	     /* every request needs CPU, 16 workers share 2 CPUs: runnable */
 	INCIDENT_DOWNSTREAM, /* the price service answers late */
 	INCIDENT_FAULTS,     /* catalog maps and touches a fresh 256 MiB buffer per request */

@@ -17,13 +17,20 @@
 static int incident;		      /* enum incident, read with __atomic loads */
 static struct sockaddr_in price_addr; /* the price service (downstream.c) */
 
-/* Checkout's state: the order journal and its snapshot, both guarded by
- * orders_lock (the lock the lock incident holds across an fsync). */
+/* Checkout's state: the order book in memory and its journal on disk,
+ * guarded by orders_lock; a snapshotter thread saves the book to disk twice
+ * a second when it changed (the lock incident does that with the lock
+ * held). */
 static pthread_mutex_t orders_lock = PTHREAD_MUTEX_INITIALIZER;
 static int journal_fd = -1, dir_fd = -1;
-static unsigned long orders;
-#define SNAPSHOT_BYTES (8u << 20)
-static char *snapshot;
+static unsigned long orders, saved_orders;
+#define BOOK_BYTES  (32u << 20)
+#define BOOK_RECORD 64
+static char *book, *book_copy;
+static pthread_t snapshotter;
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static int stopping, snapshotter_started;
 
 static const char *const incident_names[] = {"none", "lock", "pool", "downstream", "faults", "cpu"};
 
@@ -220,19 +227,65 @@ int handle_catalog(struct request *rq)
 	return 200;
 }
 
-/* Saves the whole order book the safe way (a new file, fsync, rename over
- * the old one, fsync of the directory): some tens of milliseconds of disk
- * I/O. The lock incident does it while holding orders_lock. */
-__attribute__((noinline)) static int save_orders_snapshot(void)
+/* Saves the order book the safe way (a new file, fsync, rename over the
+ * old one, fsync of the directory): 32 MiB, 100-200 ms of disk I/O here. */
+__attribute__((noinline)) static int save_orders_snapshot(const char *data)
 {
 	int fd = openat(dir_fd, "orders.snapshot.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			0600);
 	if (fd < 0)
 		return -1;
-	int ok = write(fd, snapshot, SNAPSHOT_BYTES) == (ssize_t)SNAPSHOT_BYTES && fsync(fd) == 0;
+	int ok = write(fd, data, BOOK_BYTES) == (ssize_t)BOOK_BYTES && fsync(fd) == 0;
 	close(fd);
 	ok = ok && renameat(dir_fd, "orders.snapshot.tmp", dir_fd, "orders.snapshot") == 0;
 	return ok && fsync(dir_fd) == 0 ? 0 : -1;
+}
+
+/* One snapshot, when there were orders since the last. Healthy: a copy of
+ * the book under the lock (a few ms), the disk I/O outside it. */
+static void snapshot_orders(void)
+{
+	ct_task t = CT_TASK_BEGIN("snapshot", 0);
+	pthread_mutex_lock(&orders_lock);
+	if (orders == saved_orders) {
+		pthread_mutex_unlock(&orders_lock);
+		ct_task_end(t);
+		return;
+	}
+	saved_orders = orders;
+	int ok;
+	if (incident_get() == INCIDENT_LOCK) {
+		ok = save_orders_snapshot(book) == 0; /* the bug: disk I/O with the lock held */
+		pthread_mutex_unlock(&orders_lock);
+	} else {
+		memcpy(book_copy, book, BOOK_BYTES);
+		pthread_mutex_unlock(&orders_lock);
+		ok = save_orders_snapshot(book_copy) == 0;
+	}
+	if (!ok)
+		ct_logf("snapshot", "not saved: %s", strerror(errno));
+	ct_task_end(t);
+}
+
+static void *snapshot_loop(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "snapshotter");
+	pthread_mutex_lock(&stop_lock);
+	while (!stopping) {
+		struct timespec at;
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_nsec += 500000000;
+		at.tv_sec += at.tv_nsec / 1000000000;
+		at.tv_nsec %= 1000000000;
+		if (pthread_cond_timedwait(&stop_cond, &stop_lock, &at) == 0 || stopping)
+			continue;
+		pthread_mutex_unlock(&stop_lock);
+		snapshot_orders();
+		pthread_mutex_lock(&stop_lock);
+	}
+	pthread_mutex_unlock(&stop_lock);
+	return NULL;
 }
 
 int handle_checkout(struct request *rq)
@@ -248,8 +301,8 @@ int handle_checkout(struct request *rq)
 		int n = snprintf(line, sizeof line, "order %lu user %s item %d\n", id, rq->user,
 				 rq->item);
 		int ok = write(journal_fd, line, (size_t)n) == n;
-		if (inc == INCIDENT_LOCK) /* the bug: disk I/O with the lock held */
-			ok = ok && save_orders_snapshot() == 0;
+		memcpy(book + id % (BOOK_BYTES / BOOK_RECORD) * BOOK_RECORD, line,
+		       (size_t)n < BOOK_RECORD ? (size_t)n : BOOK_RECORD);
 		pthread_mutex_unlock(&orders_lock);
 		if (!ok) {
 			ct_logf("checkout", "order %lu not stored: %s", id, strerror(errno));
@@ -272,22 +325,37 @@ int handlers_init(const struct sockaddr_in *downstream, const char *data_dir)
 	snprintf(path, sizeof path, "%s/orders.log", data_dir);
 	journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	dir_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snapshot = malloc(SNAPSHOT_BYTES);
-	if (journal_fd < 0 || dir_fd < 0 || !snapshot) {
+	book = malloc(BOOK_BYTES);
+	book_copy = malloc(BOOK_BYTES);
+	if (journal_fd < 0 || dir_fd < 0 || !book || !book_copy) {
 		handlers_fini();
 		return -1;
 	}
-	memset(snapshot, 'o', SNAPSHOT_BYTES);
+	memset(book, ' ', BOOK_BYTES);
+	if (pthread_create(&snapshotter, NULL, snapshot_loop, NULL) != 0) {
+		handlers_fini();
+		return -1;
+	}
+	snapshotter_started = 1;
 	return 0;
 }
 
 void handlers_fini(void)
 {
+	if (snapshotter_started) {
+		pthread_mutex_lock(&stop_lock);
+		stopping = 1;
+		pthread_cond_signal(&stop_cond);
+		pthread_mutex_unlock(&stop_lock);
+		pthread_join(snapshotter, NULL);
+		snapshotter_started = 0;
+	}
 	if (journal_fd >= 0)
 		close(journal_fd);
 	if (dir_fd >= 0)
 		close(dir_fd);
 	journal_fd = dir_fd = -1;
-	free(snapshot);
-	snapshot = NULL;
+	free(book);
+	free(book_copy);
+	book = book_copy = NULL;
 }

@@ -398,15 +398,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "demo-service: %s: %s\n", dirs[i], strerror(errno));
 			return 1;
 		}
-	if (handlers_init(&opt.downstream, opt.data_dir) != 0) {
-		fprintf(stderr, "demo-service: cannot open the order files in %s\n", opt.data_dir);
-		return 1;
-	}
-	int err = start_tracing();
-	if (err == CT_EALREADY) /* e.g. under `ctrace run`: that recording goes on */
+	int err = start_tracing(); /* first: the threads started next are traced from their start */
+	if (err == CT_EALREADY)	   /* e.g. under `ctrace run`: that recording goes on */
 		fprintf(stderr, "demo-service: a recording already runs; --trace ignored\n");
 	else if (err != 0) {
 		fprintf(stderr, "demo-service: cannot trace: %s\n", ct_last_error());
+		return 1;
+	}
+	if (handlers_init(&opt.downstream, opt.data_dir) != 0) {
+		fprintf(stderr, "demo-service: cannot open the order files in %s\n", opt.data_dir);
+		stop_tracing();
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
@@ -417,12 +418,14 @@ int main(int argc, char **argv)
 	if (strcmp(opt.admin, "off") != 0 && (err = ct_http_start(&hc)) != 0) {
 		fprintf(stderr, "demo-service: admin endpoint %s: %s\n", opt.admin,
 			err == CT_ECONFIG ? ct_last_error() : ct_strerror(err));
+		handlers_fini();
 		stop_tracing();
 		return 1;
 	}
 	if (opt.incident != INCIDENT_NONE && incident_set(opt.incident) != 0) {
 		fprintf(stderr, "demo-service: the price service did not answer\n");
 		ct_http_stop();
+		handlers_fini();
 		stop_tracing();
 		return 1;
 	}
@@ -448,6 +451,7 @@ int main(int argc, char **argv)
 			inet_ntoa(opt.listen.sin_addr), ntohs(opt.listen.sin_port));
 		stop_workers(workers, nworkers);
 		ct_http_stop();
+		handlers_fini();
 		stop_tracing();
 		return 1;
 	}
@@ -470,8 +474,8 @@ int main(int argc, char **argv)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	ct_http_stop();
-	stop_tracing();
 	handlers_fini();
+	stop_tracing();
 	printf("demo-service: stopped\n");
 	return 0;
 }
