@@ -238,8 +238,8 @@ task() {
 	jq -r "$1" "$DIR/task.json"
 }
 
-# The snapshotter saves twice a second: 2 s of checkouts see it hold the lock.
-if incident lock admin "/checkout?item=1" -z 2s -c 8 -m POST; then
+# The snapshotter saves twice a second: 3 s of checkouts see it hold the lock.
+if incident lock admin "/checkout?item=1" -z 3s -c 8 -m POST; then
 	[ "$(top_state)" = mutex_ns ] || fail "lock: the slow task's top state is $(top_state)"
 	[ "$(task '.longest_waits[0] | "\(.reason) \(.function) \(.holder.name)"')" = \
 		"mutex handle_checkout snapshotter" ] ||
