@@ -304,14 +304,16 @@ int handle_checkout(struct request *rq)
 	{
 		CT_REGION("store");
 		char line[128];
-		pthread_mutex_lock(&orders_lock);
+		pthread_mutex_lock(&orders_lock); /* held for the book's update only */
 		id = ++orders;
 		int n = snprintf(line, sizeof line, "order %lu user %s item %d\n", id, rq->user,
 				 rq->item);
-		int ok = write(journal_fd, line, (size_t)n) == n;
 		memcpy(book + id % (BOOK_BYTES / BOOK_RECORD) * BOOK_RECORD, line,
 		       (size_t)n < BOOK_RECORD ? (size_t)n : BOOK_RECORD);
 		pthread_mutex_unlock(&orders_lock);
+		/* The journal: one write per order (O_APPEND: whole lines, each
+		 * with its id, not necessarily in order). */
+		int ok = write(journal_fd, line, (size_t)n) == n;
 		if (!ok) {
 			ct_logf("checkout", "order %lu not stored: %s", id, strerror(errno));
 			rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "not stored\n");
