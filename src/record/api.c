@@ -251,26 +251,7 @@ void wait_begin_at(unsigned reason, uint64_t object, uint64_t detail, void *fram
 /* Writes an event header at timestamp ts (not now): for a wait recorded
  * after the fact. A timestamp before the thread's last event is moved up to
  * it (a signal handler's event may have come in between). */
-static inline uint8_t *ev_head_at(struct tls *t, uint8_t type, uint64_t ts, uint8_t **type_at)
-{
-	uint8_t *p = t->p;
-	if (unlikely(p > t->lim)) {
-		p = thread_refill(t, ts);
-		if (!p)
-			return NULL;
-	}
-	if (ts < t->last)
-		ts = t->last;
-	uint64_t d = ts - t->last;
-	t->last = ts;
-	if (type_at)
-		*type_at = p;
-	*p++ = type;
-	return ct_put_uvarint(p, d);
-}
-
-void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame,
-		 int begin)
+void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void *frame, int begin)
 {
 	struct tls *t = ev_begin();
 	if (!t || t->rec != r) {

@@ -229,6 +229,26 @@ static inline uint8_t *ev_head(struct tls *t, uint8_t type, size_t extra, uint8_
 	return ct_put_uvarint(p, d);
 }
 
+/* ev_head with a given timestamp (an interposed call's start, taken
+ * before the event): never earlier than the thread's last one. */
+static inline uint8_t *ev_head_at(struct tls *t, uint8_t type, uint64_t ts, uint8_t **type_at)
+{
+	uint8_t *p = t->p;
+	if (unlikely(p > t->lim)) {
+		p = thread_refill(t, ts);
+		if (!p)
+			return NULL;
+	}
+	if (ts < t->last)
+		ts = t->last;
+	uint64_t d = ts - t->last;
+	t->last = ts;
+	if (type_at)
+		*type_at = p;
+	*p++ = type;
+	return ct_put_uvarint(p, d);
+}
+
 /* The fast path of a small event, which calls nothing (so that its caller
  * needs no frame beyond the frame pointer): returns the cursor after the type
  * and delta with busy set, or NULL when the caller must take its full path
@@ -272,6 +292,14 @@ static inline uint8_t *ev_fast(struct tls **tp, uint8_t type, unsigned stack_kin
 		return p;
 	}
 	return ct_put_uvarint(p, d);
+}
+
+/* Publishes the event ending at p, staying in the busy section: another
+ * event of the same section follows (a signal handler's two events). */
+static inline void ev_publish(struct tls *t, uint8_t *p)
+{
+	t->p = p;
+	atomic_store_explicit(&t->ck->pos, (uint32_t)(p - t->ck->data), memory_order_release);
 }
 
 /* Publishes the event ending at p and leaves the busy section. */

@@ -116,6 +116,48 @@ static uint32_t sample_stack_id(struct trec *r, const uint64_t *pcs, int n)
 	return id;
 }
 
+/* An interposed call the thread is in (rec.h call_begin) that has already
+ * lasted as long as a recorded wait: its wait.begin goes in before the
+ * sample, at the call's start, claimed as the writer claims it
+ * (CALL_BEGUN), so the thread writes only the end. Otherwise the sample,
+ * later than the call's start, comes first, and the thread's wait.begin,
+ * stamped with that start, is clamped to after it: a CPU timer's signal
+ * is delivered as the call returns, so a 100 ms fsync showed as a few
+ * microseconds. The stack: the interrupted one from the call site on (the
+ * frames above it are libc's and the interposer's), else the call site.
+ * Returns 0 with the busy section held, or -1 when the buffer ran out
+ * (then left, as ev_head leaves it). */
+static int call_begin_first(struct tls *t, struct trec *r, const uint64_t *pcs, int n)
+{
+	uint64_t t0 = atomic_load_explicit(&r->call_t0, memory_order_acquire);
+	if (!t0 || (t0 & CALL_FLAGS) || clock_ticks() - t0 < g_params.call_min_ticks)
+		return 0;
+	uint64_t site = __atomic_load_n(&r->call_site, __ATOMIC_RELAXED);
+	uint64_t args[3] = {__atomic_load_n(&r->call_reason, __ATOMIC_RELAXED),
+			    __atomic_load_n(&r->call_object, __ATOMIC_RELAXED),
+			    __atomic_load_n(&r->call_detail, __ATOMIC_RELAXED)};
+	if (!atomic_compare_exchange_strong(&r->call_t0, &t0, t0 | CALL_BEGUN))
+		return 0; /* the writer wrote it */
+	int k = 0;
+	while (k < n && pcs[k] != site)
+		k++;
+	uint32_t id = k < n  ? sample_stack_id(r, pcs + k, n - k)
+		      : site ? sample_stack_id(r, &site, 1)
+			     : 0;
+	uint8_t *tb;
+	uint8_t *p = ev_head_at(t, CT_EV_WAIT_BEGIN, t0, &tb);
+	if (!p) /* no buffer: the loss is counted; the thread's end stays alone */
+		return -1;
+	for (int i = 0; i < 3; i++)
+		p = ct_put_uvarint(p, args[i]);
+	if (id) {
+		*tb |= CT_TYPE_STACK_BIT;
+		p = ct_put_uvarint(p, id);
+	}
+	ev_publish(t, p);
+	return 0;
+}
+
 static void take_sample(const siginfo_t *si, const ucontext_t *uc)
 {
 	struct tls *t = &ct_tls;
@@ -130,6 +172,8 @@ static void take_sample(const siginfo_t *si, const ucontext_t *uc)
 	uint64_t pcs[STACK_MAX_DEPTH];
 	int n = interrupted_stack(uc, r->stack_lo, r->stack_hi, pcs, t->stack_depth);
 	uint32_t id = sample_stack_id(r, pcs, n);
+	if (call_begin_first(t, r, pcs, n) != 0)
+		return;
 	uint8_t *tb;
 	uint8_t *p = ev_head(t, CT_EV_CPU_SAMPLE, 0, &tb);
 	if (!p)

@@ -19,6 +19,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
+#include "record/rec.h"
 #include "record/src_cpu.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -269,6 +270,72 @@ static void test_off_means_no_samples(void **state)
 	assert_ptr_equal((void *)after.sa_handler, (void *)before.sa_handler);
 }
 
+/* ---- a sample inside an interposed call keeps the call's wait whole ---- */
+
+/* An interposer's shape (rec.h call_begin/call_end) around CPU time of
+ * the call's own, as a large write's copy or an fsync's work in the
+ * kernel: a CPU timer's signal lands inside it (or as it returns). */
+static __attribute__((noinline)) void long_call(uint64_t ns)
+{
+	uint64_t t0;
+	struct trec *r =
+		call_begin(CT_WAIT_FILE, 7, CT_CALL_FSYNC, __builtin_frame_address(0), &t0);
+	spin_here(ns);
+	if (r)
+		call_end(r, t0, 0, __builtin_frame_address(0));
+}
+
+static void *call_thread(void *arg)
+{
+	spinner_tid = gettid_();
+	CT_REGION_BEGIN("registered");
+	CT_REGION_END();
+	long_call(*(uint64_t *)arg);
+	return NULL;
+}
+
+static void test_sample_inside_call_keeps_wait(void **state)
+{
+	(void)state;
+	char path[256];
+	snprintf(path, sizeof path, "%s/call.ct", tmpdir);
+	assert_int_equal(start_cpu(path, 1000, 0, CT_STACK_WAIT), 0);
+	uint64_t ns = 60000000;
+	pthread_t a;
+	assert_int_equal(pthread_create(&a, NULL, call_thread, &ns), 0);
+	pthread_join(a, NULL);
+	assert_int_equal(ct_stop(), 0);
+
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	struct ct_event ev;
+	uint64_t begin = 0, end = 0, inside = 0;
+	int rc, site_ok = 0;
+	while ((rc = ct_reader_next(r, &ev)) == 1) {
+		if ((pid_t)ev.thread->tid != spinner_tid)
+			continue;
+		if (ev.type == CT_EV_WAIT_BEGIN && ev.args[1] == 7) {
+			assert_int_equal(begin, 0); /* one begin: the handler's or the thread's */
+			begin = ev.ts;
+			site_ok = ev.stack && ev.stack->nframes &&
+				  !strcmp(ev.stack->frames[0].function, "call_thread");
+		} else if (ev.type == CT_EV_WAIT_END && begin && !end) {
+			end = ev.ts;
+		} else if (ev.type == CT_EV_CPU_SAMPLE && begin && !end) {
+			inside++;
+		}
+	}
+	assert_int_equal(rc, 0);
+	ct_reader_close(r);
+	print_message("wait %.1f ms with %llu samples inside\n", (end - begin) / 1e6,
+		      (unsigned long long)inside);
+	assert_true(begin && end);
+	/* the wait spans the call's CPU time (wall time is at least that) */
+	assert_true(end - begin >= ns * 9 / 10);
+	assert_true(inside >= 1);
+	assert_true(site_ok); /* its stack starts at the call site */
+}
+
 /* ---- samples that land inside ctrace events are counted ---- */
 
 static void *busy_events(void *arg)
@@ -440,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_samples_follow_cpu_time),
 		cmocka_unit_test(test_off_means_no_samples),
 		cmocka_unit_test(test_samples_inside_events_are_counted),
+		cmocka_unit_test(test_sample_inside_call_keeps_wait),
 		cmocka_unit_test(test_other_signal_chains),
 		cmocka_unit_test(test_signal_config),
 		cmocka_unit_test(test_run_cpu_hz),
