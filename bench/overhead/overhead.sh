@@ -6,6 +6,10 @@
 # ratios against "off", and the run-to-run spread of each mode.
 #
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
+#                              [-x]
+# -x adds a fourth mode: the flight recorder with the schedstat scheduler
+# source instead of perf context switches, to tell the kernel's cost per
+# switch of a perf event (docs/PERFORMANCE.md) from ctrace's own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -13,14 +17,16 @@ secs=10
 rounds=5
 conc=50
 build=build
-while getopts "d:r:c:b:h" o; do
+extra=0
+while getopts "d:r:c:b:xh" o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	c) conc=$OPTARG ;;
 	b) build=$OPTARG ;;
+	x) extra=1 ;;
 	*)
-		sed -n '2,9p' "$0"
+		sed -n '2,13p' "$0"
 		exit 2
 		;;
 	esac
@@ -76,14 +82,15 @@ wait_port "$dport"
 # One run: starts the service in a mode, warms it up, measures, stops it.
 # Prints "rps p50_s p99_s".
 run_mode() {
-	local mode=$1 port trace svc_pid out
+	local mode=$1 port trace svc_pid out sched=
 	port=$(free_port)
 	case $mode in
 	off) trace=off ;;
 	flight) trace=flight ;;
+	flight-schedstat) trace=flight sched=schedstat ;;
 	stream) trace="stream=$work/stream.ctrace" ;;
 	esac
-	"$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
+	CTRACE_SCHED=${sched:-auto} "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
 		--dump-dir "$work/dumps" --data-dir "$work/data" --admin off >/dev/null 2>&1 &
 	svc_pid=$!
 	wait_port "$port"
@@ -99,11 +106,13 @@ run_mode() {
 }
 
 modes=(off flight stream)
+[ "$extra" = 1 ] && modes+=(flight-schedstat)
+nm=${#modes[@]}
 declare -A res
 echo "overhead: $rounds rounds of ${secs}s per mode, hey -c $conc, GET /catalog; modes rotate each round" >&2
 for ((r = 0; r < rounds; r++)); do
-	for ((k = 0; k < 3; k++)); do
-		m=${modes[$(((r + k) % 3))]}
+	for ((k = 0; k < nm; k++)); do
+		m=${modes[$(((r + k) % nm))]}
 		line=$(run_mode "$m")
 		res[$m]+="$line"$'\n'
 		printf '  round %d %-7s %s req/s, p50 %s s, p99 %s s\n' $((r + 1)) "$m" $line >&2
@@ -127,17 +136,18 @@ echo
 echo "Overhead budget: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "hey -z ${secs}s -c $conc, $rounds rounds per mode (medians); spread = (max-min)/min over the rounds"
 echo
-printf '| %-22s | %10s | %8s | %9s | %8s | %9s | %8s | %10s | %10s |\n' mode "req/s" ratio "p50 ms" ratio "p99 ms" ratio "req/s spr" "p99 spread"
-printf '|%s|\n' "------------------------|------------|----------|-----------|----------|-----------|----------|------------|------------"
-for m in off flight stream; do
+printf '| %-23s | %10s | %8s | %9s | %8s | %9s | %8s | %10s | %10s |\n' mode "req/s" ratio "p50 ms" ratio "p99 ms" ratio "req/s spr" "p99 spread"
+printf '|%s|\n' "-------------------------|------------|----------|-----------|----------|-----------|----------|------------|------------"
+for m in "${modes[@]}"; do
 	read -r rps p50 p99 rs ps < <(summary "$m")
 	name=$m
 	[ "$m" = off ] && name="off (baseline)"
 	[ "$m" = flight ] && name="flight recorder"
 	[ "$m" = stream ] && name="full capture (stream)"
+	[ "$m" = flight-schedstat ] && name="flight, sched schedstat"
 	awk -v n="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v rs="$rs" -v ps="$ps" \
 		-v b_rps="$off_rps" -v b_p50="$off_p50" -v b_p99="$off_p99" 'BEGIN {
-		printf "| %-22s | %10.1f | %8.3f | %9.3f | %8.3f | %9.3f | %8.3f | %9.1f%% | %9.1f%% |\n",
+		printf "| %-23s | %10.1f | %8.3f | %9.3f | %8.3f | %9.3f | %8.3f | %9.1f%% | %9.1f%% |\n",
 			n, rps, rps / b_rps, p50 * 1e3, p50 / b_p50, p99 * 1e3, p99 / b_p99, rs * 100, ps * 100 }'
 done
 echo

@@ -283,6 +283,12 @@ static int start_tracing(void)
 	c.cpu_hz = opt.cpu_hz;
 	if (strcmp(opt.trace, "off") == 0)
 		return 0;
+	/* CTRACE_* variables (README) tune it further: CTRACE_SCHED=schedstat,
+	 * CTRACE_STACKS=none... as an operator would without a rebuild */
+	if (ct_config_from_env(&c) != 0) {
+		fprintf(stderr, "demo-service: %s\n", ct_last_error());
+		return CT_ECONFIG;
+	}
 	if (strncmp(opt.trace, "stream=", 7) == 0) {
 		c.path = opt.trace + 7;
 		return ct_start(&c);
