@@ -250,6 +250,10 @@ if incident lock admin "/checkout?item=1" -z 3s -c 8 -m POST; then
 	diagnosed lock handle_checkout
 	jq -e '.cause.holder.name == "snapshotter"' "$DIR/diag.json" >/dev/null ||
 		fail "lock: diagnose names no holder: $(jq -c .cause "$DIR/diag.json")"
+	# ...and what the holder did meanwhile: its snapshot's file I/O (write,
+	# fsync, rename), whatever CPU samples landed inside those calls
+	jq -e '.cause.holder.state == "file"' "$DIR/diag.json" >/dev/null ||
+		fail "lock: the holder's time went to $(jq -c '.cause.holder | {state, states}' "$DIR/diag.json")"
 fi
 if incident pool flag "/catalog?item=2" -n 64 -c 16; then
 	[ "$(top_state)" = runnable_ns ] || fail "pool: the slow task's top state is $(top_state)"
