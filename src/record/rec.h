@@ -44,16 +44,23 @@ enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
  * the writer only, except the exit reading, which the thread takes as it
  * exits and publishes with exit_ready. */
 struct sched_rec {
-	int fd;				   /* its perf event, -1 without */
-	uint8_t on;			   /* set up in this capture */
-	uint8_t schedstat;		   /* samples schedstat (no perf event) */
-	uint8_t stat;			   /* samples fault counts from /proc/.../stat */
-	uint8_t final_done;		   /* the capture's last sample is taken */
-	uint8_t pcheck;			   /* perf: schedstat's switch-in count is read */
-	uint8_t exit_done;		   /* the exit reading is pushed */
-	void *ring;			   /* the event's mmap: control page, then data */
-	uint64_t perf_id;		   /* PERF_EVENT_IOC_ID: the fd is still ours */
-	uint64_t ino, dev;		   /* the fd's inode when opened */
+	int fd;		    /* its perf event, -1 without */
+	uint8_t on;	    /* set up in this capture */
+	uint8_t schedstat;  /* samples schedstat (no perf event) */
+	uint8_t stat;	    /* samples fault counts from /proc/.../stat */
+	uint8_t final_done; /* the capture's last sample is taken */
+	uint8_t pcheck;	    /* perf: schedstat's switch-in count is read */
+	uint8_t exit_done;  /* the exit reading is pushed */
+	void *ring;	    /* the event's mmap: control page, then data */
+	uint64_t perf_id;   /* PERF_EVENT_IOC_ID: the fd is still ours */
+	uint64_t ino, dev;  /* the fd's inode when opened */
+	int pfd[2];	    /* kept /proc fds (schedstat, stat), when pkept */
+	uint8_t pkept[2];
+	uint64_t pino[2], pdev[2]; /* their inodes when opened */
+	uint64_t in_ns;		   /* perf: CLOCK_MONOTONIC of the last switch-in, 0 off CPU */
+	uint64_t ran_ns;	   /* perf: CPU time the switch records show */
+	uint64_t cpu_at_stat;	   /* CPU ns (perf or schedstat) at the last stat reading */
+	uint64_t stat_ns;	   /* CLOCK_MONOTONIC of the last stat reading */
 	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */
 	uint64_t minflt, majflt;	   /* stat at the last sample */
 	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */

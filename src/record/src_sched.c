@@ -5,7 +5,9 @@
  * thread's /proc/self/task/TID/schedstat (run-queue delay, run time,
  * timeslices) instead. Minor faults are counts sampled from
  * /proc/self/task/TID/stat either way (a perf event per thread is the fd
- * budget; a sample per minor fault would be far too many).
+ * budget; a sample per minor fault would be far too many), read after each
+ * millisecond of the thread's CPU time. The /proc files stay open
+ * (proc_get).
  *
  * Registration may happen inside a signal handler: the thread's part uses
  * system calls only. Everything else runs on the writer thread. */
@@ -40,6 +42,9 @@
  * often: the cost stays bounded with thousands of threads. */
 #define SAMPLE_MIN_NS  10000000ull
 #define SAMPLE_IDLE_NS 1000000000ull
+/* Fault counts are read after this much CPU time of the thread (or a
+ * second, see src_sched_collect). */
+#define STAT_CPU_NS 1000000ull
 /* The writer's next round while a ring fills fast. */
 #define SOON_NS 1000000ull
 
@@ -64,7 +69,10 @@ static struct {
 /* ---- /proc, with system calls only (the thread's part may run in a
  * signal handler, and inside an interposed call) ---- */
 
-static int proc_read(pid_t tid, const char *leaf, char *buf, size_t cap)
+enum { PF_SCHEDSTAT = 0, PF_STAT = 1 };
+static const char *const leaves[2] = {"schedstat", "stat"};
+
+static int proc_open(pid_t tid, const char *leaf)
 {
 	static const char pre[] = "/proc/self/task/";
 	char path[64], digits[16];
@@ -82,11 +90,81 @@ static int proc_read(pid_t tid, const char *leaf, char *buf, size_t cap)
 	memcpy(path + n, leaf, ll + 1);
 	/* Raw system calls: the interposers (libctrace-preload, the wrap set)
 	 * must not see these as the program's file I/O. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+static int fd_same(int fd, uint64_t ino, uint64_t dev)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino && (uint64_t)st.st_dev == dev;
+}
+
+/* Whether buf reads as the file: a kept fd may have been closed by the
+ * program and its number reused for a file of its own. A thread's stat
+ * begins with its id and its name in parentheses. */
+static int proc_valid(int which, pid_t tid, const char *buf)
+{
+	if (which == PF_SCHEDSTAT) {
+		uint64_t a, b, c;
+		return src_sched_parse_schedstat(buf, &a, &b, &c) == 0;
+	}
+	const char *p = buf;
+	unsigned v = 0;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (unsigned)(*p++ - '0');
+	return p != buf && v == (unsigned)tid && p[0] == ' ' && p[1] == '(';
+}
+
+/* Forgets a kept fd, closing it if it is still the file we opened. */
+static void proc_drop(struct sched_rec *s, int which)
+{
+	if (!s->pkept[which])
+		return;
+	if (fd_same(s->pfd[which], s->pino[which], s->pdev[which]))
+		syscall(SYS_close, s->pfd[which]);
+	s->pkept[which] = 0;
+	atomic_fetch_sub(&S.fds, 1);
+}
+
+/* Reads /proc/self/task/TID/<which> into buf: through the fd kept for it
+ * when there is one (a pread: no path walk, 3 to 7 times cheaper than
+ * open, read and close here), else by opening it. keep 1: the caller owns
+ * s's fds (the thread before it is published, the writer after): a new fd
+ * is kept while the fd budget allows, a bad one dropped; keep 0: the
+ * exiting thread, while the writer owns them: it opens the file afresh and
+ * leaves s alone. 0, or -1 when the file is gone (the thread exited). */
+static int proc_get(struct sched_rec *s, pid_t tid, int which, char *buf, size_t cap, int keep)
+{
+	if (keep && s->pkept[which]) {
+		ssize_t got = syscall(SYS_pread64, s->pfd[which], buf, cap - 1, (off_t)0);
+		if (got > 0) {
+			buf[got] = 0;
+			if (proc_valid(which, tid, buf))
+				return 0;
+		}
+		proc_drop(s, which);
+	}
+	int fd = proc_open(tid, leaves[which]);
 	if (fd < 0)
 		return -1;
 	ssize_t got = syscall(SYS_read, fd, buf, cap - 1);
-	syscall(SYS_close, fd);
+	struct stat st;
+	/* Kept fds take at most half of the budget: perf events come first. */
+	if (got > 0 && keep && !s->pkept[which] && atomic_fetch_add(&S.fds, 1) < S.fd_budget / 2) {
+		if (fstat(fd, &st) == 0) {
+			s->pfd[which] = fd;
+			s->pkept[which] = 1;
+			s->pino[which] = (uint64_t)st.st_ino;
+			s->pdev[which] = (uint64_t)st.st_dev;
+			fd = -1;
+		} else {
+			atomic_fetch_sub(&S.fds, 1);
+		}
+	} else if (got > 0 && keep && !s->pkept[which]) {
+		atomic_fetch_sub(&S.fds, 1);
+	}
+	if (fd >= 0)
+		syscall(SYS_close, fd);
 	if (got <= 0)
 		return -1;
 	buf[got] = 0;
@@ -136,23 +214,34 @@ int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt)
 
 struct reading {
 	uint64_t run_ns, delay_ns, slices, minflt, majflt;
+	uint8_t sched, stat; /* what was read */
 };
 
-/* Reads what s samples into *v (and schedstat for a perf thread's loss
- * check when pcount); 0, or -1 when a file is gone (the thread exited) or
- * malformed. */
-static int take_reading(const struct sched_rec *s, pid_t tid, struct reading *v, int pcount)
+enum { RD_SCHED = 1, RD_STAT = 2 };
+
+/* Reads what is asked (RD_*) of what s samples into *v; 0, or -1 when a
+ * file is gone (the thread exited) or malformed. keep: see proc_get. */
+static int take_reading(struct sched_rec *s, pid_t tid, struct reading *v, unsigned what, int keep)
 {
 	char buf[1024];
 	memset(v, 0, sizeof *v);
-	if ((s->schedstat || (pcount && s->pcheck)) &&
-	    (proc_read(tid, "schedstat", buf, sizeof buf) != 0 ||
+	if ((what & RD_SCHED) &&
+	    (proc_get(s, tid, PF_SCHEDSTAT, buf, sizeof buf, keep) != 0 ||
 	     src_sched_parse_schedstat(buf, &v->run_ns, &v->delay_ns, &v->slices)))
 		return -1;
-	if (s->stat && (proc_read(tid, "stat", buf, sizeof buf) != 0 ||
-			src_sched_parse_stat(buf, &v->minflt, &v->majflt)))
+	if ((what & RD_STAT) && (proc_get(s, tid, PF_STAT, buf, sizeof buf, keep) != 0 ||
+				 src_sched_parse_stat(buf, &v->minflt, &v->majflt)))
 		return -1;
+	v->sched = (what & RD_SCHED) != 0;
+	v->stat = (what & RD_STAT) != 0;
 	return 0;
+}
+
+/* Everything s samples, with schedstat for a perf thread's loss check when
+ * pcount. */
+static unsigned reading_all(const struct sched_rec *s, int pcount)
+{
+	return (s->schedstat || (pcount && s->pcheck) ? RD_SCHED : 0) | (s->stat ? RD_STAT : 0);
 }
 
 /* ---- perf ---- */
@@ -255,6 +344,8 @@ out:
 
 static void perf_release(struct sched_rec *s)
 {
+	proc_drop(s, PF_SCHEDSTAT);
+	proc_drop(s, PF_STAT);
 	if (!s->ring) /* also a record that never had a source (pseudo) */
 		return;
 	int ours = fd_is_ours(s);
@@ -273,6 +364,11 @@ static void child_after_fork(void)
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct sched_rec *s = &g_recs[i].sched;
+		for (int k = 0; k < 2; k++) {
+			if (s->pkept[k] && fd_same(s->pfd[k], s->pino[k], s->pdev[k]))
+				syscall(SYS_close, s->pfd[k]);
+			s->pkept[k] = 0;
+		}
 		if (!s->ring)
 			continue;
 		if (fd_is_ours(s))
@@ -308,12 +404,11 @@ void src_sched_start(const struct ct_config *cfg)
 		rl.rlim_cur = 1u << 20;
 	S.fd_budget = (long)(rl.rlim_cur / 4);
 
-	struct sched_rec probe = {.fd = -1, .schedstat = 1};
+	struct sched_rec probe = {.fd = -1};
 	struct reading v;
-	int schedstat_ok = take_reading(&probe, (pid_t)syscall(SYS_gettid), &v, 0) == 0;
-	probe.schedstat = 0;
-	probe.stat = 1;
-	S.stat_ok = take_reading(&probe, (pid_t)syscall(SYS_gettid), &v, 0) == 0;
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	int schedstat_ok = take_reading(&probe, me, &v, RD_SCHED, 0) == 0;
+	S.stat_ok = take_reading(&probe, me, &v, RD_STAT, 0) == 0;
 	S.schedstat_ok = schedstat_ok;
 
 	S.sched = SRC_OFF;
@@ -346,8 +441,10 @@ void src_sched_thread_start(struct trec *r)
 	struct sched_rec *s = &r->sched;
 	int saved = errno;
 	s->fd = -1;
+	s->pkept[PF_SCHEDSTAT] = s->pkept[PF_STAT] = 0;
 	s->ring = NULL;
 	s->on = 0;
+	s->in_ns = s->ran_ns = s->cpu_at_stat = 0;
 	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = 0;
 	s->ins = s->lost_recs = 0;
 	s->last_rec = r->base_ticks;
@@ -366,7 +463,7 @@ void src_sched_thread_start(struct trec *r)
 	s->pcheck = s->ring && S.schedstat_ok;
 	/* the baseline: the first sample covers the time from here */
 	struct reading v;
-	if (take_reading(s, r->tid, &v, 1) != 0) {
+	if (take_reading(s, r->tid, &v, reading_all(s, 1), 1) != 0) {
 		s->schedstat = s->stat = s->pcheck = 0;
 	} else {
 		s->slices0 = v.slices;
@@ -379,7 +476,9 @@ void src_sched_thread_start(struct trec *r)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	s->last_drain = s->last_ns;
+	s->last_drain = s->stat_ns = s->last_ns;
+	s->in_ns = s->last_ns; /* on CPU: registering */
+	s->cpu_at_stat = s->ring ? 0 : s->run_ns;
 out:
 	errno = saved;
 }
@@ -394,7 +493,7 @@ void src_sched_thread_exit(struct trec *r)
 		return;
 	int saved = errno;
 	struct reading v;
-	if (take_reading(s, r->tid, &v, 1) == 0) {
+	if (take_reading(s, r->tid, &v, reading_all(s, 1), 0) == 0) {
 		s->exit_ticks = clock_ticks();
 		s->exit_run_ns = v.run_ns;
 		s->exit_delay_ns = v.delay_ns;
@@ -417,25 +516,36 @@ static void fault_push(struct trec *r, uint64_t ts, unsigned kind, uint64_t coun
 static void sample_push(struct trec *r, uint64_t ts, const struct reading *v)
 {
 	struct sched_rec *s = &r->sched;
-	if (s->schedstat && v->run_ns >= s->run_ns && v->delay_ns >= s->delay_ns &&
+	if (s->schedstat && v->sched && v->run_ns >= s->run_ns && v->delay_ns >= s->delay_ns &&
 	    v->slices >= s->slices &&
 	    (v->run_ns != s->run_ns || v->delay_ns != s->delay_ns || v->slices != s->slices)) {
 		uint64_t a[3] = {writer_dur_to_ticks(v->delay_ns - s->delay_ns),
 				 writer_dur_to_ticks(v->run_ns - s->run_ns), v->slices - s->slices};
 		side_push(r, ts, CT_EV_SCHED_SAMPLE, a, 0);
 	}
-	if (s->stat) {
+	if (s->stat && v->stat) {
 		if (v->minflt > s->minflt)
 			fault_push(r, ts, CT_FAULT_MINOR, v->minflt - s->minflt);
 		/* with a perf event, major faults come one by one from it */
 		if (!(s->ring && S.perf_faults) && v->majflt > s->majflt)
 			fault_push(r, ts, CT_FAULT_MAJOR, v->majflt - s->majflt);
 	}
-	s->run_ns = v->run_ns;
-	s->delay_ns = v->delay_ns;
-	s->slices = v->slices;
-	s->minflt = v->minflt;
-	s->majflt = v->majflt;
+	if (v->sched) {
+		s->run_ns = v->run_ns;
+		s->delay_ns = v->delay_ns;
+		s->slices = v->slices;
+	}
+	if (v->stat) {
+		s->minflt = v->minflt;
+		s->majflt = v->majflt;
+	}
+}
+
+/* Whether s's fault counts are due at CPU time cpu (ns) and now. */
+static int stat_due(const struct sched_rec *s, uint64_t cpu, uint64_t now)
+{
+	uint64_t ran = cpu > s->cpu_at_stat ? cpu - s->cpu_at_stat : 0;
+	return ran >= STAT_CPU_NS || (ran > 0 && now - s->stat_ns >= SAMPLE_IDLE_NS);
 }
 
 /* Copies len bytes at ring offset off (which may wrap) into out. */
@@ -514,6 +624,9 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 	uint64_t ts = writer_ns_to_ticks(id.time);
 	if (h->type == PERF_RECORD_SWITCH) {
 		if (h->misc & PERF_RECORD_MISC_SWITCH_OUT) {
+			if (s->in_ns && id.time > s->in_ns)
+				s->ran_ns += id.time - s->in_ns;
+			s->in_ns = 0;
 			uint64_t a = h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
 					     ? CT_SCHED_PREEMPTED
 					     : CT_SCHED_BLOCKED;
@@ -522,6 +635,7 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 			uint64_t a = id.cpu;
 			side_push(r, ts, CT_EV_SCHED_IN, &a, 0);
 			s->ins++;
+			s->in_ns = id.time;
 		}
 		s->last_rec = ts;
 	} else if (h->type == PERF_RECORD_LOST && n >= 16 + sizeof id) {
@@ -534,6 +648,10 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 		side_push(r, s->last_rec, CT_EV_LOSS, a, 0);
 		s->last_rec = ts;
 		s->lost_recs += lost;
+		/* switches went missing: take it as on CPU since (more readings
+		 * rather than fewer) */
+		if (!s->in_ns)
+			s->in_ns = id.time;
 	}
 }
 
@@ -604,7 +722,7 @@ void src_sched_collect(struct trec *r, int exited)
 		/* The capture is stopping: one last reading, before the ring is
 		 * read, so that its records cover every switch it counts. */
 		s->final_done = 1;
-		have = take_reading(s, r->tid, &v, 1) == 0;
+		have = take_reading(s, r->tid, &v, reading_all(s, 1), 1) == 0;
 	}
 	uint64_t records = s->ring ? perf_drain(r, now) : 0;
 	if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire)) {
@@ -613,7 +731,8 @@ void src_sched_collect(struct trec *r, int exited)
 		 * collects before it drains what it saw committed). */
 		s->exit_done = 1;
 		v = (struct reading){s->exit_run_ns, s->exit_delay_ns, s->exit_slices,
-				     s->exit_minflt, s->exit_majflt};
+				     s->exit_minflt, s->exit_majflt,   s->schedstat || s->pcheck,
+				     s->stat};
 		if (s->ring && s->pcheck)
 			perf_check_lost(r, v.slices, s->exit_ticks);
 		sample_push(r, s->exit_ticks, &v);
@@ -633,7 +752,7 @@ void src_sched_collect(struct trec *r, int exited)
 	}
 	if (!s->schedstat && !s->stat)
 		return;
-	int active = r->w_user_last != s->seen_user || records;
+	int active = r->w_user_last != s->seen_user || records || (s->ring && s->in_ns);
 	uint64_t since = now - s->last_ns;
 	if (since < SAMPLE_MIN_NS || (!active && since < SAMPLE_IDLE_NS))
 		return;
@@ -643,8 +762,38 @@ void src_sched_collect(struct trec *r, int exited)
 	 * long accept() would pile them up. Its next sample covers the call. */
 	if (!active && atomic_load_explicit(&r->call_t0, memory_order_relaxed))
 		return;
-	if (take_reading(s, r->tid, &v, 0) != 0)
+	/* Fault counts (stat, the costlier file) are read once the thread has
+	 * run STAT_CPU_NS since the last reading, or has run at all and a
+	 * second went by: a fault takes CPU, so a count comes at most that much
+	 * CPU time late, and the readings follow what the threads run rather
+	 * than how many there are. The CPU time: the switch records' with a
+	 * perf event, schedstat's without; with neither, every sample. */
+	unsigned what = s->schedstat ? RD_SCHED : 0;
+	uint64_t cpu = 0;
+	int cpu_known = s->ring && !s->schedstat;
+	if (cpu_known)
+		cpu = s->ran_ns + (s->in_ns && now > s->in_ns ? now - s->in_ns : 0);
+	if (s->stat && !s->schedstat && (!cpu_known || stat_due(s, cpu, now)))
+		what |= RD_STAT;
+	if (!what)
 		return;
+	if (take_reading(s, r->tid, &v, what, 1) != 0)
+		return;
+	if (s->stat && s->schedstat && v.sched) {
+		cpu = v.run_ns;
+		if (stat_due(s, cpu, now)) {
+			struct reading f;
+			if (take_reading(s, r->tid, &f, RD_STAT, 1) == 0) {
+				v.minflt = f.minflt;
+				v.majflt = f.majflt;
+				v.stat = 1;
+			}
+		}
+	}
+	if (v.stat) {
+		s->cpu_at_stat = cpu;
+		s->stat_ns = now;
+	}
 	sample_push(r, writer_ns_to_ticks(now), &v);
 	s->last_ns = now;
 	s->seen_user = r->w_user_last;

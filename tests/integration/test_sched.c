@@ -3,6 +3,7 @@
  * faults are traced with libctrace, and the trace read back must show it,
  * from perf (when the kernel allows it here) and from the schedstat
  * fallback. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -820,6 +821,194 @@ static void test_fd_budget_falls_back(void **state)
 	trace_free(t);
 }
 
+/* ---- the /proc files ctrace keeps open ---- */
+
+/* The fds whose link is one of this process's /proc/PID/task/TID/ files,
+ * into fds (up to cap); how many. */
+static int proc_task_fds(int *fds, int cap)
+{
+	char want[64], link[256], name[300];
+	snprintf(want, sizeof want, "/proc/%d/task/", (int)getpid());
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof name, "/proc/self/fd/%s", e->d_name);
+		ssize_t k = readlink(name, link, sizeof link - 1);
+		if (k <= 0)
+			continue;
+		link[k] = 0;
+		if (!strncmp(link, want, strlen(want)) && n < cap)
+			fds[n++] = atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+#define KEPT_THREADS 4
+#define KEPT_PAGES   2048
+
+static pthread_barrier_t kept_barrier;
+static _Atomic int kept_phase;
+
+/* CPU time and fresh pages, enough for the writer to read the fault
+ * counts (it reads them after a millisecond of a thread's CPU). */
+static uint64_t kept_work(void)
+{
+	size_t len = (size_t)KEPT_PAGES * 4096;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	madvise(m, len, MADV_NOHUGEPAGE);
+	for (size_t off = 0; off < len; off += 4096)
+		m[off] = 1;
+	munmap(m, len);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	uint64_t x = 1;
+	do {
+		for (int i = 0; i < 100000; i++)
+			x = x * 6364136223846793005u + 1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000 + (t.tv_nsec - t0.tv_nsec) < 5000000);
+	return x;
+}
+
+struct kept {
+	uint32_t tid;
+	int works; /* calls of kept_work */
+};
+
+static void *kept_main(void *arg)
+{
+	struct kept *k = arg;
+	k->tid = gettid_();
+	ct_region_begin("kept");
+	volatile uint64_t sink = kept_work();
+	k->works = 1;
+	/* Each round: more work while main watches the fds, then a barrier.
+	 * Round 1 makes ctrace open and keep its /proc files; round 2 runs
+	 * after main closed them and put files of its own at their numbers. */
+	for (int round = 0; round < 2; round++) {
+		while (atomic_load(&kept_phase) == round * 2) {
+			sink += kept_work();
+			k->works++;
+			ct_log("kept", "work");
+		}
+		pthread_barrier_wait(&kept_barrier);
+	}
+	(void)sink;
+	ct_region_end();
+	return NULL;
+}
+
+/* Waits (the writer's rounds are 20 ms) until ctrace holds a /proc fd that
+ * is not in old[0..nold); fails after 10 s. */
+static void wait_new_proc_fd(const int *old, int nold)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		int now[256], n = proc_task_fds(now, 256);
+		for (int i = 0; i < n; i++) {
+			int seen = 0;
+			for (int k = 0; k < nold; k++)
+				seen |= now[i] == old[k];
+			if (!seen)
+				return;
+		}
+		usleep(10000);
+	}
+	fail_msg("ctrace never (re)opened its /proc files");
+}
+
+/* ctrace keeps each thread's /proc schedstat and stat open and preads them
+ * (cheaper than opening them every time); a program that closes fds it
+ * does not know and reuses the numbers for its own files keeps them, and
+ * ctrace notices, reopens its own, closes none of the program's, and
+ * gives every fd back at the end. */
+static void check_kept_fds(int sched)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/kept-%d.ctrace", tmpdir, sched);
+	int none[1];
+	assert_int_equal(proc_task_fds(none, 1), 0);
+	start(path, sched);
+	atomic_store(&kept_phase, 0);
+	pthread_barrier_init(&kept_barrier, NULL, KEPT_THREADS + 1);
+	pthread_t th[KEPT_THREADS];
+	struct kept k[KEPT_THREADS];
+	for (int i = 0; i < KEPT_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, kept_main, &k[i]), 0);
+	wait_new_proc_fd(NULL, 0);
+	atomic_store(&kept_phase, 1);
+	pthread_barrier_wait(&kept_barrier);
+
+	/* The daemon's move: close what it does not know, reuse the numbers. */
+	int mine[256], nmine = proc_task_fds(mine, 256);
+	assert_true(nmine > 0);
+	char file[320];
+	snprintf(file, sizeof file, "%s/program-file", tmpdir);
+	int pf = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(pf >= 0);
+	static const char text[] = "the program's own file\n";
+	assert_int_equal(write(pf, text, sizeof text - 1), (int)sizeof text - 1);
+	for (int i = 0; i < nmine; i++) {
+		close(mine[i]);
+		assert_int_equal(dup2(pf, mine[i]), mine[i]);
+	}
+	close(pf);
+	atomic_store(&kept_phase, 2);
+	wait_new_proc_fd(mine, nmine); /* ctrace saw the change and reopened */
+	atomic_store(&kept_phase, 3);
+	pthread_barrier_wait(&kept_barrier);
+	for (int i = 0; i < KEPT_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&kept_barrier);
+	assert_int_equal(ct_stop(), 0);
+
+	/* every fd of ctrace's came back; the program's files are untouched */
+	int left[8];
+	assert_int_equal(proc_task_fds(left, 8), 0);
+	for (int i = 0; i < nmine; i++) {
+		char buf[64] = "";
+		assert_int_equal(pread(mine[i], buf, sizeof buf - 1, 0), (int)sizeof text - 1);
+		assert_string_equal(buf, text);
+		close(mine[i]);
+	}
+	fprintf(stderr, "sched %d: %d /proc fds kept; the program's files at their numbers kept\n",
+		sched, nmine);
+
+	/* and the counts went on: every thread's fresh pages are in the trace */
+	struct trace *t = read_trace(path);
+	assert_true(t->complete);
+	for (int i = 0; i < KEPT_THREADS; i++) {
+		struct tthread *tt = thread_of(t, k[i].tid);
+		uint64_t minor = 0;
+		for (size_t e = 0; e < tt->n; e++)
+			if (tt->ev[e].type == CT_EV_FAULT && tt->ev[e].a[0] == CT_FAULT_MINOR)
+				minor += tt->ev[e].a[1];
+		assert_true(minor >= (uint64_t)k[i].works * KEPT_PAGES);
+	}
+	trace_free(t);
+}
+
+static void test_kept_fds_schedstat(void **state)
+{
+	(void)state;
+	check_kept_fds(CT_SCHED_SCHEDSTAT);
+}
+
+static void test_kept_fds_perf(void **state)
+{
+	(void)state;
+	char why[256];
+	if (!perf_allowed(why, sizeof why)) {
+		fprintf(stderr, "[  SKIPPED ] perf not tested: %s\n", why);
+		skip();
+	}
+	check_kept_fds(CT_SCHED_PERF);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -834,6 +1023,8 @@ int main(void)
 		cmocka_unit_test(test_stress_perf),
 		cmocka_unit_test(test_stress_schedstat),
 		cmocka_unit_test(test_fd_budget_falls_back),
+		cmocka_unit_test(test_kept_fds_schedstat),
+		cmocka_unit_test(test_kept_fds_perf),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {
