@@ -59,6 +59,7 @@ struct sched_rec {
 	uint64_t pino[2], pdev[2]; /* their inodes when opened */
 	uint64_t in_ns;		   /* perf: CLOCK_MONOTONIC of the last switch-in, 0 off CPU */
 	uint64_t ran_ns;	   /* perf: CPU time the switch records show */
+	uint64_t out_ns;	   /* perf: CLOCK_MONOTONIC of the last switch-out */
 	uint64_t cpu_at_stat;	   /* CPU ns (perf or schedstat) at the last stat reading */
 	uint64_t stat_ns;	   /* CLOCK_MONOTONIC of the last stat reading */
 	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */

@@ -444,7 +444,7 @@ void src_sched_thread_start(struct trec *r)
 	s->pkept[PF_SCHEDSTAT] = s->pkept[PF_STAT] = 0;
 	s->ring = NULL;
 	s->on = 0;
-	s->in_ns = s->ran_ns = s->cpu_at_stat = 0;
+	s->in_ns = s->ran_ns = s->out_ns = s->cpu_at_stat = 0;
 	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = 0;
 	s->ins = s->lost_recs = 0;
 	s->last_rec = r->base_ticks;
@@ -511,9 +511,9 @@ static void fault_push(struct trec *r, uint64_t ts, unsigned kind, uint64_t coun
 	side_push(r, ts, CT_EV_FAULT, a, 0);
 }
 
-/* Pushes what changed since the previous sample, at ts, and makes v the
- * new baseline. */
-static void sample_push(struct trec *r, uint64_t ts, const struct reading *v)
+/* Pushes what changed since the previous sample, at ts (fault counts at
+ * fts), and makes v the new baseline. */
+static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct reading *v)
 {
 	struct sched_rec *s = &r->sched;
 	if (s->schedstat && v->sched && v->run_ns >= s->run_ns && v->delay_ns >= s->delay_ns &&
@@ -525,10 +525,10 @@ static void sample_push(struct trec *r, uint64_t ts, const struct reading *v)
 	}
 	if (s->stat && v->stat) {
 		if (v->minflt > s->minflt)
-			fault_push(r, ts, CT_FAULT_MINOR, v->minflt - s->minflt);
+			fault_push(r, fts, CT_FAULT_MINOR, v->minflt - s->minflt);
 		/* with a perf event, major faults come one by one from it */
 		if (!(s->ring && S.perf_faults) && v->majflt > s->majflt)
-			fault_push(r, ts, CT_FAULT_MAJOR, v->majflt - s->majflt);
+			fault_push(r, fts, CT_FAULT_MAJOR, v->majflt - s->majflt);
 	}
 	if (v->sched) {
 		s->run_ns = v->run_ns;
@@ -539,6 +539,15 @@ static void sample_push(struct trec *r, uint64_t ts, const struct reading *v)
 		s->minflt = v->minflt;
 		s->majflt = v->majflt;
 	}
+}
+
+/* When fault counts read now are stamped: faults take CPU, so a perf
+ * thread off CPU had its last ones before its last switch-out (the writer
+ * moves it up to the thread's last event written, merge_side). */
+static uint64_t fault_ticks(const struct sched_rec *s, uint64_t now)
+{
+	int off = s->ring && !s->in_ns && s->out_ns && s->out_ns < now;
+	return writer_ns_to_ticks(off ? s->out_ns : now);
 }
 
 /* Whether s's fault counts are due at CPU time cpu (ns) and now. */
@@ -627,6 +636,7 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 			if (s->in_ns && id.time > s->in_ns)
 				s->ran_ns += id.time - s->in_ns;
 			s->in_ns = 0;
+			s->out_ns = id.time;
 			uint64_t a = h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
 					     ? CT_SCHED_PREEMPTED
 					     : CT_SCHED_BLOCKED;
@@ -735,7 +745,7 @@ void src_sched_collect(struct trec *r, int exited)
 				     s->stat};
 		if (s->ring && s->pcheck)
 			perf_check_lost(r, v.slices, s->exit_ticks);
-		sample_push(r, s->exit_ticks, &v);
+		sample_push(r, s->exit_ticks, s->exit_ticks, &v);
 	}
 	if (exited) {
 		perf_release(s);
@@ -746,7 +756,7 @@ void src_sched_collect(struct trec *r, int exited)
 			uint64_t ts = writer_ns_to_ticks(now);
 			if (s->ring && s->pcheck)
 				perf_check_lost(r, v.slices, ts);
-			sample_push(r, ts, &v);
+			sample_push(r, ts, fault_ticks(s, now), &v);
 		}
 		return;
 	}
@@ -794,7 +804,7 @@ void src_sched_collect(struct trec *r, int exited)
 		s->cpu_at_stat = cpu;
 		s->stat_ns = now;
 	}
-	sample_push(r, writer_ns_to_ticks(now), &v);
+	sample_push(r, writer_ns_to_ticks(now), fault_ticks(s, now), &v);
 	s->last_ns = now;
 	s->seen_user = r->w_user_last;
 }
