@@ -6,11 +6,21 @@
 # (medians over the rounds), their ratios against "off", and the run-to-run
 # spread of each mode.
 #
+# Then the paired runs: on this shared VM a mode's CPU time per request
+# drifts by 10-30% from one run to the next, more than tracing costs, so
+# each traced mode also runs at the same time as an untraced service, both
+# under the same fixed load (hey -q: requests per second per connection,
+# below saturation), and the ratio of their CPU time per request is taken
+# within each such pair: whatever the machine does to one it does to both.
+#
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
-#                              [-x]
+#                              [-x] [-q QPS] [-p ROUNDS]
 # -x adds a fourth mode: the flight recorder with the schedstat scheduler
 # source instead of perf context switches, to tell the kernel's cost per
 # switch of a perf event (docs/PERFORMANCE.md) from ctrace's own.
+# -q: requests per second per connection in the paired runs (default 20:
+# 1,000 a second per service with -c 50); -p: paired rounds per mode
+# (default: ROUNDS; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,25 +29,34 @@ rounds=5
 conc=50
 build=build
 extra=0
-while getopts "d:r:c:b:xh" o; do
+qps=20
+prounds=
+while getopts "d:r:c:b:xq:p:h" o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	c) conc=$OPTARG ;;
 	b) build=$OPTARG ;;
 	x) extra=1 ;;
+	q) qps=$OPTARG ;;
+	p) prounds=$OPTARG ;;
 	*)
-		sed -n '2,13p' "$0"
+		sed -n '2,25p' "$0"
 		exit 2
 		;;
 	esac
 done
-for v in "$secs" "$rounds" "$conc"; do
+prounds=${prounds:-$rounds}
+for v in "$secs" "$rounds" "$conc" "$qps"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "overhead: -d, -r and -c take positive integers" >&2
+		echo "overhead: -d, -r, -c and -q take positive integers" >&2
 		exit 2
 	}
 done
+[[ $prounds =~ ^[0-9]+$ ]] || {
+	echo "overhead: -p takes a number of rounds (0: none)" >&2
+	exit 2
+}
 svc=$build/examples/demo-service
 down=$build/examples/demo-downstream
 for b in "$svc" "$down"; do
@@ -80,31 +99,40 @@ dport=$(free_port)
 pids+=($!)
 wait_port "$dport"
 
-# One run: starts the service in a mode, warms it up, measures, stops it.
-# Prints "rps p50_s p99_s".
-run_mode() {
-	local mode=$1 port trace svc_pid out sched=
-	port=$(free_port)
+# Starts the service in a mode on a port; its pid in svc_pid.
+start_svc() {
+	local mode=$1 port=$2 trace sched=
 	case $mode in
 	off) trace=off ;;
 	flight) trace=flight ;;
 	flight-schedstat) trace=flight sched=schedstat ;;
-	stream) trace="stream=$work/stream.ctrace" ;;
+	stream) trace="stream=$work/stream-$port.ctrace" ;;
 	esac
 	CTRACE_SCHED=${sched:-auto} "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
-		--dump-dir "$work/dumps" --data-dir "$work/data" --admin off >/dev/null 2>&1 &
+		--dump-dir "$work/dumps-$port" --data-dir "$work/data-$port" --admin off >/dev/null 2>&1 &
 	svc_pid=$!
+	pids+=("$svc_pid")
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One run: starts the service in a mode, warms it up, measures, stops it.
+# Prints "rps p50_s p99_s cpu_us_per_request".
+run_mode() {
+	local mode=$1 port svc_pid out
+	port=$(free_port)
+	start_svc "$mode" "$port"
 	wait_port "$port"
 	hey -z 1s -c "$conc" "http://127.0.0.1:$port/catalog?item=7" >/dev/null
 	# the service's CPU time (user + system, all its threads) around the run:
 	# CPU per request is not moved by time other processes took from it
 	local c0 c1
-	c0=$(awk '{print $14 + $15}' "/proc/$svc_pid/stat")
+	c0=$(cpu_ticks "$svc_pid")
 	out=$(hey -z "${secs}s" -c "$conc" "http://127.0.0.1:$port/catalog?item=7")
-	c1=$(awk '{print $14 + $15}' "/proc/$svc_pid/stat")
+	c1=$(cpu_ticks "$svc_pid")
 	kill -TERM "$svc_pid"
 	wait "$svc_pid" 2>/dev/null || true
-	rm -f "$work/stream.ctrace"
+	rm -f "$work"/stream-*.ctrace
 	awk -v cpu_s="$(((c1 - c0)))" -v hz="$(getconf CLK_TCK)" '
 	     /Requests\/sec:/ {rps=$2} /^ +50%+ in/ {p50=$3} /^ +99%+ in/ {p99=$3}
 	     /Status code distribution/ {codes=1} codes && /\[[0-9]+\]/ {
@@ -126,6 +154,62 @@ for ((r = 0; r < rounds; r++)); do
 		printf '  round %d %-7s %s req/s, p50 %s s, p99 %s s, %s us CPU/req\n' $((r + 1)) "$m" $line >&2
 	done
 done
+
+# One paired run: an untraced service and one in mode, side by side, each
+# under its own hey at qps per connection; first says which starts first
+# (it alternates). Prints "off_cpu_us mode_cpu_us ratio" per request.
+paired_run() {
+	local mode=$1 first=$2 pa pb a b k
+	pa=$(free_port)
+	pb=$(free_port)
+	while [ "$pb" = "$pa" ]; do pb=$(free_port); done
+	if [ "$first" = 0 ]; then
+		start_svc off "$pa" && a=$svc_pid
+		start_svc "$mode" "$pb" && b=$svc_pid
+	else
+		start_svc "$mode" "$pb" && b=$svc_pid
+		start_svc off "$pa" && a=$svc_pid
+	fi
+	wait_port "$pa"
+	wait_port "$pb"
+	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$pa/catalog?item=7" >/dev/null &
+	k=$!
+	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$pb/catalog?item=7" >/dev/null
+	wait "$k"
+	local ca0 cb0 ca1 cb1
+	ca0=$(cpu_ticks "$a")
+	cb0=$(cpu_ticks "$b")
+	hey -z "${secs}s" -c "$conc" -q "$qps" "http://127.0.0.1:$pa/catalog?item=7" >"$work/pa.out" &
+	k=$!
+	hey -z "${secs}s" -c "$conc" -q "$qps" "http://127.0.0.1:$pb/catalog?item=7" >"$work/pb.out"
+	wait "$k"
+	ca1=$(cpu_ticks "$a")
+	cb1=$(cpu_ticks "$b")
+	kill -TERM "$a" "$b"
+	wait "$a" "$b" 2>/dev/null || true
+	rm -f "$work"/stream-*.ctrace
+	local na nb
+	na=$(awk '/\[200\]/ {print $2}' "$work/pa.out")
+	nb=$(awk '/\[200\]/ {print $2}' "$work/pb.out")
+	awk -v a="$((ca1 - ca0))" -v b="$((cb1 - cb0))" -v na="${na:-0}" -v nb="${nb:-0}" \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN {
+		if (!na || !nb || a <= 0 || b <= 0) { print "0 0 0"; exit }
+		x = a / hz * 1e6 / na; y = b / hz * 1e6 / nb
+		printf "%.2f %.2f %.4f\n", x, y, y / x }'
+}
+
+declare -A pres
+if [ "$prounds" -gt 0 ]; then
+	echo "overhead: $prounds paired rounds of ${secs}s per traced mode, each beside an untraced service, hey -c $conc -q $qps each" >&2
+	for ((r = 0; r < prounds; r++)); do
+		for m in "${modes[@]}"; do
+			[ "$m" = off ] && continue
+			line=$(paired_run "$m" $((r % 2)))
+			pres[$m]+="$line"$'\n'
+			printf '  pair %d %-16s off %s us/req, traced %s us/req, ratio %s\n' $((r + 1)) "$m" $line >&2
+		done
+	done
+fi
 
 # Medians and spread per mode, ratios against off.
 summary() { # mode -> "rps_med p50_med p99_med rps_spread p99_spread cpu_med cpu_spread"
@@ -170,4 +254,26 @@ for m in flight stream; do
 		d = b > 0 ? (p - b) / b : 0; sp = bs > ms ? bs : ms
 		printf "p99, %s vs off: %+.1f%%; run-to-run spread of p99 (the larger of the two modes): %.1f%%: %s\n",
 			m, d * 100, sp * 100, (d < 0 ? -d : d) <= sp ? "within the spread" : "OUTSIDE the spread" }'
+done
+
+[ "$prounds" -gt 0 ] || exit 0
+echo
+echo "Paired runs: each traced mode beside an untraced service at the same time, hey -z ${secs}s -c $conc -q $qps each"
+echo "($((conc * qps)) requests/s per service), $prounds pairs per mode; CPU = the service's user + system time per request"
+echo
+printf '| %-23s | %11s | %15s | %12s | %17s |\n' mode "CPU us/req" "untraced us/req" "ratio (med)" "ratio min - max"
+printf '|%s|\n' "-------------------------|-------------|-----------------|--------------|-------------------"
+for m in "${modes[@]}"; do
+	[ "$m" = off ] && continue
+	name=$m
+	[ "$m" = flight ] && name="flight recorder"
+	[ "$m" = stream ] && name="full capture (stream)"
+	[ "$m" = flight-schedstat ] && name="flight, sched schedstat"
+	printf '%s' "${pres[$m]}" | awk -v n="$name" '
+		function med(a, k,   i, j, t) {
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+		NF == 3 && $3 > 0 { k++; o[k] = $1; t[k] = $2; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
+		END { if (!k) { printf "| %-23s | %11s | %15s | %12s | %17s |\n", n, "-", "-", "-", "no valid pair"; exit }
+		      printf "| %-23s | %11.1f | %15.1f | %12.3f | %7.3f - %7.3f |\n", n, med(t, k), med(o, k), med(q, k), lo, hi }'
 done
