@@ -40,7 +40,9 @@ typedef uint32_t ct_name;
 
 /* Where runnable-but-not-running time comes from (ct_config.sched). */
 enum ct_sched_choice {
-	CT_SCHED_AUTO = 0,	/* perf context switches; schedstat where refused */
+	/* perf context switches, schedstat where refused; a recording kept by
+	 * a flight recorder alone (no sink): schedstat (README) */
+	CT_SCHED_AUTO = 0,
 	CT_SCHED_PERF = 1,	/* perf only: threads that cannot get it go without */
 	CT_SCHED_SCHEDSTAT = 2, /* sample /proc/self/task/TID/schedstat only */
 	CT_SCHED_OFF = 3,

@@ -412,7 +412,15 @@ void src_sched_start(const struct ct_config *cfg)
 	S.schedstat_ok = schedstat_ok;
 
 	S.sched = SRC_OFF;
-	if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF) && perf_probe())
+	/* A flight recorder alone (always on, no sink) samples schedstat
+	 * unless told otherwise: a thread with a perf event pays the kernel
+	 * 1.2-1.9 us per context switch in a VM, taken or not (docs/DECISIONS.md,
+	 * "The flight recorder samples schedstat"); a capture gets the exact
+	 * switches. */
+	int flight_only = cfg->flight_max_bytes && !cfg->path && cfg->fd < 0 && !cfg->write;
+	if (cfg->sched == CT_SCHED_AUTO && flight_only && schedstat_ok)
+		S.sched = SRC_SCHEDSTAT;
+	else if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF) && perf_probe())
 		S.sched = SRC_PERF;
 	if (S.sched == SRC_OFF && schedstat_ok &&
 	    (cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_SCHEDSTAT))
