@@ -15,9 +15,11 @@
 #
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
 #                              [-x] [-q QPS] [-p ROUNDS]
-# -x adds a fourth mode: the flight recorder with the schedstat scheduler
-# source instead of perf context switches, to tell the kernel's cost per
-# switch of a perf event (docs/PERFORMANCE.md) from ctrace's own.
+# The flight recorder runs as the demo does (a flight recorder alone: the
+# schedstat scheduler source); the full capture gets perf context switches.
+# -x adds a fourth mode: the flight recorder with perf context switches
+# (CTRACE_SCHED=perf), to tell the kernel's cost per switch of a perf event
+# (docs/PERFORMANCE.md) from ctrace's own.
 # -q: requests per second per connection in the paired runs (default 20:
 # 1,000 a second per service with -c 50); -p: paired rounds per mode
 # (default: ROUNDS; 0 skips them).
@@ -41,7 +43,7 @@ while getopts "d:r:c:b:xq:p:h" o; do
 	q) qps=$OPTARG ;;
 	p) prounds=$OPTARG ;;
 	*)
-		sed -n '2,25p' "$0"
+		sed -n '2,27p' "$0"
 		exit 2
 		;;
 	esac
@@ -105,7 +107,7 @@ start_svc() {
 	case $mode in
 	off) trace=off ;;
 	flight) trace=flight ;;
-	flight-schedstat) trace=flight sched=schedstat ;;
+	flight-perf) trace=flight sched=perf ;;
 	stream) trace="stream=$work/stream-$port.ctrace" ;;
 	esac
 	CTRACE_SCHED=${sched:-auto} "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
@@ -142,7 +144,7 @@ run_mode() {
 }
 
 modes=(off flight stream)
-[ "$extra" = 1 ] && modes+=(flight-schedstat)
+[ "$extra" = 1 ] && modes+=(flight-perf)
 nm=${#modes[@]}
 declare -A res
 echo "overhead: $rounds rounds of ${secs}s per mode, hey -c $conc, GET /catalog; modes rotate each round" >&2
@@ -236,7 +238,7 @@ for m in "${modes[@]}"; do
 	[ "$m" = off ] && name="off (baseline)"
 	[ "$m" = flight ] && name="flight recorder"
 	[ "$m" = stream ] && name="full capture (stream)"
-	[ "$m" = flight-schedstat ] && name="flight, sched schedstat"
+	[ "$m" = flight-perf ] && name="flight, sched perf"
 	awk -v n="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v rs="$rs" -v ps="$ps" \
 		-v cpu="$cpu" -v cs="$cs" -v b_cpu="$off_cpu" \
 		-v b_rps="$off_rps" -v b_p50="$off_p50" -v b_p99="$off_p99" 'BEGIN {
@@ -268,7 +270,7 @@ for m in "${modes[@]}"; do
 	name=$m
 	[ "$m" = flight ] && name="flight recorder"
 	[ "$m" = stream ] && name="full capture (stream)"
-	[ "$m" = flight-schedstat ] && name="flight, sched schedstat"
+	[ "$m" = flight-perf ] && name="flight, sched perf"
 	printf '%s' "${pres[$m]}" | awk -v n="$name" '
 		function med(a, k,   i, j, t) {
 			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
