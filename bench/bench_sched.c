@@ -5,7 +5,9 @@
  * capture running and its scheduler source off (the baseline), perf
  * context-switch records, and schedstat sampling, in the same run; the median
  * of the runs. Each traced run is read back to say how many switches the
- * trace holds and how many records were lost.
+ * trace holds and how many records were lost. Without a capture, the
+ * kernel's part: the source's perf event opened by each thread and never
+ * read, the same event without switch records, and opened disabled.
  *
  *   bench_sched [-n ROUND_TRIPS] [-r RUNS]
  */
@@ -36,7 +38,9 @@ static uint64_t now_ns(void)
 }
 
 /* The kernel's share: the threads open the same perf event as the sched
- * source (context switches, no capture) with a ring nobody reads. */
+ * source (context switches, no capture) with a ring nobody reads (1); the
+ * same event without switch records: what a perf context alone costs (2);
+ * the event opened disabled (3). */
 static int raw_perf;
 
 static void open_raw_perf(void)
@@ -46,7 +50,8 @@ static void open_raw_perf(void)
 	a.size = sizeof a;
 	a.type = PERF_TYPE_SOFTWARE;
 	a.config = PERF_COUNT_SW_DUMMY;
-	a.context_switch = 1;
+	a.context_switch = raw_perf != 2;
+	a.disabled = raw_perf == 3;
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	a.use_clockid = 1;
@@ -223,10 +228,14 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 
-	struct result plain, off, perf, ss, kern;
+	struct result plain, off, perf, ss, kern, kctx, kdis;
 	measure(-1, &plain);
 	raw_perf = 1;
 	measure(-1, &kern);
+	raw_perf = 2;
+	measure(-1, &kctx);
+	raw_perf = 3;
+	measure(-1, &kdis);
 	raw_perf = 0;
 	measure(CT_SCHED_OFF, &off);
 	measure(CT_SCHED_PERF, &perf);
@@ -242,6 +251,11 @@ int main(int argc, char **argv)
 	printf("%-34s %9.2f us %8.2f %+11.0f ns  (the kernel's part)\n",
 	       "no capture, perf events unread", kern.ns / 1000, kern.ns / plain.ns,
 	       (kern.ns - plain.ns) / 2);
+	printf("%-34s %9.2f us %8.2f %+11.0f ns  (a perf context alone)\n",
+	       "  the same, no switch records", kctx.ns / 1000, kctx.ns / plain.ns,
+	       (kctx.ns - plain.ns) / 2);
+	printf("%-34s %9.2f us %8.2f %+11.0f ns\n", "  the same, opened disabled", kdis.ns / 1000,
+	       kdis.ns / plain.ns, (kdis.ns - plain.ns) / 2);
 	printf("%-34s %9.2f us %8s %14s  (baseline)\n", "capture, sched off", off.ns / 1000, "1.00",
 	       "");
 	struct {
