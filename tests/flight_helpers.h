@@ -32,6 +32,20 @@ static __attribute__((noinline, unused)) ssize_t traced_read(int fd, void *buf, 
 	return got;
 }
 
+/* The number after a log's prefix ("step 12", prefix "step "), read within
+ * the message's nbytes (the reader's bytes are not NUL-terminated); -1 when
+ * the event is not such a log. */
+static __attribute__((unused)) long log_number(const struct ct_event *ev, const char *prefix)
+{
+	size_t k = strlen(prefix), i = k;
+	if (ev->type != CT_EV_LOG || ev->nbytes <= k || memcmp(ev->bytes, prefix, k) != 0)
+		return -1;
+	long v = 0;
+	for (; i < ev->nbytes && ev->bytes[i] >= '0' && ev->bytes[i] <= '9'; i++)
+		v = v * 10 + (ev->bytes[i] - '0');
+	return i > k ? v : -1;
+}
+
 /* Waits until thread tid sleeps in the kernel (state S in its stat);
  * -1 when its stat cannot be read (the thread is gone). Through stdio, whose
  * reads the link-time wrappers do not see. */

@@ -62,6 +62,7 @@ struct sched_rec {
 	uint64_t out_ns;	   /* perf: CLOCK_MONOTONIC of the last switch-out */
 	uint64_t cpu_at_stat;	   /* CPU ns (perf or schedstat) at the last stat reading */
 	uint64_t stat_ns;	   /* CLOCK_MONOTONIC of the last stat reading */
+	uint64_t cut_at;	   /* the writer's cut this thread was read for */
 	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */
 	uint64_t minflt, majflt;	   /* stat at the last sample */
 	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */

@@ -52,6 +52,9 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
  * nanoseconds to ticks. Writer thread only. */
 uint64_t writer_ns_to_ticks(uint64_t mono_ns);
 uint64_t writer_dur_to_ticks(uint64_t ns);
+/* While a dump or a flush is being cut: the cut's time (ticks), which its
+ * events end at; 0 otherwise. Writer thread only. */
+uint64_t writer_cut_ticks(void);
 /* A record for a pseudo-thread (no events of its own, tid 0) that carries
  * source events not tied to one thread, e.g. "[cgroup]". NULL if the thread
  * table is full. Writer thread only. */

@@ -452,7 +452,7 @@ void src_sched_thread_start(struct trec *r)
 	s->pkept[PF_SCHEDSTAT] = s->pkept[PF_STAT] = 0;
 	s->ring = NULL;
 	s->on = 0;
-	s->in_ns = s->ran_ns = s->out_ns = s->cpu_at_stat = 0;
+	s->in_ns = s->ran_ns = s->out_ns = s->cpu_at_stat = s->cut_at = 0;
 	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = 0;
 	s->ins = s->lost_recs = 0;
 	s->last_rec = r->base_ticks;
@@ -563,6 +563,46 @@ static int stat_due(const struct sched_rec *s, uint64_t cpu, uint64_t now)
 {
 	uint64_t ran = cpu > s->cpu_at_stat ? cpu - s->cpu_at_stat : 0;
 	return ran >= STAT_CPU_NS || (ran > 0 && now - s->stat_ns >= SAMPLE_IDLE_NS);
+}
+
+/* a + (b - a) * f, for counters that only grow (b >= a). */
+static uint64_t part(uint64_t a, uint64_t b, double f)
+{
+	return b > a ? a + (uint64_t)((double)(b - a) * f) : a;
+}
+
+/* A dump or flush is cut at cut (ticks): the thread's run-queue time and
+ * faults up to then belong in it. The writer may come long after the cut
+ * (its rounds wait for a CPU too, most of all when threads queue for one,
+ * which is when the run-queue time matters), so a reading taken now is
+ * split at the cut in proportion to time: the part before goes in at the
+ * cut, the rest comes with the next sample. */
+static void sample_at_cut(struct trec *r, uint64_t cut, uint64_t now)
+{
+	struct sched_rec *s = &r->sched;
+	uint64_t nt = writer_ns_to_ticks(now), lt = writer_ns_to_ticks(s->last_ns);
+	if (cut <= lt) /* sampled since the cut */
+		return;
+	struct reading v;
+	if (take_reading(s, r->tid, &v, reading_all(s, 0), 1) != 0)
+		return;
+	if (nt > cut) {
+		double f = (double)(cut - lt) / (double)(nt - lt);
+		if (v.sched) {
+			v.run_ns = part(s->run_ns, v.run_ns, f);
+			v.delay_ns = part(s->delay_ns, v.delay_ns, f);
+			v.slices = part(s->slices, v.slices, f);
+		}
+		if (v.stat) {
+			v.minflt = part(s->minflt, v.minflt, f);
+			v.majflt = part(s->majflt, v.majflt, f);
+		}
+		nt = cut;
+	}
+	if (v.stat)
+		s->stat_ns = now;
+	sample_push(r, nt, nt, &v);
+	s->last_ns = now;
 }
 
 /* Copies len bytes at ring offset off (which may wrap) into out. */
@@ -770,6 +810,11 @@ void src_sched_collect(struct trec *r, int exited)
 	}
 	if (!s->schedstat && !s->stat)
 		return;
+	uint64_t cut = writer_cut_ticks();
+	if (cut && s->cut_at != cut) {
+		s->cut_at = cut;
+		sample_at_cut(r, cut, now);
+	}
 	int active = r->w_user_last != s->seen_user || records || (s->ring && s->in_ns);
 	uint64_t since = now - s->last_ns;
 	if (since < SAMPLE_MIN_NS || (!active && since < SAMPLE_IDLE_NS))

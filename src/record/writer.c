@@ -501,6 +501,12 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
 	r->nside++;
 }
 
+uint64_t writer_cut_ticks(void)
+{
+	struct writer *w = W;
+	return w && w->cutting && !w->final_drain ? w->cut_ticks : 0;
+}
+
 uint64_t writer_ns_to_ticks(uint64_t ns)
 {
 	struct writer *w = W;

@@ -309,8 +309,8 @@ static void read_crash(const char *path, pid_t pid, struct crash_view *v)
 	while ((rc = ct_reader_next(r, &ev)) == 1) {
 		if (!ev.thread)
 			continue;
-		if (ev.type == CT_EV_LOG && ev.nbytes > 5 && !memcmp(ev.bytes, "step ", 5)) {
-			uint64_t n = strtoull(ev.bytes + 5, NULL, 10);
+		if (log_number(&ev, "step ") >= 0) {
+			uint64_t n = (uint64_t)log_number(&ev, "step ");
 			v->steps++;
 			if (n > v->last_step)
 				v->last_step = n;

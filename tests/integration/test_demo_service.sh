@@ -167,6 +167,11 @@ n=$(grep -c '^price item=4 traceparent=-$' "$DIR/downstream.out")
 stop
 nbad=$((${#BAD[@]} + 1))
 "$CTRACE" report --json --top 100 "$TMP/stream.ctrace" >report.json || fail "report of the stream"
+# Every kind the trace holds has its name (the waits of the downstream calls
+# among them).
+jq -e '.trace.events_by_kind["wait.begin"] > 0 and
+	([.trace.events_by_kind | keys[] | select(startswith("kind."))] | length == 0)' report.json \
+	>/dev/null || fail "events by kind: $(jq -c .trace.events_by_kind report.json)"
 [ "$(jq "[.slowest_tasks[] | select(.trace_id == \"$TRACE_ID\")] | length" report.json)" = 1 ] ||
 	fail "not one task with trace id $TRACE_ID"
 # The task: the caller's span as its parent, and the call it logged is the

@@ -51,8 +51,8 @@ static void read_dump(const char *path, struct dump *d)
 	int rc;
 	while ((rc = ct_reader_next(r, &ev)) == 1) {
 		d->events++;
-		if (ev.type == CT_EV_LOG && ev.nbytes > 5 && !memcmp(ev.bytes, "step ", 5)) {
-			uint64_t n = strtoull(ev.bytes + 5, NULL, 10);
+		if (log_number(&ev, "step ") >= 0) {
+			uint64_t n = (uint64_t)log_number(&ev, "step ");
 			d->steps++;
 			if (n < d->first_step)
 				d->first_step = n;

@@ -16,6 +16,7 @@
 #include "ctrace.h"
 #include "ctrace_events.h"
 #include "ctrace_reader.h"
+#include "flight_helpers.h"
 
 static char tmpdir[] = "/tmp/ctrace-flife-XXXXXX";
 
@@ -35,8 +36,9 @@ static void read_trace(const char *path, struct seen *s)
 	struct ct_event ev;
 	int rc;
 	while ((rc = ct_reader_next(r, &ev)) == 1) {
-		if (ev.type == CT_EV_LOG && ev.nbytes > 5 && !memcmp(ev.bytes, "mark ", 5))
-			s->marks |= 1u << atoi(ev.bytes + 5);
+		long m = log_number(&ev, "mark ");
+		if (m >= 0 && m < 32)
+			s->marks |= 1u << m;
 		if (ev.type == CT_EV_WAIT_BEGIN && ev.args[1] >= 7000 && ev.args[1] < 7032)
 			s->wait_begun |= 1u << (ev.args[1] - 7000);
 		if (ev.type == CT_EV_WAIT_END)

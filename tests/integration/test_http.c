@@ -27,6 +27,7 @@
 #include "ctrace.h"
 #include "ctrace_events.h"
 #include "ctrace_reader.h"
+#include "flight_helpers.h"
 
 static char tmpdir[] = "/tmp/ctrace-http-XXXXXX";
 
@@ -236,8 +237,9 @@ static void read_trace(const char *path, struct seen *s)
 			s->server_thread = 1;
 		if (ev.type == CT_EV_LOG) {
 			s->logs++;
-			if (ev.nbytes > 5 && !memcmp(ev.bytes, "mark ", 5))
-				s->marks |= 1u << (atoi(ev.bytes + 5) & 31);
+			long m = log_number(&ev, "mark ");
+			if (m >= 0)
+				s->marks |= 1u << (m & 31);
 		}
 	}
 	s->rc = rc;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "fmt.h"
+#include "format/spec.h"
 #include "report_out.h"
 
 #define NAME_COLS 48  /* names are cut to this many columns in tables */
@@ -30,12 +31,11 @@ const char *report_loss_reason(unsigned reason, int json)
 	return json ? "other" : "other";
 }
 
+/* The format's name of an event kind (sched.out, wait.begin...), NULL for a
+ * kind this version does not know. */
 const char *report_kind_name(unsigned kind)
 {
-	static const char *names[] = {NULL,	    "task.begin",   "task.end",	  "task.enter",
-				      "task.leave", "region.begin", "region.end", "log",
-				      "loss",	    "thread.end"};
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
+	return kind < CT_EV_TYPE_COUNT ? ct_spec_table[kind].name : NULL;
 }
 
 static const char *safe(char *buf, size_t cap, const char *s, unsigned cols)
