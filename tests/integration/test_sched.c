@@ -1009,6 +1009,90 @@ static void test_kept_fds_perf(void **state)
 	check_kept_fds(CT_SCHED_PERF);
 }
 
+/* ---- a flight recorder alone: schedstat, and a dump's cut ---- */
+
+static pthread_barrier_t cut_barrier;
+
+static void *cut_spin_main(void *arg)
+{
+	struct spinner *s = arg;
+	s->tid = gettid_();
+	assert_int_equal(sched_setaffinity(0, sizeof one_cpu, &one_cpu), 0);
+	ct_region_begin("spin"); /* registers: the thread's baseline reading */
+	uint64_t end = now_ns() + SPIN_NS / 2, x = 0;
+	while (now_ns() < end)
+		for (int i = 0; i < 1000; i++) {
+			x += (uint64_t)i;
+			__asm__ volatile("" : "+r"(x));
+		}
+	ct_region_end();
+	pthread_barrier_wait(&cut_barrier); /* spun: main dumps */
+	pthread_barrier_wait(&cut_barrier); /* dumped */
+	return NULL;
+}
+
+/* A flight recorder alone samples schedstat, and a dump holds the run-queue
+ * time up to its cut even when the writer had no round since: here its
+ * rounds are 10 s apart, as if starved of a CPU, and four threads queue for
+ * one CPU. The dump's reading is taken as it is cut, split at the cut. */
+static void test_flight_dump_keeps_runnable(void **state)
+{
+	(void)state;
+	CPU_ZERO(&one_cpu);
+	cpu_set_t mine;
+	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &mine)) {
+			CPU_SET(c, &one_cpu);
+			break;
+		}
+	struct ct_config c;
+	ct_config_init(&c);
+	c.flight_max_bytes = 16u << 20;
+	c.flight_min_age_ns = 100000000000ull; /* generations 10 s apart */
+	c.generation_ns = 20000000000ull;
+	c.flush_ns = 10000000000ull; /* and rounds */
+	struct ct_flight *f = ct_flight_new(&c);
+	assert_non_null(f);
+	assert_int_equal(ct_flight_start(f), 0);
+	pthread_barrier_init(&cut_barrier, NULL, SPINNERS + 1);
+	struct spinner sp[SPINNERS];
+	memset(sp, 0, sizeof sp);
+	for (int i = 0; i < SPINNERS; i++)
+		assert_int_equal(pthread_create(&sp[i].th, NULL, cut_spin_main, &sp[i]), 0);
+	pthread_barrier_wait(&cut_barrier);
+	char path[256];
+	snprintf(path, sizeof path, "%s/flight-cut.ctrace", tmpdir);
+	assert_int_equal(ct_flight_write(path), 0);
+	pthread_barrier_wait(&cut_barrier);
+	for (int i = 0; i < SPINNERS; i++)
+		pthread_join(sp[i].th, NULL);
+	pthread_barrier_destroy(&cut_barrier);
+	assert_int_equal(ct_flight_stop(f), 0);
+	ct_flight_free(f);
+
+	struct trace *t = read_trace(path);
+	assert_string_equal(t->sched_source, "schedstat");
+	for (int i = 0; i < SPINNERS; i++) {
+		struct tthread *th = thread_of(t, sp[i].tid);
+		uint64_t runnable = 0, running = 0, samples = 0;
+		for (size_t k = 0; k < th->n; k++)
+			if (th->ev[k].type == CT_EV_SCHED_SAMPLE) {
+				runnable += th->ev[k].a[0];
+				running += th->ev[k].a[1];
+				samples++;
+			}
+		fprintf(stderr,
+			"spinner %d: %llu samples in the dump, runnable %.0f ms, running %.0f ms\n",
+			i, (unsigned long long)samples, (double)runnable / 1e6,
+			(double)running / 1e6);
+		/* four on one CPU for 250 ms: each waited most of it */
+		assert_true(samples >= 1);
+		assert_true(runnable >= SPIN_NS / 2 / 4);
+	}
+	trace_free(t);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1025,6 +1109,7 @@ int main(void)
 		cmocka_unit_test(test_fd_budget_falls_back),
 		cmocka_unit_test(test_kept_fds_schedstat),
 		cmocka_unit_test(test_kept_fds_perf),
+		cmocka_unit_test(test_flight_dump_keeps_runnable),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {
