@@ -42,6 +42,10 @@
  * often: the cost stays bounded with thousands of threads. */
 #define SAMPLE_MIN_NS  10000000ull
 #define SAMPLE_IDLE_NS 1000000000ull
+/* A schedstat thread's samples: at most this often (a read per thread and
+ * sample is most of the flight recorder's writer cost on a busy service;
+ * a dump's cut takes one of its own, sample_at_cut). */
+#define SAMPLE_SCHED_NS 50000000ull
 /* Fault counts are read after this much CPU time of the thread (or a
  * second, see src_sched_collect). */
 #define STAT_CPU_NS 1000000ull
@@ -817,7 +821,8 @@ void src_sched_collect(struct trec *r, int exited)
 	}
 	int active = r->w_user_last != s->seen_user || records || (s->ring && s->in_ns);
 	uint64_t since = now - s->last_ns;
-	if (since < SAMPLE_MIN_NS || (!active && since < SAMPLE_IDLE_NS))
+	if (since < (s->schedstat ? SAMPLE_SCHED_NS : SAMPLE_MIN_NS) ||
+	    (!active && since < SAMPLE_IDLE_NS))
 		return;
 	/* A thread blocked in an interposed call accrues neither CPU nor
 	 * run-queue time, and the writer holds its source events back until the
