@@ -603,8 +603,12 @@ static void sample_at_cut(struct trec *r, uint64_t cut, uint64_t now)
 		}
 		nt = cut;
 	}
-	if (v.stat)
+	if (v.stat) {
 		s->stat_ns = now;
+		s->cpu_at_stat =
+			v.sched ? v.run_ns
+				: s->ran_ns + (s->in_ns && now > s->in_ns ? now - s->in_ns : 0);
+	}
 	sample_push(r, nt, nt, &v);
 	s->last_ns = now;
 }
