@@ -214,6 +214,16 @@ static int perf_allowed(char *why, size_t cap)
 	return 1;
 }
 
+/* Skips the calling test, saying what goes untested, where perf is refused. */
+#define SKIP_WITHOUT_PERF(what)                                                                    \
+	do {                                                                                       \
+		char why_[256];                                                                    \
+		if (!perf_allowed(why_, sizeof why_)) {                                            \
+			fprintf(stderr, "[  SKIPPED ] %s not tested: %s\n", what, why_);           \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
 static void start(const char *path, int sched)
 {
 	struct ct_config c;
@@ -237,6 +247,30 @@ struct spinner {
 static pthread_barrier_t spin_barrier;
 static cpu_set_t one_cpu;
 
+/* one_cpu: the first CPU this process may run on, for threads to share. */
+static void pick_one_cpu(void)
+{
+	CPU_ZERO(&one_cpu);
+	cpu_set_t mine;
+	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &mine)) {
+			CPU_SET(c, &one_cpu);
+			break;
+		}
+}
+
+/* Burns CPU for ns of wall time. */
+static void spin_for(uint64_t ns)
+{
+	uint64_t end = now_ns() + ns, x = 0;
+	while (now_ns() < end)
+		for (int i = 0; i < 1000; i++) {
+			x += (uint64_t)i;
+			__asm__ volatile("" : "+r"(x)); /* keeps the loop */
+		}
+}
+
 static void *spin_main(void *arg)
 {
 	struct spinner *s = arg;
@@ -246,13 +280,7 @@ static void *spin_main(void *arg)
 	pthread_barrier_wait(&spin_barrier);
 	ct_region_begin("spin"); /* registers: the thread's source starts */
 	uint64_t n0 = status_field(s->tid, "nonvoluntary_ctxt_switches");
-	uint64_t end = now_ns() + SPIN_NS;
-	uint64_t x = 0;
-	while (now_ns() < end)
-		for (int i = 0; i < 1000; i++) {
-			x += (uint64_t)i;
-			__asm__ volatile("" : "+r"(x)); /* keeps the loop */
-		}
+	spin_for(SPIN_NS);
 	s->nonvol = status_field(s->tid, "nonvoluntary_ctxt_switches") - n0;
 	ct_region_end();
 	return NULL;
@@ -292,14 +320,7 @@ static void wait_asleep(uint32_t tid)
 
 static void run_spinners(const char *path, int sched, struct spinner *sp, uint32_t *blocked_tid)
 {
-	CPU_ZERO(&one_cpu);
-	cpu_set_t mine;
-	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &mine)) {
-			CPU_SET(c, &one_cpu);
-			break;
-		}
+	pick_one_cpu();
 	start(path, sched);
 	struct blocked b = {0};
 	assert_int_equal(pipe(b.fds), 0);
@@ -333,11 +354,7 @@ static uint64_t first_ts(const struct tthread *th, uint8_t type)
 static void test_perf_spinners_and_blocked(void **state)
 {
 	(void)state;
-	char why[256];
-	if (!perf_allowed(why, sizeof why)) {
-		fprintf(stderr, "[  SKIPPED ] perf source not tested: %s\n", why);
-		skip();
-	}
+	SKIP_WITHOUT_PERF("perf source");
 	char path[256];
 	snprintf(path, sizeof path, "%s/perf.ctrace", tmpdir);
 	struct spinner sp[SPINNERS];
@@ -587,11 +604,7 @@ static void check_faults(int sched)
 static void test_faults_perf(void **state)
 {
 	(void)state;
-	char why[256];
-	if (!perf_allowed(why, sizeof why)) {
-		fprintf(stderr, "[  SKIPPED ] perf faults not tested: %s\n", why);
-		skip();
-	}
+	SKIP_WITHOUT_PERF("perf faults");
 	check_faults(CT_SCHED_PERF);
 }
 
@@ -737,11 +750,7 @@ static void check_stress(int sched)
 static void test_stress_perf(void **state)
 {
 	(void)state;
-	char why[256];
-	if (!perf_allowed(why, sizeof why)) {
-		fprintf(stderr, "[  SKIPPED ] perf stress not tested: %s\n", why);
-		skip();
-	}
+	SKIP_WITHOUT_PERF("perf stress");
 	check_stress(CT_SCHED_PERF);
 }
 
@@ -773,11 +782,7 @@ static void *budget_main(void *arg)
 static void test_fd_budget_falls_back(void **state)
 {
 	(void)state;
-	char why[256];
-	if (!perf_allowed(why, sizeof why)) {
-		fprintf(stderr, "[  SKIPPED ] perf fd budget not tested: %s\n", why);
-		skip();
-	}
+	SKIP_WITHOUT_PERF("perf fd budget");
 	/* ctrace takes at most a quarter of the fd limit: 3 events of 12 */
 	struct rlimit old, low;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -1001,11 +1006,7 @@ static void test_kept_fds_schedstat(void **state)
 static void test_kept_fds_perf(void **state)
 {
 	(void)state;
-	char why[256];
-	if (!perf_allowed(why, sizeof why)) {
-		fprintf(stderr, "[  SKIPPED ] perf not tested: %s\n", why);
-		skip();
-	}
+	SKIP_WITHOUT_PERF("perf");
 	check_kept_fds(CT_SCHED_PERF);
 }
 
@@ -1019,12 +1020,7 @@ static void *cut_spin_main(void *arg)
 	s->tid = gettid_();
 	assert_int_equal(sched_setaffinity(0, sizeof one_cpu, &one_cpu), 0);
 	ct_region_begin("spin"); /* registers: the thread's baseline reading */
-	uint64_t end = now_ns() + SPIN_NS / 2, x = 0;
-	while (now_ns() < end)
-		for (int i = 0; i < 1000; i++) {
-			x += (uint64_t)i;
-			__asm__ volatile("" : "+r"(x));
-		}
+	spin_for(SPIN_NS / 2);
 	ct_region_end();
 	pthread_barrier_wait(&cut_barrier); /* spun: main dumps */
 	pthread_barrier_wait(&cut_barrier); /* dumped */
@@ -1038,14 +1034,7 @@ static void *cut_spin_main(void *arg)
 static void test_flight_dump_keeps_runnable(void **state)
 {
 	(void)state;
-	CPU_ZERO(&one_cpu);
-	cpu_set_t mine;
-	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &mine)) {
-			CPU_SET(c, &one_cpu);
-			break;
-		}
+	pick_one_cpu();
 	struct ct_config c;
 	ct_config_init(&c);
 	c.flight_max_bytes = 16u << 20;
