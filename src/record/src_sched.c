@@ -28,6 +28,7 @@
 
 #include "record/sources.h"
 #include "record/stacks.h"
+#include "record/writer.h"
 
 /* Data pages of a thread's perf ring (a power of two). A switch record is
  * 24 bytes and a switch makes two (out, in): 32 KiB hold ~680 switches. The
@@ -154,8 +155,8 @@ static int proc_get(struct sched_rec *s, pid_t tid, int which, char *buf, size_t
 	ssize_t got = syscall(SYS_read, fd, buf, cap - 1);
 	struct stat st;
 	/* Kept fds take at most half of the budget: perf events come first. */
-	if (got > 0 && keep && !s->pkept[which] && atomic_fetch_add(&S.fds, 1) < S.fd_budget / 2) {
-		if (fstat(fd, &st) == 0) {
+	if (got > 0 && keep && !s->pkept[which]) {
+		if (atomic_fetch_add(&S.fds, 1) < S.fd_budget / 2 && fstat(fd, &st) == 0) {
 			s->pfd[which] = fd;
 			s->pkept[which] = 1;
 			s->pino[which] = (uint64_t)st.st_ino;
@@ -164,8 +165,6 @@ static int proc_get(struct sched_rec *s, pid_t tid, int which, char *buf, size_t
 		} else {
 			atomic_fetch_sub(&S.fds, 1);
 		}
-	} else if (got > 0 && keep && !s->pkept[which]) {
-		atomic_fetch_sub(&S.fds, 1);
 	}
 	if (fd >= 0)
 		syscall(SYS_close, fd);
@@ -421,7 +420,7 @@ void src_sched_start(const struct ct_config *cfg)
 	 * 1.2-1.9 us per context switch in a VM, taken or not (docs/DECISIONS.md,
 	 * "The flight recorder samples schedstat"); a capture gets the exact
 	 * switches. */
-	int flight_only = cfg->flight_max_bytes && !cfg->path && cfg->fd < 0 && !cfg->write;
+	int flight_only = writer_has_flight() && !writer_has_sink();
 	if (cfg->sched == CT_SCHED_AUTO && flight_only && schedstat_ok)
 		S.sched = SRC_SCHEDSTAT;
 	else if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF) && perf_probe())
@@ -553,6 +552,12 @@ static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct 
 	}
 }
 
+/* A perf thread's CPU time (ns) up to now, from its switch records. */
+static uint64_t perf_cpu(const struct sched_rec *s, uint64_t now)
+{
+	return s->ran_ns + (s->in_ns && now > s->in_ns ? now - s->in_ns : 0);
+}
+
 /* When fault counts read now are stamped: faults take CPU, so a perf
  * thread off CPU had its last ones before its last switch-out (the writer
  * moves it up to the thread's last event written, merge_side). */
@@ -605,9 +610,7 @@ static void sample_at_cut(struct trec *r, uint64_t cut, uint64_t now)
 	}
 	if (v.stat) {
 		s->stat_ns = now;
-		s->cpu_at_stat =
-			v.sched ? v.run_ns
-				: s->ran_ns + (s->in_ns && now > s->in_ns ? now - s->in_ns : 0);
+		s->cpu_at_stat = v.sched ? v.run_ns : perf_cpu(s, now);
 	}
 	sample_push(r, nt, nt, &v);
 	s->last_ns = now;
@@ -844,7 +847,7 @@ void src_sched_collect(struct trec *r, int exited)
 	uint64_t cpu = 0;
 	int cpu_known = s->ring && !s->schedstat;
 	if (cpu_known)
-		cpu = s->ran_ns + (s->in_ns && now > s->in_ns ? now - s->in_ns : 0);
+		cpu = perf_cpu(s, now);
 	if (s->stat && !s->schedstat && (!cpu_known || stat_due(s, cpu, now)))
 		what |= RD_STAT;
 	if (!what)
