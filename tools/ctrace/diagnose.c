@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "diagnose_out.h"
+#include "fmt.h"
 
 #define DIAG_DEFAULT_TOP 3
 
@@ -66,15 +67,6 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 	}
 	*out = v;
 	return 0;
-}
-
-static void print_error(const char *path, const char *msg)
-{
-	size_t n = strlen(path);
-	if (strncmp(msg, path, n) == 0 && msg[n] == ':')
-		fprintf(stderr, "ctrace: %s\n", msg);
-	else
-		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
 }
 
 int cmd_diagnose(int argc, char **argv)
@@ -143,7 +135,7 @@ int cmd_diagnose(int argc, char **argv)
 	struct report_file f;
 	int rc = report_run(r, path, &f, NULL, NULL);
 	if (rc < 0) {
-		print_error(path, f.error);
+		fmt_trace_error(path, f.error);
 		report_file_free(&f);
 		report_free(r);
 		return EXIT_TRACE;
@@ -182,7 +174,7 @@ int cmd_diagnose(int argc, char **argv)
 		/* damaged: what was read is diagnosed above; one line says so */
 		char msg[700];
 		snprintf(msg, sizeof msg, "%s; diagnosed what was read before the damage", f.error);
-		print_error(path, msg);
+		fmt_trace_error(path, msg);
 		status = EXIT_TRACE;
 	} else if (!f.complete) {
 		fprintf(stderr,

@@ -1,4 +1,5 @@
 /* Output helpers shared by the ctrace subcommands (see fmt.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,4 +257,36 @@ void json_str(FILE *out, const char *s, size_t len)
 		}
 	}
 	fputc('"', out);
+}
+
+int fmt_parse_dur(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -1;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v * units[i].ns > 1e18)
+				return -1;
+			*out = (uint64_t)(v * units[i].ns);
+			return 0;
+		}
+	return -1;
+}
+
+void fmt_trace_error(const char *path, const char *msg)
+{
+	size_t n = strlen(path);
+	if (strncmp(msg, path, n) == 0 && msg[n] == ':')
+		fprintf(stderr, "ctrace: %s\n", msg);
+	else
+		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
 }

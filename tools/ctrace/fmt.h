@@ -14,6 +14,12 @@
 const char *fmt_dur(char buf[FMT_BUF], uint64_t ns);
 /* The same with a leading '+', for offsets from the trace or task start. */
 const char *fmt_offset(char buf[FMT_BUF], uint64_t ns);
+/* Parses a duration for a command line: "1.5s", "200ms", "10us", "500ns",
+ * "2m" (a unit is required) into ns. 0, or -1 if malformed or over 1e18 ns. */
+int fmt_parse_dur(const char *s, uint64_t *out);
+/* Prints "ctrace: PATH: MSG" on stderr, or "ctrace: MSG" when the reader's
+ * message already starts with the path (files it could not open). */
+void fmt_trace_error(const char *path, const char *msg);
 /* "12,345,678" */
 const char *fmt_count(char buf[FMT_BUF], uint64_t n);
 /* "512 B", "4.00 KiB", "70.1 MiB" */

@@ -71,30 +71,6 @@ static int usage(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* "1.5s", "200ms", "10us", "500ns", "2m": a unit is required. */
-static int parse_offset(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return -1;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	static const struct {
-		const char *unit;
-		double ns;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			if (v * units[i].ns > 1e18)
-				return -1;
-			*out = (uint64_t)(v * units[i].ns);
-			return 0;
-		}
-	return -1;
-}
-
 static int parse_top(const char *s, int *out)
 {
 	char *end;
@@ -106,15 +82,6 @@ static int parse_top(const char *s, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
-}
-
-static void print_error(const char *path, const char *msg)
-{
-	size_t n = strlen(path);
-	if (strncmp(msg, path, n) == 0 && msg[n] == ':')
-		fprintf(stderr, "ctrace: %s\n", msg);
-	else
-		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
 }
 
 static const char *meta(const struct ct_trace_info *info, const char *key)
@@ -347,12 +314,12 @@ int cmd_profile(int argc, char **argv)
 		} else if (!strcmp(name, "--task-type")) {
 			o.task_type = val;
 		} else if (!strcmp(name, "--from")) {
-			if (parse_offset(val, &o.from_ns))
+			if (fmt_parse_dur(val, &o.from_ns))
 				return usage("--from needs a duration such as 1.5s or 200ms, got "
 					     "'%s'",
 					     val);
 		} else {
-			if (parse_offset(val, &o.to_ns))
+			if (fmt_parse_dur(val, &o.to_ns))
 				return usage(
 					"--to needs a duration such as 1.5s or 200ms, got '%s'",
 					val);
@@ -370,7 +337,7 @@ int cmd_profile(int argc, char **argv)
 	int rc = ct_reader_open(path, &r);
 	if (rc < 0) {
 		const char *msg = r ? ct_reader_error(r) : NULL;
-		print_error(path, msg ? msg : strerror(-rc));
+		fmt_trace_error(path, msg ? msg : strerror(-rc));
 		ct_reader_close(r);
 		return EXIT_TRACE;
 	}
@@ -397,7 +364,7 @@ int cmd_profile(int argc, char **argv)
 		goto done;
 	}
 	if (rc < 0 && st.generations == 0) { /* nothing readable: no profile */
-		print_error(path, damage);
+		fmt_trace_error(path, damage);
 		status = EXIT_TRACE;
 		goto done;
 	}
@@ -418,7 +385,7 @@ int cmd_profile(int argc, char **argv)
 		}
 	}
 	if (rc < 0) {
-		print_error(path, damage);
+		fmt_trace_error(path, damage);
 		status = EXIT_TRACE;
 	} else if (!complete) {
 		fprintf(stderr,

@@ -114,17 +114,6 @@ static int parse_count(const char *opt, const char *s, unsigned max, unsigned *o
 	return 0;
 }
 
-/* The reader's error lines for files it could not open already start with
- * the path; do not repeat it. */
-static void print_error(const char *path, const char *msg)
-{
-	size_t n = strlen(path);
-	if (strncmp(msg, path, n) == 0 && msg[n] == ':')
-		fprintf(stderr, "ctrace: %s\n", msg);
-	else
-		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
-}
-
 int cmd_report(int argc, char **argv)
 {
 	int json = 0, progress = 1;
@@ -202,7 +191,7 @@ int cmd_report(int argc, char **argv)
 	if (p.on && p.pass)
 		fputs("\r\033[K", stderr);
 	if (rc < 0) {
-		print_error(path, f.error);
+		fmt_trace_error(path, f.error);
 		report_file_free(&f);
 		report_free(r);
 		return EXIT_TRACE;
@@ -218,7 +207,7 @@ int cmd_report(int argc, char **argv)
 		status = EXIT_TRACE;
 	}
 	if (rc > 0) {
-		print_error(path, f.error);
+		fmt_trace_error(path, f.error);
 		status = EXIT_TRACE;
 	} else if (!f.complete) {
 		fprintf(stderr,

@@ -46,30 +46,6 @@ static int usage(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* "1.5s", "200ms", "10us", "500ns", "2m": a unit is required. */
-static int parse_dur(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return -1;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	static const struct {
-		const char *unit;
-		double ns;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			if (v * units[i].ns > 1e18)
-				return -1;
-			*out = (uint64_t)(v * units[i].ns);
-			return 0;
-		}
-	return -1;
-}
-
 /* Thread names by index, as the generations name them (latest name kept). */
 struct names {
 	char **v;
@@ -232,15 +208,6 @@ static int by_latency_desc(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void print_error(const char *path, const char *msg)
-{
-	size_t n = strlen(path);
-	if (strncmp(msg, path, n) == 0 && msg[n] == ':')
-		fprintf(stderr, "ctrace: %s\n", msg);
-	else
-		fprintf(stderr, "ctrace: %s: %s\n", path, msg);
-}
-
 int cmd_tasks(int argc, char **argv)
 {
 	struct lister ls;
@@ -280,7 +247,7 @@ int cmd_tasks(int argc, char **argv)
 		if (!strcmp(name, "--type")) {
 			ls.type = val;
 		} else if (!strcmp(name, "--min")) {
-			if (parse_dur(val, &ls.min_ns))
+			if (fmt_parse_dur(val, &ls.min_ns))
 				return usage(
 					"--min needs a duration such as 100ms or 1.5s, got '%s'",
 					val);
@@ -309,7 +276,7 @@ int cmd_tasks(int argc, char **argv)
 	int rc = ct_reader_open(path, &r);
 	if (rc < 0) {
 		const char *msg = r ? ct_reader_error(r) : NULL;
-		print_error(path, msg ? msg : strerror(-rc));
+		fmt_trace_error(path, msg ? msg : strerror(-rc));
 		ct_reader_close(r);
 		return EXIT_TRACE;
 	}
@@ -376,7 +343,7 @@ int cmd_tasks(int argc, char **argv)
 	}
 	int ret = EXIT_OK;
 	if (damage[0]) {
-		print_error(path, damage);
+		fmt_trace_error(path, damage);
 		ret = EXIT_TRACE;
 	} else if (!ls.matched) {
 		if (ls.has_trace_id)
