@@ -139,6 +139,17 @@ static inline struct rthread *thread_of(struct report *r, const struct ct_thread
 	return &r->threads[r->last_slot];
 }
 
+void report_gen_slots(struct report *r, uint32_t n)
+{
+	if (n <= r->cap_gen_slots)
+		return;
+	uint32_t *s = realloc(r->gen_slots, n * sizeof(*s));
+	if (!s)
+		abort();
+	r->gen_slots = s;
+	r->cap_gen_slots = n;
+}
+
 struct rthread *report_thread_of(struct report *r, const struct ct_thread_info *ti)
 {
 	return thread_of(r, ti);
@@ -244,13 +255,7 @@ void report_generation(struct report *r, const struct ct_generation *g)
 	if (meta_find(g->meta, g->nmeta, "capture.end_ns"))
 		report_set_end(r, meta_u64(g->meta, g->nmeta, "capture.end_ns"));
 
-	if (g->nthreads > r->cap_gen_slots) {
-		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));
-		if (!s)
-			abort();
-		r->gen_slots = s;
-		r->cap_gen_slots = g->nthreads;
-	}
+	report_gen_slots(r, g->nthreads);
 	for (uint32_t i = 0; i < g->nthreads; i++) {
 		uint32_t slot = slot_of_index(r, g->threads[i].index, &g->threads[i]);
 		update_thread(&r->threads[slot], &g->threads[i]);

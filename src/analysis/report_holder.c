@@ -592,13 +592,7 @@ void report_holder_generation(struct report *r, const struct ct_generation *g)
 	ptrcache_reset(&r->pc);
 	r->last_ti = NULL;
 	r->gen = NULL;
-	if (g->nthreads > r->cap_gen_slots) {
-		uint32_t *s = realloc(r->gen_slots, g->nthreads * sizeof(*s));
-		if (!s)
-			abort();
-		r->gen_slots = s;
-		r->cap_gen_slots = g->nthreads;
-	}
+	report_gen_slots(r, g->nthreads);
 	for (uint32_t i = 0; i < g->nthreads; i++) {
 		r->last_ti = NULL;
 		r->gen_slots[i] = (uint32_t)(report_thread_of(r, &g->threads[i]) - r->threads);

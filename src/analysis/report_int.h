@@ -281,6 +281,8 @@ struct report {
 	int32_t *slow_idx;
 };
 
+/* Makes room for n entries in r->gen_slots (a generation's threads). */
+void report_gen_slots(struct report *r, uint32_t n);
 struct rthread *report_thread_of(struct report *r, const struct ct_thread_info *ti);
 void report_detail_free(struct report *r);
 void report_detail_close(struct report *r); /* end of pass 2: close open regions */
