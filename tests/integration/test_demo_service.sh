@@ -58,6 +58,9 @@ start() {
 	DIR="$TMP/$1"
 	shift
 	mkdir -p "$DIR"
+	# wait_for reads these: a second run in the same directory must not
+	# find the first one's lines
+	rm -f "$DIR/downstream.out" "$DIR/service.out" "$DIR/service.err"
 	"$DOWNSTREAM" --listen 127.0.0.1:0 >"$DIR/downstream.out" &
 	PIDS+=($!)
 	wait_for "$DIR/downstream.out" listening 10 || fail "$DIR: the price service did not start"
@@ -282,7 +285,6 @@ pool_checks() {
 if incident pool flag "/catalog?item=2" -n 64 -c 16; then
 	pool_checks schedstat
 fi
-mv "$TMP/pool" "$TMP/pool-schedstat" # a fresh directory: start waits for its files
 export CTRACE_SCHED=perf
 if incident pool flag "/catalog?item=2" -n 64 -c 16; then
 	pool_checks perf
