@@ -32,16 +32,12 @@ static __attribute__((noinline)) uint8_t *stack_slow(struct tls *t, uint8_t *typ
 		return p;
 	/* A 64-bit hash match is taken as the same stack (the shared table
 	 * compares frames; a false match here has odds of 2^-64 per pair). */
-	unsigned slot = (unsigned)(h >> 58);
-	uint32_t id;
-	if (r->stack_cache[slot].hash == h) {
-		id = r->stack_cache[slot].id;
-	} else {
+	uint32_t id = lft_cache_get(r->stack_cache, STACK_CACHE_BITS, h);
+	if (!id) {
 		id = stack_id(pcs, n, h);
 		if (!id)
 			return p;
-		r->stack_cache[slot].hash = h;
-		r->stack_cache[slot].id = id;
+		lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
 	}
 	*type_byte |= CT_TYPE_STACK_BIT;
 	return ct_put_uvarint(p, id);

@@ -23,12 +23,24 @@ static uint64_t hash_str(const char *s, size_t n)
 	return h | 1;
 }
 
+/* The calling thread's recently interned names (lftable.h). */
+#define CACHE_BITS 4
+static __thread struct lft_cache_ent cache[1u << CACHE_BITS]
+	__attribute__((tls_model("initial-exec")));
+
 uint32_t intern(const char *s)
 {
 	if (!s)
 		return 0;
 	size_t n = strnlen(s, INTERN_MAX_LEN);
-	return lft_insert(&names, hash_str(s, n), s, (uint32_t)n);
+	uint64_t h = hash_str(s, n);
+	uint32_t id = lft_cache_get(cache, CACHE_BITS, h);
+	if (id)
+		return id;
+	id = lft_insert(&names, h, s, (uint32_t)n);
+	if (id)
+		lft_cache_put(cache, CACHE_BITS, h, id);
+	return id;
 }
 
 const char *intern_lookup(uint32_t id, size_t *len)

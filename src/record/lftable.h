@@ -41,4 +41,34 @@ uint32_t lft_insert(struct lftable *t, uint64_t h, const void *key, uint32_t len
 const struct lft_entry *lft_get(struct lftable *t, uint32_t id);
 uint64_t lft_overflows(struct lftable *t);
 
+/* A thread's cache in front of a table: hash -> id, direct-mapped, so that
+ * a repeated key costs its hash, not a probe of the shared slots (cold in a
+ * busy program's cache: the probe was most of a log event's cost). A 64-bit
+ * hash match is taken as the same key, as the tables' users already do.
+ *
+ * A signal handler on the same thread may fill the same entry between an
+ * interrupted fill's two stores, so each store is indivisible and the
+ * second word repeats the hash's upper half beside the id: a mixed entry
+ * fails the check and is a miss, never a wrong id. */
+struct lft_cache_ent {
+	_Atomic uint64_t hash;
+	_Atomic uint64_t check; /* hash >> 32 << 32 | id */
+};
+
+static inline uint32_t lft_cache_get(struct lft_cache_ent *c, unsigned nbits, uint64_t h)
+{
+	struct lft_cache_ent *e = &c[h >> (64 - nbits)];
+	uint64_t x = atomic_load_explicit(&e->check, memory_order_relaxed);
+	if (atomic_load_explicit(&e->hash, memory_order_relaxed) != h || x >> 32 != h >> 32)
+		return 0;
+	return (uint32_t)x;
+}
+
+static inline void lft_cache_put(struct lft_cache_ent *c, unsigned nbits, uint64_t h, uint32_t id)
+{
+	struct lft_cache_ent *e = &c[h >> (64 - nbits)];
+	atomic_store_explicit(&e->hash, h, memory_order_relaxed);
+	atomic_store_explicit(&e->check, h >> 32 << 32 | id, memory_order_relaxed);
+}
+
 #endif

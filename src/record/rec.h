@@ -20,6 +20,7 @@
 #include "format/spec.h"
 #include "format/varint.h"
 #include "record/clock.h"
+#include "record/lftable.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -77,6 +78,9 @@ struct sched_rec {
 
 /* One per registered thread, in a process-wide table so that its memory
  * outlives the thread (the writer may still be draining it). */
+/* Entries of a thread's stack cache (struct trec). */
+#define STACK_CACHE_BITS 6
+
 struct trec {
 	/* written by the owning thread */
 	_Atomic uint32_t busy; /* inside an event: see threads.c, stop */
@@ -109,10 +113,7 @@ struct trec {
 	_Atomic uint64_t lost, lost_first, lost_last;
 	/* recently seen stacks of this thread: hash -> id, so that a repeated
 	 * stack costs a walk and a hash, not a probe of the shared table */
-	struct {
-		uint64_t hash;
-		uint32_t id;
-	} stack_cache[64];
+	struct lft_cache_ent stack_cache[1u << STACK_CACHE_BITS];
 
 	/* owned by the writer */
 	struct chunk *rd;

@@ -105,14 +105,12 @@ static uint32_t sample_stack_id(struct trec *r, const uint64_t *pcs, int n)
 	if (n == 0)
 		return 0;
 	uint64_t h = stack_hash(pcs, n);
-	unsigned slot = (unsigned)(h >> 58);
-	if (r->stack_cache[slot].hash == h)
-		return r->stack_cache[slot].id;
-	uint32_t id = stack_id(pcs, n, h);
-	if (id) {
-		r->stack_cache[slot].hash = h;
-		r->stack_cache[slot].id = id;
-	}
+	uint32_t id = lft_cache_get(r->stack_cache, STACK_CACHE_BITS, h);
+	if (id)
+		return id;
+	id = stack_id(pcs, n, h);
+	if (id)
+		lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
 	return id;
 }
 

@@ -49,7 +49,7 @@
 #define SAMPLE_SCHED_NS 50000000ull
 /* Fault counts are read after this much CPU time of the thread (or a
  * second, see src_sched_collect). */
-#define STAT_CPU_NS 1000000ull
+#define STAT_CPU_NS 10000000ull
 /* The writer's next round while a ring fills fast. */
 #define SOON_NS 1000000ull
 
