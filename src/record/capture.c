@@ -85,7 +85,7 @@ void ct_config_init(struct ct_config *c)
 	c->compress = 1;
 	c->compress_level = 1;
 	c->clock = CT_CLOCK_CHOICE_AUTO;
-	c->flush_ns = 20000000u;
+	c->flush_ns = 0; /* the scheduler source decides: src_sched.c */
 	c->sched = CT_SCHED_AUTO;
 	c->faults = 1;
 	c->cpu_hz = 0;
@@ -402,7 +402,7 @@ static int check_config(const struct ct_config *c)
 			       "exactly one sink is needed (path, fd or callback), got %d", sinks);
 	if (c->generation_ns < 1000000 || c->generation_ns > 600000000000ull)
 		return set_err(CT_ECONFIG, "generation period must be between 1 ms and 10 min");
-	if (c->flush_ns < 100000 || c->flush_ns > c->generation_ns)
+	if (c->flush_ns && (c->flush_ns < 100000 || c->flush_ns > c->generation_ns))
 		return set_err(CT_ECONFIG,
 			       "flush period must be between 100 us and the generation period");
 	if (c->chunk_bytes < 4096 || c->chunk_bytes > (1u << 20))

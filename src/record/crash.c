@@ -500,7 +500,7 @@ void crash_install(const struct ct_config *c)
 	if (!c->dump_on_crash || !c->flight_max_bytes || !c->dump_dir)
 		return;
 	crash_cat = ct_intern("ctrace.crash");
-	writer_wait_ns = WRITER_WAIT_NS + c->flush_ns;
+	writer_wait_ns = WRITER_WAIT_NS + writer_flush_ns();
 	atomic_store(&owner, 0);
 	atomic_store(&finished, 0);
 	struct sigaction sa;

@@ -12,6 +12,11 @@ void sources_start(const struct ct_config *cfg)
 	cgroup_start(cfg);
 }
 
+uint64_t sources_flush_ns(void)
+{
+	return src_sched_flush_ns();
+}
+
 void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
 {
 	cpu_meta(put, ctx);

@@ -20,6 +20,9 @@
 /* At ct_start, before the file header is written: probes what the kernel
  * allows and reads the facts the header lists. */
 void sources_start(const struct ct_config *cfg);
+/* The writer's round once the sources started: the configuration's, or
+ * their default when it says 0. */
+uint64_t sources_flush_ns(void);
 /* The header's metadata keys of the sources (FORMAT.md). */
 void sources_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx);
 /* In a thread that registers, before its record is published. */

@@ -32,12 +32,13 @@
 
 /* Data pages of a thread's perf ring (a power of two). A switch record is
  * 24 bytes and a switch makes two (out, in): 32 KiB hold ~680 switches. The
- * writer drains every round (20 ms by default) and comes every 1 ms while a
- * ring would be half full by its next ordinary round, so a thread may
- * switch some 300k times a second before records are lost, as long as the
- * writer gets a CPU when it asks; and an unprivileged user's locked-memory
- * allowance for perf rings (perf_event_mlock_kb per CPU, then
- * RLIMIT_MEMLOCK) covers a few hundred threads. Threads beyond it fall back. */
+ * writer drains every round (20 ms by default with perf) and, for a ring
+ * that would be half full before its next ordinary round, comes back when
+ * it would be (1 ms at the soonest), so a thread may switch some 300k times
+ * a second before records are lost, as long as the writer gets a CPU when
+ * it asks; and an unprivileged user's locked-memory allowance for perf
+ * rings (perf_event_mlock_kb per CPU, then RLIMIT_MEMLOCK) covers a few
+ * hundred threads. Threads beyond it fall back. */
 #define RING_PAGES 8
 /* An active thread is sampled at most this often, any thread at least this
  * often: the cost stays bounded with thousands of threads. */
@@ -50,7 +51,20 @@
 /* Fault counts are read after this much CPU time of the thread (or a
  * second, see src_sched_collect). */
 #define STAT_CPU_NS 10000000ull
-/* The writer's next round while a ring fills fast. */
+/* The writer's round when the configuration does not say (flush_ns 0).
+ * Each round costs the writer a wake-up and a look at every thread, events
+ * or not: on the demo service (17 threads, 1,000 requests/s, schedstat) the
+ * writer took 10.8 ms of CPU a second at 20 ms rounds and 7.1 ms at 100 ms,
+ * about 90 us a round on this VM. Without perf rings nothing needs rounds
+ * that often: generations are cut on their own period, dumps and flushes
+ * wake the writer, and a pool running low shortens its wait. Perf rings
+ * (32 KiB a thread) keep 20 ms: a burst (faults with callchains) fills one
+ * before a prediction from the last round's rate could ask for an early
+ * round (test_sched test_faults_perf lost 4,794 of 2,048 faults' records at
+ * 100 ms, 160 at 20 ms). */
+#define FLUSH_DEFAULT_NS 100000000ull
+#define FLUSH_PERF_NS	 20000000ull
+/* The soonest round a filling ring asks for. */
 #define SOON_NS 1000000ull
 
 enum { SRC_OFF = 0, SRC_PERF = 1, SRC_SCHEDSTAT = 2 };
@@ -67,8 +81,8 @@ static struct {
 	struct perf_event_attr attr;
 	size_t page, map_bytes;
 	long fd_budget;
-	_Atomic long fds; /* perf fds held by threads */
-	_Atomic int soon;
+	_Atomic long fds;      /* perf fds held by threads */
+	_Atomic uint64_t soon; /* the next round wanted within this many ns; 0: none */
 } S;
 
 /* ---- /proc, with system calls only (the thread's part may run in a
@@ -396,7 +410,6 @@ void src_sched_start(const struct ct_config *cfg)
 	S.page = (size_t)sysconf(_SC_PAGESIZE);
 	S.map_bytes = (1 + RING_PAGES) * S.page;
 	S.faults = cfg->faults;
-	S.flush_ns = cfg->flush_ns;
 	S.depth = cfg->stack_depth < STACK_MAX_DEPTH ? (int)cfg->stack_depth : STACK_MAX_DEPTH;
 	S.perf_faults = 0;
 	struct rlimit rl;
@@ -431,7 +444,15 @@ void src_sched_start(const struct ct_config *cfg)
 	S.fallback = cfg->sched == CT_SCHED_AUTO && schedstat_ok;
 	if (S.sched != SRC_PERF)
 		S.perf_faults = 0;
+	S.flush_ns = cfg->flush_ns	   ? cfg->flush_ns
+		     : S.sched == SRC_PERF ? FLUSH_PERF_NS
+					   : FLUSH_DEFAULT_NS;
 	atomic_store(&S.soon, 0);
+}
+
+uint64_t src_sched_flush_ns(void)
+{
+	return S.flush_ns;
 }
 
 void src_sched_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx)
@@ -742,6 +763,16 @@ static void perf_check_lost(struct trec *r, uint64_t slices, uint64_t ts)
 	s->lost_recs += a[0];
 }
 
+/* Asks for the writer's next round within ns (the soonest asked wins). */
+static void soon_within(uint64_t ns)
+{
+	uint64_t cur = atomic_load_explicit(&S.soon, memory_order_relaxed);
+	while ((!cur || ns < cur) &&
+	       !atomic_compare_exchange_weak_explicit(&S.soon, &cur, ns, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
 /* Moves the records of r's ring into its side queue; returns how many. */
 static uint64_t perf_drain(struct trec *r, uint64_t now)
 {
@@ -751,13 +782,16 @@ static uint64_t perf_drain(struct trec *r, uint64_t now)
 	uint64_t size = S.map_bytes - S.page, mask = size - 1;
 	uint64_t head = __atomic_load_n(&pc->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = pc->data_tail, n = 0;
-	/* At this rate, would the ring be half full by the writer's next
-	 * ordinary round? Then it should come back sooner (this keeps the 1 ms
-	 * cadence for as long as the thread switches that fast). */
+	/* At this rate, when is the ring half full? If before the writer's
+	 * next ordinary round, it should come back by then (not sooner than
+	 * SOON_NS): the other half is the margin for a writer late for a CPU. */
 	uint64_t since = now - s->last_drain;
 	s->last_drain = now;
-	if (since && (head - tail) * (S.flush_ns / 1000) / (since / 1000 + 1) > size / 2)
-		atomic_store_explicit(&S.soon, 1, memory_order_relaxed);
+	if (since && head != tail) {
+		uint64_t half = (size / 2) * since / (head - tail);
+		if (half < S.flush_ns)
+			soon_within(half < SOON_NS ? SOON_NS : half);
+	}
 	static uint8_t rec[65536]; /* a record's size is 16 bits */
 	while (head - tail >= sizeof(struct perf_event_header)) {
 		struct perf_event_header h;
@@ -886,5 +920,5 @@ void src_sched_stop(void)
 
 uint64_t src_sched_wait_ns(void)
 {
-	return atomic_exchange_explicit(&S.soon, 0, memory_order_relaxed) ? SOON_NS : 0;
+	return atomic_exchange_explicit(&S.soon, 0, memory_order_relaxed);
 }

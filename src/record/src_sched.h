@@ -11,6 +11,9 @@
 /* ---- hooks (sources.h says when each runs) ---- */
 
 void src_sched_start(const struct ct_config *cfg);
+/* The writer's round for the source started (the configuration's, or the
+ * source's default when it says 0). */
+uint64_t src_sched_flush_ns(void);
 void src_sched_meta(void (*put)(void *ctx, const char *key, const char *value), void *ctx);
 void src_sched_thread_start(struct trec *r);
 void src_sched_thread_exit(struct trec *r);

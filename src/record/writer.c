@@ -501,6 +501,11 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
 	r->nside++;
 }
 
+uint64_t writer_flush_ns(void)
+{
+	return W ? W->cfg.flush_ns : 0;
+}
+
 uint64_t writer_cut_ticks(void)
 {
 	struct writer *w = W;
@@ -1512,6 +1517,10 @@ int writer_start(const struct ct_config *cfg, uint32_t epoch, int clock_kind)
 		(uint64_t)((unsigned __int128)cfg->syscall_min_ns * w->ref_rate / 1000000000u);
 	W = w; /* the sources convert clocks and make pseudo-threads through it */
 	sources_start(cfg);
+	if (!w->base_flush_ns) {
+		w->base_flush_ns = sources_flush_ns();
+		tune_generations(w);
+	}
 	write_header(w);
 	int rc = w->sink_err;
 	if (rc == 0) {

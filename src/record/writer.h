@@ -14,6 +14,8 @@ int writer_stop(void);
 /* For a process that is ending: asks the writer to finish and waits at most
  * timeout_ns for it; frees nothing. */
 int writer_stop_bounded(uint64_t timeout_ns);
+/* The writer's round (ns), once started; 0 when it is not running. */
+uint64_t writer_flush_ns(void);
 void writer_stats(struct ct_stats *s);
 
 /* Outputs attached to, or detached from, the running recording; each
