@@ -89,7 +89,7 @@ struct ct_config {
 	int compress;		     /* 0 none, 1 zstd; default 1 */
 	int compress_level;	     /* zstd level; default 1 */
 	int clock;		     /* enum ct_clock_choice; default auto */
-	uint64_t flush_ns;	     /* how often the writer drains threads; 0 (default): 100 ms,
+	uint64_t flush_ns;	     /* how often the writer drains threads; 0 (default): 50 ms,
 				      * 20 ms with perf scheduler events */
 	int sched;		     /* enum ct_sched_choice; default auto */
 	int faults;		     /* page-fault events; default 1 */

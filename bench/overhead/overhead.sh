@@ -14,7 +14,7 @@
 # within each such pair: whatever the machine does to one it does to both.
 #
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
-#                              [-x] [-q QPS] [-p ROUNDS]
+#                              [-x] [-q QPS] [-p ROUNDS] [-a]
 # The flight recorder runs as the demo does (a flight recorder alone: the
 # schedstat scheduler source); the full capture gets perf context switches.
 # -x adds a fourth mode: the flight recorder with perf context switches
@@ -23,6 +23,13 @@
 # -q: requests per second per connection in the paired runs (default 20:
 # 1,000 a second per service with -c 50); -p: paired rounds per mode
 # (default: ROUNDS; 0 skips them).
+# -a: then ctrace's own share of each traced service's CPU, by attribution:
+# `perf record -g` of the service alone under the same fixed load, each
+# sample charged to ctrace when it is on ctrace's writer thread or inside
+# ctrace's code (not the real call an interposer made). Less noisy than a
+# difference of two services' CPU; blind to what ctrace makes the kernel
+# or libc do outside its frames (the kernel's cost per switch with perf:
+# bench_sched; libc's formatting of ct_logf, whose frames perf cannot walk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,7 +40,8 @@ build=build
 extra=0
 qps=20
 prounds=
-while getopts "d:r:c:b:xq:p:h" o; do
+attrib=0
+while getopts "d:r:c:b:xq:p:ah" o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	r) rounds=$OPTARG ;;
@@ -42,8 +50,9 @@ while getopts "d:r:c:b:xq:p:h" o; do
 	x) extra=1 ;;
 	q) qps=$OPTARG ;;
 	p) prounds=$OPTARG ;;
+	a) attrib=1 ;;
 	*)
-		sed -n '2,27p' "$0"
+		sed -n '2,34p' "$0"
 		exit 2
 		;;
 	esac
@@ -258,7 +267,8 @@ for m in flight stream; do
 			m, d * 100, sp * 100, (d < 0 ? -d : d) <= sp ? "within the spread" : "OUTSIDE the spread" }'
 done
 
-[ "$prounds" -gt 0 ] || exit 0
+paired_table() {
+[ "$prounds" -gt 0 ] || return 0
 echo
 echo "Paired runs: each traced mode beside an untraced service at the same time, hey -z ${secs}s -c $conc -q $qps each"
 echo "($((conc * qps)) requests/s per service), $prounds pairs per mode; CPU = the service's user + system time per request"
@@ -278,4 +288,82 @@ for m in "${modes[@]}"; do
 		NF == 3 && $3 > 0 { k++; o[k] = $1; t[k] = $2; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
 		END { if (!k) { printf "| %-23s | %11s | %15s | %12s | %17s |\n", n, "-", "-", "-", "no valid pair"; exit }
 		      printf "| %-23s | %11.1f | %15.1f | %12.3f | %7.3f - %7.3f |\n", n, med(t, k), med(o, k), med(q, k), lo, hi }'
+done
+}
+paired_table
+
+# The attribution (-a): one traced service alone under the fixed load,
+# profiled. Prints "total ctrace writer threads" sample counts.
+attribute() {
+	local mode=$1 port svc_pid k
+	port=$(free_port)
+	start_svc "$mode" "$port"
+	wait_port "$port"
+	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$port/catalog?item=7" >/dev/null
+	hey -z "$((secs + 2))s" -c "$conc" -q "$qps" "http://127.0.0.1:$port/catalog?item=7" >/dev/null &
+	k=$!
+	sleep 1
+	perf record -q -g -F 1999 -p "$svc_pid" -o "$work/attr.data" -- sleep "$secs" >/dev/null 2>&1 || true
+	wait "$k"
+	kill -TERM "$svc_pid"
+	wait "$svc_pid" 2>/dev/null || true
+	rm -f "$work"/stream-*.ctrace
+	perf script -i "$work/attr.data" -F comm,ip,sym 2>/dev/null | python3 -c "$ATTRIB_PY" "$work/ctsyms"
+}
+ATTRIB_PY='
+import sys
+ct = set(l.strip() for l in open(sys.argv[1]))
+def isct(s): return s.split(".")[0] in ct
+tot = mine = wr = th = 0
+comm = None; stack = []
+def flush():
+    global tot, mine, wr, th
+    if comm is None or not stack: return
+    tot += 1
+    if comm.startswith("ctrace-"):
+        mine += 1; wr += 1; return
+    for i, s in enumerate(stack):
+        if isct(s):
+            inner = stack[i - 1] if i > 0 else None
+            # an interposer that called the real function: the program s cost
+            if (s.startswith("__wrap_") or s.startswith("ic_")) and inner is not None and not isct(inner):
+                return
+            mine += 1; th += 1; return
+for line in sys.stdin:
+    if not line.strip():
+        flush(); comm = None; stack = []; continue
+    if line[0] not in " \t":
+        comm = line.split()[0]; continue
+    p = line.split(None, 1)
+    stack.append(p[1].rsplit(" (", 1)[0].strip() if len(p) > 1 else "?")
+flush()
+print(tot, mine, wr, th)
+'
+
+[ "$attrib" = 1 ] || exit 0
+if ! command -v perf >/dev/null || ! perf record -q -o /dev/null -- true >/dev/null 2>&1; then
+	echo "overhead: -a needs perf (and perf_event_paranoid allowing it); skipped" >&2
+	exit 0
+fi
+objs=$(find "$build/examples/CMakeFiles/demo-service.dir" -name '*.o')
+# ctrace's functions: those of its libraries, less the demo's own names
+comm -23 <(nm --defined-only "$build"/libctrace.a "$build"/libctrace-wrap.a 2>/dev/null |
+	awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u) \
+	<(nm --defined-only $objs | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u) >"$work/ctsyms"
+echo
+echo "ctrace's own share of the traced service's CPU (perf record -g -F 1999 of the service alone, ${secs}s,"
+echo "hey -c $conc -q $qps): samples on ctrace's threads or inside its code, of all the service's samples"
+echo
+printf '| %-23s | %8s | %13s | %14s | %16s |\n' mode samples "ctrace share" "writer threads" "program threads"
+printf '|%s|\n' "-------------------------|----------|---------------|----------------|------------------"
+for m in "${modes[@]}"; do
+	[ "$m" = off ] && continue
+	name=$m
+	[ "$m" = flight ] && name="flight recorder"
+	[ "$m" = stream ] && name="full capture (stream)"
+	[ "$m" = flight-perf ] && name="flight, sched perf"
+	read -r tot mine wr th < <(attribute "$m")
+	awk -v n="$name" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
+		if (!t) { printf "| %-23s | %8s | %13s | %14s | %16s |\n", n, 0, "-", "-", "-"; exit }
+		printf "| %-23s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", n, t, 100 * m / t, 100 * w / t, 100 * h / t }'
 done

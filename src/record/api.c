@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "record/intern.h"
+#include "record/logfmt.h"
 #include "record/rec.h"
 #include "record/stacks.h"
 
@@ -362,9 +363,13 @@ NOINLINE void ct_logf(const char *category, const char *fmt, ...)
 	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
 		return;
 	char buf[CT_LOG_MAX + 1];
-	va_list ap;
+	va_list ap, again;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_copy(again, ap);
+	int n = logfmt(buf, sizeof buf, fmt, ap);
+	if (n == LOGFMT_UNSUPPORTED)
+		n = vsnprintf(buf, sizeof buf, fmt, again);
+	va_end(again);
 	va_end(ap);
 	if (n < 0)
 		return;

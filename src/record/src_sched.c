@@ -54,15 +54,16 @@
 /* The writer's round when the configuration does not say (flush_ns 0).
  * Each round costs the writer a wake-up and a look at every thread, events
  * or not: on the demo service (17 threads, 1,000 requests/s, schedstat) the
- * writer took 10.8 ms of CPU a second at 20 ms rounds and 7.1 ms at 100 ms,
- * about 90 us a round on this VM. Without perf rings nothing needs rounds
- * that often: generations are cut on their own period, dumps and flushes
- * wake the writer, and a pool running low shortens its wait. Perf rings
- * (32 KiB a thread) keep 20 ms: a burst (faults with callchains) fills one
- * before a prediction from the last round's rate could ask for an early
- * round (test_sched test_faults_perf lost 4,794 of 2,048 faults' records at
- * 100 ms, 160 at 20 ms). */
-#define FLUSH_DEFAULT_NS 100000000ull
+ * writer took 10.8 ms of CPU a second at 20 ms rounds, 9.1 ms at 50 ms and
+ * 7.1 ms at 100 ms, about 90 us a round on this VM. Without perf rings the
+ * rounds follow the schedstat cadence (SAMPLE_SCHED_NS): the readings are
+ * what the analysis gives to the task current then, and at 100 ms the demo
+ * test's fault storm lost its diagnosis (its counts came after its end) in
+ * one run of six. Perf rings (32 KiB a thread) keep 20 ms: a burst (faults
+ * with callchains) fills one before a prediction from the last round's rate
+ * could ask for an early round (test_sched test_faults_perf lost 4,794 of
+ * 2,048 faults' records at 100 ms, 160-450 at 20 ms). */
+#define FLUSH_DEFAULT_NS SAMPLE_SCHED_NS
 #define FLUSH_PERF_NS	 20000000ull
 /* The soonest round a filling ring asks for. */
 #define SOON_NS 1000000ull

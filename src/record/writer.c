@@ -853,16 +853,15 @@ static void put_threads(struct writer *w)
 	buf_section(&w->tables, CT_SEC_THREADS, b);
 }
 
+#define SYM_REFRESH_NS 10000000000ull
+
 static void put_stacks(struct writer *w)
 {
 	if (!w->nstacks)
 		return;
 	struct buf *b = &w->tmp;
-	if (!w->sym)
-		w->sym = sym_open();
-	if (w->sym)
-		sym_refresh(w->sym);
 	/* STACKS first (into tables) while collecting locations... */
+	size_t known = w->nlocs;
 	b->len = 0;
 	buf_uv(b, w->nstacks);
 	for (size_t i = 0; i < w->nstacks; i++) {
@@ -875,6 +874,18 @@ static void put_stacks(struct writer *w)
 	}
 	struct buf stacks = *b;
 	w->tmp = (struct buf){0};
+	/* The mappings are read again (/proc/self/maps: 300 us for the demo's
+	 * 400 lines, most of an idle writer's generation) when a return
+	 * address is new, and at least every SYM_REFRESH_NS: a library loaded
+	 * since brings new addresses; one unloaded and another loaded at the
+	 * same addresses, with none new, is named anew within that time. */
+	if (!w->sym)
+		w->sym = sym_open();
+	uint64_t t = mono_ns();
+	if (w->sym && (w->nlocs != known || t - w->sym_refreshed_ns >= SYM_REFRESH_NS)) {
+		sym_refresh(w->sym);
+		w->sym_refreshed_ns = t;
+	}
 
 	/* ...then LOCATIONS, which also decides the symbol strings. */
 	struct buf *lb = &w->tmp;

@@ -105,6 +105,7 @@ struct writer {
 	int sink_only;	/* writer only: frames go to the stream, not the window */
 	int stream_end; /* writer only: cutting the stream's last generation */
 	uint64_t s_events0, s_lost0, s_gens0; /* counters when the stream began */
+	uint64_t sym_refreshed_ns;	      /* CLOCK_MONOTONIC of the last sym_refresh */
 	uint64_t base_gen_ns, base_flush_ns;  /* the recording's own settings, */
 	size_t base_gen_max;		      /* before a flight recorder's tuning */
 
