@@ -194,17 +194,23 @@ paired_run() {
 	k=$!
 	hey -z "${secs}s" -c "$conc" -q "$qps" "http://127.0.0.1:$pb/catalog?item=7" >"$work/pb.out"
 	wait "$k"
-	ca1=$(cpu_ticks "$a")
-	cb1=$(cpu_ticks "$b")
-	kill -TERM "$a" "$b"
+	ca1=$(cpu_ticks "$a" 2>/dev/null || echo 0)
+	cb1=$(cpu_ticks "$b" 2>/dev/null || echo 0)
+	for p in "$a" "$b"; do
+		kill -0 "$p" 2>/dev/null || echo "overhead: a $([ "$p" = "$a" ] && echo untraced || echo "$mode") service exited during its paired run" >&2
+	done
+	kill -TERM "$a" "$b" 2>/dev/null || true
 	wait "$a" "$b" 2>/dev/null || true
 	rm -f "$work"/stream-*.ctrace
 	local na nb
-	na=$(awk '/\[200\]/ {print $2}' "$work/pa.out")
-	nb=$(awk '/\[200\]/ {print $2}' "$work/pb.out")
+	na=$(awk '/^[ \t]*\[200\]/ {n += $2} END {print n + 0}' "$work/pa.out")
+	nb=$(awk '/^[ \t]*\[200\]/ {n += $2} END {print n + 0}' "$work/pb.out")
 	awk -v a="$((ca1 - ca0))" -v b="$((cb1 - cb0))" -v na="${na:-0}" -v nb="${nb:-0}" \
 		-v hz="$(getconf CLK_TCK)" 'BEGIN {
-		if (!na || !nb || a <= 0 || b <= 0) { print "0 0 0"; exit }
+		na += 0; nb += 0
+		if (na <= 0 || nb <= 0 || a <= 0 || b <= 0) {
+			printf "overhead: pair left out: %d and %d answers, %d and %d CPU ticks\n", na, nb, a, b > "/dev/stderr"
+			print "0 0 0"; exit }
 		x = a / hz * 1e6 / na; y = b / hz * 1e6 / nb
 		printf "%.2f %.2f %.4f\n", x, y, y / x }'
 }
