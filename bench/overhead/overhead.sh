@@ -24,7 +24,9 @@
 # 1,000 a second per service with -c 50); -p: paired rounds per mode
 # (default: ROUNDS; 0 skips them).
 # -a: then ctrace's own share of each traced service's CPU, by attribution:
-# `perf record -g` of the service alone under the same fixed load, each
+# `perf record -g` of the service alone, under the fixed load and
+# saturated (the throughput target's condition, where the writer's
+# per-round costs weigh least), each
 # sample charged to ctrace when it is on ctrace's writer thread or inside
 # ctrace's code (not the real call an interposer made). Less noisy than a
 # difference of two services' CPU; blind to what ctrace makes the kernel
@@ -300,13 +302,15 @@ paired_table
 
 # The attribution (-a): one traced service alone under the fixed load,
 # profiled. Prints "total ctrace writer threads" sample counts.
-attribute() {
-	local mode=$1 port svc_pid k
+attribute() { # mode load: load is "-q QPS" or "" (saturated)
+	local mode=$1 load=$2 port svc_pid k
 	port=$(free_port)
 	start_svc "$mode" "$port"
 	wait_port "$port"
-	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$port/catalog?item=7" >/dev/null
-	hey -z "$((secs + 2))s" -c "$conc" -q "$qps" "http://127.0.0.1:$port/catalog?item=7" >/dev/null &
+	# shellcheck disable=SC2086 # load is zero or two words
+	hey -z 1s -c "$conc" $load "http://127.0.0.1:$port/catalog?item=7" >/dev/null
+	# shellcheck disable=SC2086
+	hey -z "$((secs + 2))s" -c "$conc" $load "http://127.0.0.1:$port/catalog?item=7" >/dev/null &
 	k=$!
 	sleep 1
 	perf record -q -g -F 1999 -p "$svc_pid" -o "$work/attr.data" -- sleep "$secs" >/dev/null 2>&1 || true
@@ -358,18 +362,20 @@ comm -23 <(nm --defined-only "$build"/libctrace.a "$build"/libctrace-wrap.a 2>/d
 	<(nm --defined-only $objs | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u) >"$work/ctsyms"
 echo
 echo "ctrace's own share of the traced service's CPU (perf record -g -F 1999 of the service alone, ${secs}s,"
-echo "hey -c $conc -q $qps): samples on ctrace's threads or inside its code, of all the service's samples"
+echo "hey -c $conc, at -q $qps and saturated): samples on ctrace's threads or inside its code, of all the service's samples"
 echo
-printf '| %-23s | %8s | %13s | %14s | %16s |\n' mode samples "ctrace share" "writer threads" "program threads"
-printf '|%s|\n' "-------------------------|----------|---------------|----------------|------------------"
+printf '| %-23s | %-15s | %8s | %13s | %14s | %16s |\n' mode load samples "ctrace share" "writer threads" "program threads"
+printf '|%s|\n' "-------------------------|-----------------|----------|---------------|----------------|------------------"
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
 	name=$m
 	[ "$m" = flight ] && name="flight recorder"
 	[ "$m" = stream ] && name="full capture (stream)"
 	[ "$m" = flight-perf ] && name="flight, sched perf"
-	read -r tot mine wr th < <(attribute "$m")
-	awk -v n="$name" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
-		if (!t) { printf "| %-23s | %8s | %13s | %14s | %16s |\n", n, 0, "-", "-", "-"; exit }
-		printf "| %-23s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", n, t, 100 * m / t, 100 * w / t, 100 * h / t }'
+	for load in "-q $qps" ""; do
+		read -r tot mine wr th < <(attribute "$m" "$load")
+		awk -v n="$name" -v l="${load:-saturated}" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
+			if (!t) { printf "| %-23s | %-15s | %8s | %13s | %14s | %16s |\n", n, l, 0, "-", "-", "-"; exit }
+			printf "| %-23s | %-15s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", n, l, t, 100 * m / t, 100 * w / t, 100 * h / t }'
+	done
 done
