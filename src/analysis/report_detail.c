@@ -213,11 +213,12 @@ static void slice(struct report *r, struct rthread *t, int32_t si, uint64_t from
 	uint64_t d = hi - lo;
 	s->pub.on_thread_ns += d;
 	wait_slice(s, t, d);
-	sched_slice2(r, t, si, d);
 	const struct dregion *top =
 		t->ndregions && !t->doverflow ? &t->dregions[t->ndregions - 1] : NULL;
-	if (top && top->slow == si && top->node >= 0)
-		s->pub.regions[top->node].self_ns += d;
+	int32_t node = top && top->slow == si && top->node >= 0 ? top->node : -1;
+	sched_slice2(r, t, si, node, d);
+	if (node >= 0)
+		s->pub.regions[node].self_ns += d;
 	else
 		s->pub.outside_ns += d;
 }

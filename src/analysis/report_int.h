@@ -75,6 +75,17 @@ struct sched_st {
 	uint64_t pend_from, pend_to;
 	uint64_t iv_start;		 /* schedstat: the current sample interval began */
 	uint64_t iv_wait[REPORT_STATES]; /* ...and its wait time so far, by state */
+	uint64_t fiv_start;		 /* pass 2: the last fault count read from /proc */
+	uint64_t fiv_wait;		 /* ...and the thread's wait time since */
+};
+
+/* Pass 2: a slow task's (and region's) time in no wait since the thread's
+ * last fault count read from /proc, which the next count is spread over. */
+#define FIV_PARTS 8
+struct fiv_part {
+	int32_t si;
+	int32_t node; /* the task's region node, -1: outside its regions */
+	uint64_t out;
 };
 
 /* Pass 2, schedstat: a slow task's share of the current sample interval. */
@@ -98,6 +109,8 @@ struct rthread {
 	uint64_t *rq;			 /* runnable ns per time bucket (throttle) */
 	struct iv_task iv2[IV_TASKS];
 	uint32_t niv2;
+	struct fiv_part fiv[FIV_PARTS];
+	uint32_t nfiv;
 	/* pass 1 */
 	uint64_t first_ts, last_ts1; /* first_ts UINT64_MAX before its first event */
 	struct wopen w1;
@@ -312,7 +325,7 @@ void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_
 void sched_wait_edge(struct report *r, struct rthread *t, int pass, uint64_t ts);
 void sched_thread_end(struct report *r, struct rthread *t, int pass, uint64_t ts);
 void sched_wait_time1(struct rthread *t, uint32_t reason, uint64_t d);
-void sched_slice2(struct report *r, struct rthread *t, int32_t si, uint64_t d);
+void sched_slice2(struct report *r, struct rthread *t, int32_t si, int32_t node, uint64_t d);
 void sched_task_enter2(struct report *r, struct rthread *t, uint64_t ts);
 void sched_detail_gap(struct report *r, uint64_t seq);
 void sched_first2(struct rthread *t, uint64_t ts);

@@ -118,7 +118,7 @@ static void touch(struct rthread *t, int pass, uint64_t ts)
 	s->init = 1;
 	/* A thread is running from its first event. */
 	s->last = pass == 1 && t->first_ts < ts ? t->first_ts : ts;
-	s->iv_start = s->last;
+	s->iv_start = s->fiv_start = s->last;
 }
 
 /* A blocked piece in no wait: a page fault if a major fault follows it
@@ -240,6 +240,91 @@ static void sample(struct report *r, struct rthread *t, int pass, const struct c
 
 /* ---- events ---- */
 
+/* ---- fault counts read from /proc ---- */
+
+static void fiv_add(struct rthread *t, int32_t si, int32_t node, uint64_t d)
+{
+	uint32_t k = 0;
+	while (k < t->nfiv && (t->fiv[k].si != si || t->fiv[k].node != node))
+		k++;
+	if (k == t->nfiv) {
+		if (k == FIV_PARTS)
+			return; /* more places in one interval: they get no share */
+		t->fiv[k] = (struct fiv_part){si, node, 0};
+		t->nfiv++;
+	}
+	t->fiv[k].out += d;
+}
+
+/* Adds the open wait's part of the current fault interval up to ts. */
+static void fiv_wait_add(struct rthread *t, uint64_t ts)
+{
+	struct sched_st *s = &t->s2;
+	const struct wopen *w = &t->w2;
+	if (!w->open)
+		return;
+	uint64_t from = w->begin > s->fiv_start ? w->begin : s->fiv_start;
+	if (ts > from)
+		s->fiv_wait += ts - from;
+}
+
+/* Pass 2: a count read from /proc covers the thread's time since its last
+ * one (the writer reads them every few tens of ms, and less often for a
+ * thread that runs little): it is spread over the slow tasks and regions of
+ * that time in proportion to their time in no wait, since faults take CPU,
+ * rather than given to the task current when it was read, which may have
+ * begun after them. Largest remainders keep the total. Returns 0 when the
+ * interval has no time in no wait: the current task takes it then. */
+static int fault_spread2(struct report *r, struct rthread *t, const struct ct_event *ev)
+{
+	struct sched_st *s = &t->s2;
+	uint64_t ts = ev->ts, n = arg(ev, 1);
+	fiv_wait_add(t, ts);
+	uint64_t len = ts > s->fiv_start ? ts - s->fiv_start : 0;
+	uint64_t out = len > s->fiv_wait ? len - s->fiv_wait : 0, parts = 0;
+	for (uint32_t k = 0; k < t->nfiv; k++)
+		parts += t->fiv[k].out;
+	if (parts > out)
+		out = parts;
+	uint32_t nparts = t->nfiv;
+	t->nfiv = 0;
+	s->fiv_start = ts;
+	s->fiv_wait = 0;
+	if (!out)
+		return 0;
+	uint64_t give = (uint64_t)(((unsigned __int128)n * parts + out / 2) / out), given = 0;
+	uint64_t share[FIV_PARTS], rem[FIV_PARTS];
+	for (uint32_t k = 0; k < nparts; k++) {
+		unsigned __int128 x = parts ? (unsigned __int128)give * t->fiv[k].out : 0;
+		share[k] = parts ? (uint64_t)(x / parts) : 0;
+		rem[k] = parts ? (uint64_t)(x % parts) : 0;
+		given += share[k];
+	}
+	for (; given < give; given++) { /* the largest remainders, one each */
+		uint32_t best = 0;
+		for (uint32_t k = 1; k < nparts; k++)
+			if (rem[k] > rem[best])
+				best = k;
+		share[best]++;
+		rem[best] = 0;
+	}
+	int major = arg(ev, 0) == CT_FAULT_MAJOR;
+	for (uint32_t k = 0; k < nparts; k++) {
+		if (!share[k])
+			continue;
+		struct report_task *p = &r->slow[t->fiv[k].si].pub;
+		if (major)
+			p->faults_major += share[k];
+		else
+			p->faults_minor += share[k];
+		if (t->fiv[k].node >= 0)
+			p->regions[t->fiv[k].node].faults += share[k];
+		else
+			p->faults_outside += share[k];
+	}
+	return 1;
+}
+
 /* Pass 2: a fault while slow task si was current: its counts, the region it
  * fell in (minor faults are counts sampled from /proc, with no stack: the
  * region current when they were read is where the thread was), and the
@@ -320,6 +405,8 @@ void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_
 			else
 				t->pub.faults_minor += arg(ev, 1);
 			cpu_fault1(r, ev);
+		} else if (!major && fault_spread2(r, t, ev)) {
+			/* a count read from /proc, spread over its interval */
 		} else if (report_cur_slow(t) >= 0) {
 			fault2(r, t, report_cur_slow(t), ev);
 		}
@@ -369,6 +456,8 @@ void sched_wait_edge(struct report *r, struct rthread *t, int pass, uint64_t ts)
 	if (s->state != SCH_ON)
 		close_off(r, t, pass, ts, 0);
 	iv_wait_add(t, pass, ts);
+	if (pass == 2)
+		fiv_wait_add(t, ts);
 	s->last = ts > s->last ? ts : s->last;
 }
 
@@ -393,13 +482,16 @@ void sched_wait_time1(struct rthread *t, uint32_t reason, uint64_t d)
 	t->st1[report_wait_state(reason)] += (int64_t)d;
 }
 
-/* Pass 2: d ns of thread t while slow task si was current (clipped to it). */
-void sched_slice2(struct report *r, struct rthread *t, int32_t si, uint64_t d)
+/* Pass 2: d ns of thread t while slow task si was current (clipped to it),
+ * in region node of it (-1: outside its regions). */
+void sched_slice2(struct report *r, struct rthread *t, int32_t si, int32_t node, uint64_t d)
 {
 	struct slow_task *s = &r->slow[si];
 	unsigned ws = t->w2.open ? report_wait_state(t->w2.reason) : REPORT_STATES;
 	if (ws < REPORT_STATES)
 		s->st[ws] += (int64_t)d;
+	else
+		fiv_add(t, si, node, d);
 	uint32_t k = 0;
 	while (k < t->niv2 && t->iv2[k].si != si)
 		k++;
@@ -441,6 +533,7 @@ void sched_detail_gap(struct report *r, uint64_t seq)
 		resolve_pend(r, t, 2, 0);
 		memset(&t->s2, 0, sizeof(t->s2));
 		t->niv2 = 0;
+		t->nfiv = 0;
 	}
 }
 

@@ -299,9 +299,11 @@ fi
 if incident faults flag "/catalog?item=2" -n 3 -c 1; then
 	[ "$(task '.top_functions[0].function')" = load_catalog_snapshot ] ||
 		fail "faults: top function $(task '.top_functions[0].function')"
-	# Minor faults are counts the writer reads after each ms of the thread's
-	# CPU (at most every round) and gives to the task current then. Under TSan its rounds come late: of a request's
-	# 65536 faults, 10000-63000 were given to it (the rest after its end).
+	# Minor faults are counts the writer reads after 10 ms of the thread's
+	# CPU (at most every round); the analysis spreads each over the tasks of
+	# the time since the previous one. Under TSan the rounds came late: of a
+	# request's 65536 faults, 10000-63000 were given to it when a count went
+	# to the task current as it was read.
 	case "${CTRACE_SANITIZED:-}" in
 	*thread*)
 		[ "$(task '.faults.minor')" -gt 0 ] || fail "faults: no minor faults"
