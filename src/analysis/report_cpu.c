@@ -383,8 +383,16 @@ void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev
 	}
 	if (!st || !st->nframes)
 		return;
+	/* The vDSO's frames are the system call's entry (clock_gettime of a
+	 * CPU clock enters the kernel), and a CPU timer's signal is delivered
+	 * as a system call returns, so a loop that reads the time showed its
+	 * samples there: the time goes to the function that called it. */
+	uint32_t first = 0;
+	while (first + 1 < st->nframes && st->frames[first].module &&
+	       !strcmp(st->frames[first].module, "[vdso]"))
+		first++;
 	uint32_t stamp = ++r->cpu.fn_stamp;
-	for (uint32_t i = 0; i < st->nframes; i++) {
+	for (uint32_t i = first; i < st->nframes; i++) {
 		uint32_t id = name_id(r, st->frames[i].function);
 		if (s) {
 			uint32_t k = 0;
@@ -397,9 +405,9 @@ void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev
 				s->fn[k].name = id;
 				s->nfn++;
 			}
-			if (i == 0) {
+			if (i == first) {
 				if (!s->fn[k].self)
-					s->fn[k].nfr = report_stack_ids(r, st, 0, s->fn[k].fr);
+					s->fn[k].nfr = report_stack_ids(r, st, first, s->fn[k].fr);
 				s->fn[k].self++;
 				s->fn[k].self_ns += w;
 			}
@@ -408,7 +416,7 @@ void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev
 		struct fstat *f = fstat_of(r, id);
 		if (!f)
 			return;
-		if (i == 0) {
+		if (i == first) {
 			f->self++;
 			f->self_ns += w;
 		}

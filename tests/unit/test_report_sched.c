@@ -379,44 +379,55 @@ static void test_cpu_samples(void **state)
 	{                                                                                          \
 		4, "main", "", 0, 0, ""                                                            \
 	}
+#define F_VDSO                                                                                     \
+	{                                                                                          \
+		5, "__vdso_clock_gettime", "", 0, 0, "[vdso]"                                      \
+	}
 	/* (macros, not constants: C11 initializers cannot name other objects) */
 	static const struct ct_frame k1[] = {F_A, F_B, F_MAIN}, k2[] = {F_A, F_MAIN},
-				     k3[] = {F_C, F_MAIN}, k4[] = {F_B, F_B, F_MAIN};
+				     k3[] = {F_C, F_MAIN}, k4[] = {F_B, F_B, F_MAIN},
+				     k5[] = {F_VDSO, F_A, F_MAIN};
+#undef F_VDSO
 #undef F_A
 #undef F_B
 #undef F_C
 #undef F_MAIN
 	static const struct ct_stack s1 = {1, 3, k1}, s2 = {2, 2, k2}, s3 = {3, 2, k3},
-				     s4 = {4, 3, k4};
+				     s4 = {4, 3, k4}, s5 = {5, 3, k5};
+	/* a sample in the vDSO (a clock read) is its caller's: "a" */
 	struct ct_event evs[] = {
-		tbegin(1, 0, 1, "req"),	      cpusample(1, 10, 1000, &s1),
-		cpusample(1, 20, 1000, &s2),  tend(1, 25, 1),
-		cpusample(1, 30, 1000, &s3),  cpusample(1, 40, 1000, &s4),
+		tbegin(1, 0, 1, "req"),
+		cpusample(1, 10, 1000, &s1),
+		cpusample(1, 15, 1000, &s5),
+		cpusample(1, 20, 1000, &s2),
+		tend(1, 25, 1),
+		cpusample(1, 30, 1000, &s3),
+		cpusample(1, 40, 1000, &s4),
 		cpusample(1, 50, 1000, NULL),
 	};
 	struct report *r = run(evs, sizeof(evs) / sizeof(evs[0]), 5);
 	const struct report_result *res = report_finish(r);
 	const struct report_cpu *c = &res->cpu;
-	assert_int_equal(c->cpu_samples, 5);
-	assert_int_equal(c->cpu_sample_ns, 5000);
-	assert_int_equal(thread(res, 1)->cpu_samples, 5);
+	assert_int_equal(c->cpu_samples, 6);
+	assert_int_equal(c->cpu_sample_ns, 6000);
+	assert_int_equal(thread(res, 1)->cpu_samples, 6);
 	assert_int_equal(c->nself, 3);
 	assert_string_equal(c->self[0].function, "a");
-	assert_int_equal(c->self[0].self, 2);
-	assert_int_equal(c->self[0].self_ns, 2000);
-	assert_int_equal(c->ncum, 4);
+	assert_int_equal(c->self[0].self, 3);
+	assert_int_equal(c->self[0].self_ns, 3000);
+	assert_int_equal(c->ncum, 4); /* no __vdso_clock_gettime */
 	assert_string_equal(c->cum[0].function, "main");
-	assert_int_equal(c->cum[0].cum, 4);
+	assert_int_equal(c->cum[0].cum, 5);
 	for (uint32_t i = 0; i < c->ncum; i++)
 		if (strcmp(c->cum[i].function, "b") == 0)
 			assert_int_equal(c->cum[i].cum, 2); /* once for the recursive one */
 	/* res->has_states: samples alone show the section */
 	assert_true(res->has_states);
 	const struct report_task *k = &res->slow[0];
-	assert_int_equal(k->cpu_samples, 2);
+	assert_int_equal(k->cpu_samples, 3);
 	assert_int_equal(k->nfuncs, 1);
 	assert_string_equal(k->funcs[0].function, "a");
-	assert_int_equal(k->funcs[0].self, 2);
+	assert_int_equal(k->funcs[0].self, 3);
 	report_free(r);
 }
 
