@@ -299,8 +299,9 @@ struct report_task {
 	uint64_t faults_outside; /* faults in no region of the task */
 	uint32_t nfuncs;
 	struct report_func funcs[REPORT_TOP_TASK_FUNCS]; /* by self samples */
-	/* The stack of a CPU sample in funcs[0] (innermost first), and of the
-	 * task's first major fault with a stack. */
+	/* The stack of a CPU sample in funcs[0] (innermost first, from the
+	 * program's own code: frames in system libraries and the vDSO above it
+	 * are left out), and of the task's first major fault with a stack. */
 	uint32_t nhot_frames, nfault_frames;
 	struct report_site hot_frames[REPORT_STACK_FRAMES];
 	struct report_site fault_frames[REPORT_STACK_FRAMES];

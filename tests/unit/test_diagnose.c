@@ -363,6 +363,43 @@ static void test_fault_count_spread(void **state)
 	report_free(r);
 }
 
+/* The site is in the program's code: samples that land in libc (a clock
+ * read a CPU-bound loop makes) or in the vDSO name the program's function
+ * that called there; the libc function still counts as the top function. */
+static void test_cpu_site_past_system_frames(void **state)
+{
+	(void)state;
+	static const struct ct_frame f_libc[] = {
+		{20, "__clock_gettime", "../sysdeps/unix/sysv/linux/clock_gettime.c", 42, 0,
+		 "/usr/lib/x86_64-linux-gnu/libc.so.6"},
+		{21, "apply_rules", "/src/price.c", 140, 0, "/srv/bin/price"},
+		{22, "handle", "/src/price.c", 220, 0, "/srv/bin/price"}};
+	static const struct ct_frame f_vdso[] = {
+		{23, "__vdso_clock_gettime", "", 0, 0, "[vdso]"},
+		{20, "__clock_gettime", "../sysdeps/unix/sysv/linux/clock_gettime.c", 42, 0,
+		 "/usr/lib/x86_64-linux-gnu/libc.so.6"},
+		{21, "apply_rules", "/src/price.c", 140, 0, "/srv/bin/price"}};
+	static const struct ct_stack s_libc = {20, 3, f_libc}, s_vdso = {21, 3, f_vdso};
+	struct ct_event evs[] = {
+		tbegin(1, 0, 1, "price"),
+		cpusample(1, 2000, 1000, &s_libc),
+		cpusample(1, 4000, 1000, &s_vdso),
+		cpusample(1, 6000, 1000, &s_libc),
+		tend(1, 10000, 1),
+	};
+	struct report *r = run_top(evs, sizeof(evs) / sizeof(evs[0]), 3);
+	const struct report_result *res = report_finish(r);
+	const struct report_task *t = task_id(res, 1);
+	assert_string_equal(t->funcs[0].function, "__clock_gettime");
+	assert_int_equal(t->funcs[0].self, 3);
+	struct diagnosis d;
+	diagnose_task(res, t, &d);
+	assert_int_equal(d.category, DIAG_CPU);
+	assert_string_equal(d.frames[0].function, "apply_rules");
+	assert_string_equal(d.frames[1].function, "handle");
+	report_free(r);
+}
+
 /* Queued: the task waited between two threads with none working for it. */
 static void test_queued(void **state)
 {
@@ -513,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_page_faults),
 		cmocka_unit_test(test_fault_count_spread),
+		cmocka_unit_test(test_cpu_site_past_system_frames),
 		cmocka_unit_test(test_queued),
 		cmocka_unit_test(test_task_option),
 		cmocka_unit_test(test_wait_categories),
