@@ -187,7 +187,9 @@ jq -e --arg p "$PARENT" --arg c "$child" '.type == "GET /catalog" and .parent_sp
 "$CTRACE" tasks --trace-id "$TRACE_ID" --json "$TMP/stream.ctrace" >tasks.json || fail "ctrace tasks"
 jq -e --arg p "$PARENT" '.matched == 1 and .tasks[0].type == "GET /catalog" and
 	.tasks[0].parent_span_id == $p' tasks.json >/dev/null || fail "ctrace tasks --trace-id: $(cat tasks.json)"
-n=$(jq '[.slowest_tasks[] | select(.trace_id == null)] | length' report.json)
+# (requests only: the snapshotter's periodic task may fall in the stream on
+# a loaded machine)
+n=$(jq '[.slowest_tasks[] | select(.trace_id == null and (.type | test("^(GET|POST) ")))] | length' report.json)
 [ "$n" = $nbad ] || fail "$n unstamped tasks, want $nbad"
 n=$(jq '[.slowest_tasks[] | select(any(.logs[]; .message | startswith("malformed traceparent ignored")))] | length' report.json)
 [ "$n" = $nbad ] || fail "$n tasks log a malformed traceparent, want $nbad"
