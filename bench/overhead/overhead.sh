@@ -154,6 +154,17 @@ run_mode() {
 		   printf "%s %s %s %.2f\n", rps, p50, p99, n ? cpu_s / hz * 1e6 / n : 0 }' <<<"$out"
 }
 
+# The name a mode has in the tables.
+mode_name() {
+	case $1 in
+	off) echo "off (baseline)" ;;
+	flight) echo "flight recorder" ;;
+	stream) echo "full capture (stream)" ;;
+	flight-perf) echo "flight, sched perf" ;;
+	*) echo "$1" ;;
+	esac
+}
+
 modes=(off flight stream)
 [ "$extra" = 1 ] && modes+=(flight-perf)
 nm=${#modes[@]}
@@ -251,11 +262,7 @@ printf '| %-23s | %10s | %8s | %9s | %8s | %9s | %8s | %10s | %10s | %11s | %8s 
 printf '|%s|\n' "-------------------------|------------|----------|-----------|----------|-----------|----------|------------|------------|-------------|----------|------------"
 for m in "${modes[@]}"; do
 	read -r rps p50 p99 rs ps cpu cs < <(summary "$m")
-	name=$m
-	[ "$m" = off ] && name="off (baseline)"
-	[ "$m" = flight ] && name="flight recorder"
-	[ "$m" = stream ] && name="full capture (stream)"
-	[ "$m" = flight-perf ] && name="flight, sched perf"
+	name=$(mode_name "$m")
 	awk -v n="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v rs="$rs" -v ps="$ps" \
 		-v cpu="$cpu" -v cs="$cs" -v b_cpu="$off_cpu" \
 		-v b_rps="$off_rps" -v b_p50="$off_p50" -v b_p99="$off_p99" 'BEGIN {
@@ -285,10 +292,7 @@ printf '| %-23s | %11s | %15s | %12s | %17s |\n' mode "CPU us/req" "untraced us/
 printf '|%s|\n' "-------------------------|-------------|-----------------|--------------|-------------------"
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
-	name=$m
-	[ "$m" = flight ] && name="flight recorder"
-	[ "$m" = stream ] && name="full capture (stream)"
-	[ "$m" = flight-perf ] && name="flight, sched perf"
+	name=$(mode_name "$m")
 	printf '%s' "${pres[$m]}" | awk -v n="$name" '
 		function med(a, k,   i, j, t) {
 			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -368,10 +372,7 @@ printf '| %-23s | %-15s | %8s | %13s | %14s | %16s |\n' mode load samples "ctrac
 printf '|%s|\n' "-------------------------|-----------------|----------|---------------|----------------|------------------"
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
-	name=$m
-	[ "$m" = flight ] && name="flight recorder"
-	[ "$m" = stream ] && name="full capture (stream)"
-	[ "$m" = flight-perf ] && name="flight, sched perf"
+	name=$(mode_name "$m")
 	for load in "-q $qps" ""; do
 		read -r tot mine wr th < <(attribute "$m" "$load")
 		awk -v n="$name" -v l="${load:-saturated}" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
