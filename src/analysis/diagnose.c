@@ -135,6 +135,9 @@ void diagnose_task(const struct report_result *res, const struct report_task *t,
 			d->conc = 1;
 			d->peak = c->peak;
 			d->typical = c->p50;
+		} else if (t->want_sampled && t->end_ns > t->begin_ns) {
+			d->conc_avg_set = 1;
+			d->conc_avg = (double)t->want_ns / (double)(t->end_ns - t->begin_ns);
 		}
 		d->others = d->conc && d->cpus > 0 && (double)d->peak <= d->cpus;
 		d->nframes = t->nhot_frames;

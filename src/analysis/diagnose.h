@@ -61,6 +61,10 @@ struct diagnosis {
 	 * (conc_task) or, without that, across the trace */
 	int conc, conc_task;
 	uint32_t peak, typical;
+	/* without those (no perf events): the average number of threads that
+	 * wanted a CPU during the task, from schedstat samples (conc_avg_set) */
+	int conc_avg_set;
+	double conc_avg;
 	double cpus, quota_cpus;
 	uint64_t periods, periods_throttled;
 	/* the program's threads never wanted more CPUs than allowed: what

@@ -313,6 +313,12 @@ struct report_task {
 	int conc_measured;
 	uint32_t conc_peak, conc_p50;
 	uint64_t conc_over_ns, conc_ns;
+	/* Without perf: the threads' running and runnable time during the task
+	 * from their schedstat samples (each spread over its interval), summed
+	 * over the threads: over the task's latency, the average number of
+	 * threads that wanted a CPU. want_sampled: some sample covered it. */
+	uint64_t want_ns;
+	int want_sampled;
 	uint32_t nwaits;
 	struct report_wait longest[REPORT_MAX_TASK_WAITS];
 	uint32_t nregions;

@@ -198,6 +198,24 @@ static uint64_t scale(uint64_t x, uint64_t num, uint64_t den)
 	return (uint64_t)((unsigned __int128)x * num / den);
 }
 
+/* Pass 2: a thread wanted a CPU (ran or waited for one) for `want` ns of
+ * (from, to]: each slow task gets the part that overlaps it, as if spread
+ * evenly over the interval. */
+static void want_sampled2(struct report *r, uint64_t from, uint64_t to, uint64_t want)
+{
+	if (to <= from)
+		return;
+	for (uint32_t i = 0; i < r->nslow; i++) {
+		struct report_task *p = &r->slow[i].pub;
+		uint64_t lo = from > p->begin_ns ? from : p->begin_ns;
+		uint64_t hi = to < p->end_ns ? to : p->end_ns;
+		if (hi <= lo)
+			continue;
+		p->want_ns += scale(want, hi - lo, to - from);
+		p->want_sampled = 1;
+	}
+}
+
 /* A sample covers (iv_start, ts]: its runnable time comes out of the time
  * in no wait first, then out of the waits, in proportion to each. */
 static void sample(struct report *r, struct rthread *t, int pass, const struct ct_event *ev)
@@ -232,6 +250,9 @@ static void sample(struct report *r, struct rthread *t, int pass, const struct c
 			st->st[REPORT_ST_RUNNABLE] += (int64_t)(give - thr);
 			st->st[REPORT_ST_THROTTLED] += (int64_t)thr;
 		}
+		want_sampled2(r, from, ts,
+			      runnable +
+				      (arg(ev, 1) < len - runnable ? arg(ev, 1) : len - runnable));
 	}
 	memset(s->iv_wait, 0, sizeof(s->iv_wait));
 	s->iv_start = ts;

@@ -283,6 +283,11 @@ pool_checks() {
 			fail "pool: no more threads wanting a CPU than CPUs"
 	fi
 	diagnosed runnable apply_pricing_rules
+	# without perf, the average from the samples: 16 workers on fewer CPUs
+	if [ "$src" = schedstat ]; then
+		jq -e '.cause.average > .cause.cpus and .cause.peak == null' "$DIR/diag.json" >/dev/null ||
+			fail "pool: threads wanting a CPU on average: $(jq -c '.cause | {average, cpus, peak}' "$DIR/diag.json")"
+	fi
 }
 if incident pool flag "/catalog?item=2" -n 64 -c 16; then
 	pool_checks schedstat

@@ -400,6 +400,37 @@ static void test_cpu_site_past_system_frames(void **state)
 	report_free(r);
 }
 
+/* Without perf events, how many threads wanted a CPU comes from the
+ * schedstat samples: each thread's running + runnable time, spread over its
+ * sample's interval, the part inside the task, over the task's latency.
+ * Thread 1 (the task's) 100 us of 100; thread 2 150 us over 200, half of
+ * it inside; thread 3 50 us, all inside: 2.25 threads on average. */
+static void test_runnable_sampled_average(void **state)
+{
+	(void)state;
+	struct ct_event evs[] = {
+		tbegin(1, 0, 1, "req"),
+		logev(2, 0, "app", "two"),
+		logev(3, 50000, "app", "three"),
+		ssample(3, 100000, 25000, 25000),
+		ssample(1, 100000, 60000, 40000),
+		tend(1, 100000, 1),
+		ssample(2, 200000, 100000, 50000),
+	};
+	struct report *r = run_top(evs, sizeof(evs) / sizeof(evs[0]), 3);
+	const struct report_result *res = report_finish(r);
+	const struct report_task *t = task_id(res, 1);
+	assert_true(t->want_sampled);
+	assert_int_equal(t->want_ns, 225000);
+	struct diagnosis d;
+	diagnose_task(res, t, &d);
+	assert_int_equal(d.category, DIAG_RUNNABLE);
+	assert_false(d.conc);
+	assert_true(d.conc_avg_set);
+	assert_true(d.conc_avg > 2.249 && d.conc_avg < 2.251);
+	report_free(r);
+}
+
 /* Queued: the task waited between two threads with none working for it. */
 static void test_queued(void **state)
 {
@@ -551,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_page_faults),
 		cmocka_unit_test(test_fault_count_spread),
 		cmocka_unit_test(test_cpu_site_past_system_frames),
+		cmocka_unit_test(test_runnable_sampled_average),
 		cmocka_unit_test(test_queued),
 		cmocka_unit_test(test_task_option),
 		cmocka_unit_test(test_wait_categories),

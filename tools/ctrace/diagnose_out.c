@@ -112,6 +112,11 @@ static void print_cause(FILE *out, const struct diagnosis *d)
 				"    threads wanting a CPU at once %s: peak %u, typically %u\n",
 				d->conc_task ? "during the task" : "across the trace", d->peak,
 				d->typical);
+		else if (d->conc_avg_set)
+			fprintf(out,
+				"    threads wanting a CPU during the task: %.1f on average, from "
+				"schedstat samples (the peak needs perf scheduler events)\n",
+				d->conc_avg);
 		else
 			fprintf(out, "    (threads wanting a CPU at once: needs perf scheduler "
 				     "events)\n");
@@ -298,6 +303,10 @@ static void emit_cause(struct js *j, const struct diagnosis *d)
 			js_str(j, "typical", NULL);
 		}
 		js_str(j, "measured", d->conc ? (d->conc_task ? "task" : "trace") : NULL);
+		if (d->conc_avg_set)
+			js_double(j, "average", d->conc_avg);
+		else
+			js_str(j, "average", NULL);
 		js_bool(j, "other_processes", d->others);
 		js_double(j, "cpus", d->cpus);
 		js_double(j, "quota_cpus", d->quota_cpus);

@@ -228,6 +228,9 @@ void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct
 			    ": up to %u thread%s wanted one at once (typically %u) %s", d->peak,
 			    d->peak == 1 ? "" : "s", d->typical,
 			    d->conc_task ? "while it ran" : "in the trace");
+		else if (d->conc_avg_set)
+			add(buf, cap, &n, ": %.1f threads wanted one on average while it ran",
+			    d->conc_avg);
 		if (d->cpus > 0)
 			add(buf, cap, &n, " against %.4g CPUs", d->cpus);
 		if (d->quota_cpus > 0)
