@@ -180,16 +180,20 @@ static uint64_t iv_wait_total(const uint64_t *w)
 	return n;
 }
 
+/* The open wait's part of (start, ts]; 0 without one. */
+static uint64_t open_wait_since(const struct wopen *w, uint64_t start, uint64_t ts)
+{
+	uint64_t from = w->begin > start ? w->begin : start;
+	return w->open && ts > from ? ts - from : 0;
+}
+
 /* Adds the open wait's part of the current sample interval up to ts. */
 static void iv_wait_add(struct rthread *t, int pass, uint64_t ts)
 {
 	struct sched_st *s = st_of(t, pass);
 	const struct wopen *w = wait_of(t, pass);
-	if (!w->open)
-		return;
-	uint64_t from = w->begin > s->iv_start ? w->begin : s->iv_start;
-	if (ts > from)
-		s->iv_wait[report_wait_state(w->reason)] += ts - from;
+	if (w->open)
+		s->iv_wait[report_wait_state(w->reason)] += open_wait_since(w, s->iv_start, ts);
 }
 
 /* x * num / den without overflow for durations (den > 0). */
@@ -250,9 +254,9 @@ static void sample(struct report *r, struct rthread *t, int pass, const struct c
 			st->st[REPORT_ST_RUNNABLE] += (int64_t)(give - thr);
 			st->st[REPORT_ST_THROTTLED] += (int64_t)thr;
 		}
-		want_sampled2(r, from, ts,
-			      runnable +
-				      (arg(ev, 1) < len - runnable ? arg(ev, 1) : len - runnable));
+		/* ran or waited for a CPU: at most the interval */
+		uint64_t running = arg(ev, 1) < len - runnable ? arg(ev, 1) : len - runnable;
+		want_sampled2(r, from, ts, runnable + running);
 	}
 	memset(s->iv_wait, 0, sizeof(s->iv_wait));
 	s->iv_start = ts;
@@ -280,13 +284,7 @@ static void fiv_add(struct rthread *t, int32_t si, int32_t node, uint64_t d)
 /* Adds the open wait's part of the current fault interval up to ts. */
 static void fiv_wait_add(struct rthread *t, uint64_t ts)
 {
-	struct sched_st *s = &t->s2;
-	const struct wopen *w = &t->w2;
-	if (!w->open)
-		return;
-	uint64_t from = w->begin > s->fiv_start ? w->begin : s->fiv_start;
-	if (ts > from)
-		s->fiv_wait += ts - from;
+	t->s2.fiv_wait += open_wait_since(&t->w2, t->s2.fiv_start, ts);
 }
 
 /* Pass 2: a count read from /proc covers the thread's time since its last
