@@ -244,13 +244,14 @@ struct ct_stats {
 	uint64_t writer_cpu_ns; /* CPU time of ctrace's writer thread */
 	/* The flight recorder's window, and the memory the recording holds
 	 * (README "Memory"; updated with each generation): */
-	uint64_t flight_bytes;	   /* trace bytes in the window now */
-	uint64_t flight_bytes_max; /* the most it ever held: at most flight_max_bytes */
-	uint64_t flight_frames;	   /* generations in the window */
-	uint64_t mem_window;	   /* resident for it: at most flight_max_bytes + 3% */
-	uint64_t mem_pool;	   /* event buffers ever in use at once (of buffer_bytes) */
-	uint64_t mem_writer;	   /* the writer's buffers, compressor, queues, tables */
-	uint64_t mem_bytes;	   /* the three together */
+	uint64_t flight_bytes;	    /* trace bytes in the window now */
+	uint64_t flight_bytes_max;  /* the most it ever held: at most flight_max_bytes */
+	uint64_t flight_frames;	    /* generations in the window */
+	uint64_t flight_frames_raw; /* of them, held uncompressed: the window had room */
+	uint64_t mem_window;	    /* resident for it: at most flight_max_bytes + 3% */
+	uint64_t mem_pool;	    /* event buffers ever in use at once (of buffer_bytes) */
+	uint64_t mem_writer;	    /* the writer's buffers, compressor, queues, tables */
+	uint64_t mem_bytes;	    /* the three together */
 };
 /* Counters of the running (or last) capture. */
 CT_API void ct_get_stats(struct ct_stats *s);

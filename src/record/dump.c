@@ -59,6 +59,53 @@ static void kv_u64(struct kv *m, const char *k, uint64_t v)
 
 static uint64_t last_dump_seq; /* writer thread: the dumplog entry of the last dump */
 
+/* Writes the window's frames to fd, oldest first, compressing those the
+ * window kept uncompressed (writer.c keep_raw); adds the bytes written to
+ * *size. Frames next to each other that need no change go out in one
+ * write. */
+static int write_frames(struct writer *w, int fd, uint64_t *size)
+{
+	const void *fp;
+	size_t flen, i = 0;
+	const uint8_t *run = NULL;
+	size_t run_len = 0;
+	int rc = 0;
+	for (; !rc && flight_frame(w->flight, i, &fp, &flen) == 0; i++) {
+		const uint8_t *f = fp;
+		size_t zn = 0;
+		if (flen > CT_GEN_HEADER_SIZE && ct_get_u32le(f + 4) == 0)
+			zn = writer_zcompress(w, f + CT_GEN_HEADER_SIZE, flen - CT_GEN_HEADER_SIZE,
+					      NULL, 0);
+		if (!zn) {
+			if (run && run + run_len == f) {
+				run_len += flen;
+			} else {
+				if (run)
+					rc = fd_write_all(fd, run, run_len);
+				run = f;
+				run_len = flen;
+			}
+			*size += flen;
+			continue;
+		}
+		if (run)
+			rc = fd_write_all(fd, run, run_len);
+		run = NULL;
+		uint8_t h[CT_GEN_HEADER_SIZE];
+		frame_header(h, CT_GEN_MAGIC, CT_GEN_FLAG_ZSTD, ct_get_u64le(f + 8), (uint32_t)zn,
+			     (uint32_t)(flen - CT_GEN_HEADER_SIZE),
+			     (uint32_t)crc32(0, w->zbuf, (uInt)zn));
+		if (!rc)
+			rc = fd_write_all(fd, h, sizeof h);
+		if (!rc)
+			rc = fd_write_all(fd, w->zbuf, zn);
+		*size += sizeof h + zn;
+	}
+	if (!rc && run)
+		rc = fd_write_all(fd, run, run_len);
+	return rc;
+}
+
 /* Writes the window as a trace: a header saying what the window holds and
  * why it was written, its generations, an end frame. The current
  * generation was just cut. */
@@ -112,10 +159,10 @@ int write_dump(struct writer *w, int fd, const struct dump_trigger *t)
 	int rc = build_header(w, &hb, extra, 2 * m.n);
 	if (rc == 0)
 		rc = fd_write_all(fd, hb.p, hb.len);
-	uint64_t size = hb.len + fw.bytes + CT_GEN_HEADER_SIZE; /* for the status page */
+	uint64_t size = hb.len + CT_GEN_HEADER_SIZE; /* for the status page */
 	buf_free(&hb);
 	if (rc == 0)
-		rc = flight_write_frames(w->flight, fd);
+		rc = write_frames(w, fd, &size);
 	if (rc == 0) {
 		struct buf b = {0};
 		buf_uv(&b, fw.events);

@@ -4,6 +4,7 @@
  * cap, fixed, and never fragments. */
 #include "record/flight.h"
 
+#include "format/varint.h"
 #include "record/buf.h"
 
 #include <errno.h>
@@ -156,6 +157,25 @@ static int add(struct flight *fl, uint64_t nevents, uint64_t min_ns, uint64_t ma
 	return 0;
 }
 
+int flight_keeps(const struct flight *fl, uint64_t len, uint64_t since_ns)
+{
+	if (len > fl->max_bytes || len > UINT32_MAX)
+		return 0;
+	/* add()'s evictions, on a copy of the ring's indices */
+	struct flight sim = *fl;
+	if (sim.n == sim.max_frames) {
+		if (sim.f[sim.head].max_ns >= since_ns)
+			return 0;
+		evict_oldest(&sim);
+	}
+	while (place(&sim, len) < 0) {
+		if (sim.f[sim.head].max_ns >= since_ns)
+			return 0;
+		evict_oldest(&sim);
+	}
+	return 1;
+}
+
 int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
 	       const struct iovec *parts, int nparts)
 {
@@ -200,6 +220,8 @@ void flight_window(const struct flight *fl, struct flight_window *w)
 	for (size_t i = 0; i < fl->n; i++) {
 		const struct frame *f = &fl->f[(fl->head + i) % fl->cap];
 		w->events += f->nevents;
+		if (f->len >= 8 && ct_get_u32le(fl->mem + f->off + 4) == 0)
+			w->raw++; /* its header's flags: not compressed */
 		if (!f->nevents)
 			continue;
 		if (first || f->min_ns < w->min_ns)
@@ -212,25 +234,4 @@ void flight_window(const struct flight *fl, struct flight_window *w)
 	w->bytes_hwm = fl->bytes_hwm;
 	w->mem =
 		(fl->touched + fl->page - 1) / fl->page * fl->page + fl->cap * sizeof(struct frame);
-}
-
-int flight_write_frames(const struct flight *fl, int fd)
-{
-	/* Frames next to each other in the region go out in one write: a
-	 * whole window is at most two. */
-	size_t i = 0;
-	while (i < fl->n) {
-		const struct frame *f = &fl->f[(fl->head + i) % fl->cap];
-		uint64_t off = f->off, len = f->len;
-		for (i++; i < fl->n; i++) {
-			const struct frame *g = &fl->f[(fl->head + i) % fl->cap];
-			if (g->off != off + len)
-				break;
-			len += g->len;
-		}
-		int rc = fd_write_all(fd, fl->mem + off, (size_t)len);
-		if (rc)
-			return rc;
-	}
-	return 0;
 }

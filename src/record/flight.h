@@ -25,8 +25,14 @@ void flight_free(struct flight *fl);
 int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
 	       const struct iovec *parts, int nparts);
 
+/* Whether a frame of len bytes added now would leave the window reaching
+ * back to since_ns: the frames its room would evict all end before then.
+ * Changes nothing. */
+int flight_keeps(const struct flight *fl, uint64_t len, uint64_t since_ns);
+
 struct flight_window {
 	uint64_t frames, bytes, events;
+	uint64_t raw;		   /* frames held uncompressed (writer.c keep_raw) */
 	uint64_t min_ns, max_ns;   /* range of the held events (0 when none) */
 	uint64_t evicted;	   /* frames dropped for room since the start */
 	uint64_t evicted_until_ns; /* the newest event time dropped, 0 if none */
@@ -34,9 +40,6 @@ struct flight_window {
 	uint64_t mem;		   /* memory resident for the window: region, descriptors */
 };
 void flight_window(const struct flight *fl, struct flight_window *w);
-
-/* Writes the held frames, oldest first; 0 or -errno. */
-int flight_write_frames(const struct flight *fl, int fd);
 
 /* For a crash handler (any thread, async-signal-safe): flight_freeze keeps
  * the writer from changing the ring (its flight_add then drops the frame

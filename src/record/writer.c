@@ -100,6 +100,7 @@ static void publish_stats(struct writer *w)
 	stats.flight_bytes = fw.bytes;
 	stats.flight_bytes_max = fw.bytes_hwm;
 	stats.flight_frames = fw.frames;
+	stats.flight_frames_raw = fw.raw;
 	stats.mem_window = fw.mem;
 	stats.mem_pool = pool;
 	stats.mem_writer = wmem;
@@ -1116,6 +1117,48 @@ static void rec_done(struct trec *r)
 	rec_free(r);
 }
 
+size_t writer_zcompress(struct writer *w, const void *a, size_t na, const void *b, size_t nb)
+{
+	size_t raw = na + nb;
+	if (!w->cfg.compress || !w->zc || !raw)
+		return 0;
+	size_t bound = ZSTD_compressBound(raw);
+	if (bound > w->zcap) {
+		uint8_t *z = realloc(w->zbuf, bound);
+		if (!z)
+			return 0;
+		w->zbuf = z;
+		w->zcap = bound;
+	}
+	ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only);
+	ZSTD_CCtx_setPledgedSrcSize(w->zc, raw);
+	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+	ZSTD_inBuffer in1 = {a, na, 0};
+	ZSTD_inBuffer in2 = {b, nb, 0};
+	size_t rc = 0;
+	while (in1.pos < in1.size && !ZSTD_isError(rc))
+		rc = ZSTD_compressStream2(w->zc, &out, &in1, ZSTD_e_continue);
+	do
+		rc = ZSTD_compressStream2(w->zc, &out, &in2, ZSTD_e_end);
+	while (rc != 0 && !ZSTD_isError(rc));
+	return !ZSTD_isError(rc) && out.pos < raw ? out.pos : 0;
+}
+
+/* A flight recorder alone keeps a generation uncompressed while the window
+ * has room for it: when adding it as it is still leaves the window holding
+ * half as much again as the history asked for (min_age). Otherwise, or
+ * with a stream (whose file wants it small), or with no age asked for
+ * (the window is then as much as the bytes hold), it is compressed. A dump
+ * compresses the uncompressed frames it writes (dump.c). */
+static int keep_raw(struct writer *w, size_t raw)
+{
+	if (!w->flight || w->sink_only || w->fd >= 0 || w->cfg.write || !w->cfg.flight_min_age_ns)
+		return 0;
+	uint64_t age = w->cfg.flight_min_age_ns + w->cfg.flight_min_age_ns / 2;
+	uint64_t now = mono_ns();
+	return flight_keeps(w->flight, raw + CT_GEN_HEADER_SIZE, now > age ? now - age : 0);
+}
+
 static void finish_gen(struct writer *w)
 {
 	struct clock_snapshot now;
@@ -1164,32 +1207,12 @@ static void finish_gen(struct writer *w)
 		size_t raw = w->tables.len + w->batches.len;
 		uint32_t flags = 0, crc;
 		struct buf zb = {0};
-		if (w->cfg.compress && w->zc) {
-			size_t bound = ZSTD_compressBound(raw);
-			if (bound > w->zcap) {
-				uint8_t *z = realloc(w->zbuf, bound);
-				if (z) {
-					w->zbuf = z;
-					w->zcap = bound;
-				}
-			}
-			if (w->zcap >= bound) {
-				ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only);
-				ZSTD_CCtx_setPledgedSrcSize(w->zc, raw);
-				ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
-				ZSTD_inBuffer in1 = {w->tables.p, w->tables.len, 0};
-				ZSTD_inBuffer in2 = {w->batches.p, w->batches.len, 0};
-				size_t rc = 0;
-				while (in1.pos < in1.size && !ZSTD_isError(rc))
-					rc = ZSTD_compressStream2(w->zc, &out, &in1,
-								  ZSTD_e_continue);
-				do
-					rc = ZSTD_compressStream2(w->zc, &out, &in2, ZSTD_e_end);
-				while (rc != 0 && !ZSTD_isError(rc));
-				if (!ZSTD_isError(rc) && out.pos < raw) {
-					zb = (struct buf){w->zbuf, out.pos, w->zcap, 0};
-					flags = CT_GEN_FLAG_ZSTD;
-				}
+		if (!keep_raw(w, raw)) {
+			size_t zn = writer_zcompress(w, w->tables.p, w->tables.len, w->batches.p,
+						     w->batches.len);
+			if (zn) {
+				zb = (struct buf){w->zbuf, zn, w->zcap, 0};
+				flags = CT_GEN_FLAG_ZSTD;
 			}
 		}
 		if (flags) {

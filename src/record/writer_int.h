@@ -139,6 +139,10 @@ uint64_t writer_ticks_to_ns(const struct writer *w, uint64_t t);
 int build_header(struct writer *w, struct buf *out, const char *const *extra, int nextra);
 void frame_header(uint8_t h[CT_GEN_HEADER_SIZE], const char magic[4], uint32_t flags, uint64_t seq,
 		  uint32_t stored, uint32_t raw, uint32_t crc);
+/* Compresses a then b (zstd, the capture's level) into w->zbuf: the
+ * compressed length, or 0 when not compressing, on error, or when it would
+ * not be smaller. */
+size_t writer_zcompress(struct writer *w, const void *a, size_t na, const void *b, size_t nb);
 
 /* dump.c, for writer.c */
 /* Writes the window as a trace to fd (the current generation was just

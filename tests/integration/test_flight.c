@@ -122,6 +122,43 @@ static void test_window_is_capped_and_recent(void **state)
 	assert_int_equal(d.last_step, n + 999);
 }
 
+/* A window with room keeps its generations uncompressed (compressing them
+ * would buy history nobody asked for), a dump still writes them compressed,
+ * and once the cap would cut the history short of half as much again as
+ * min_age the new generations are compressed. */
+static void test_compressed_only_when_needed(void **state)
+{
+	(void)state;
+	char p1[256];
+	snprintf(p1, sizeof p1, "%s/room.ctrace", tmpdir);
+	start_flight(NULL);  /* min_age: the default 10 s */
+	emit_steps(0, 3000); /* about 150 KB of logs: a seventh of the cap */
+	assert_int_equal(ct_flight_write(p1), 0);
+	struct ct_stats st;
+	ct_get_stats(&st);
+	assert_true(st.flight_frames > 0);
+	assert_int_equal(st.flight_frames_raw, st.flight_frames);
+	struct dump d;
+	read_dump(p1, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.steps, 3000);
+	/* the dump compressed what the window held as it was */
+	assert_true((uint64_t)file_size(p1) < st.flight_bytes * 3 / 4);
+
+	emit_steps(3000, 200000); /* eight windows: the cap binds */
+	assert_int_equal(ct_flight_write(p1), 0);
+	ct_get_stats(&st);
+	assert_true(st.flight_frames > 0);
+	assert_true(st.flight_frames_raw < st.flight_frames);
+	assert_int_equal(ct_stop(), 0);
+	read_dump(p1, &d);
+	assert_int_equal(d.rc, 0);
+	assert_true(d.complete);
+	assert_int_equal(d.last_step, 199999);
+	unlink(p1);
+}
+
 /* Beside a streaming capture: the stream has every event, the dump a valid
  * recent window. */
 static void test_with_streaming_capture(void **state)
@@ -627,6 +664,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_is_capped_and_recent),
+		cmocka_unit_test(test_compressed_only_when_needed),
 		cmocka_unit_test(test_with_streaming_capture),
 		cmocka_unit_test(test_concurrent_dumps),
 		cmocka_unit_test(test_no_flight_recorder),
