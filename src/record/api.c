@@ -19,27 +19,34 @@ ct_name ct_intern(const char *s)
 	return intern(s);
 }
 
-/* Captures the caller's stack; the id goes after the event's arguments and
- * bit 7 of its type byte says it is there. Out of line, so that the
- * stackless hot paths keep a small frame. */
-static __attribute__((noinline)) uint8_t *stack_slow(struct tls *t, uint8_t *type_byte, uint8_t *p,
-						     void *frame)
+/* The id of the caller's stack from frame; 0 when none could be taken. */
+static __attribute__((noinline)) uint32_t stack_of(struct tls *t, void *frame)
 {
 	uint64_t pcs[STACK_MAX_DEPTH];
 	struct trec *r = t->rec;
 	uint64_t h;
 	int n = stack_walk(frame, r->stack_lo, r->stack_hi, pcs, t->stack_depth, &h);
 	if (n == 0)
-		return p;
+		return 0;
 	/* A 64-bit hash match is taken as the same stack (the shared table
 	 * compares frames; a false match here has odds of 2^-64 per pair). */
 	uint32_t id = lft_cache_get(r->stack_cache, STACK_CACHE_BITS, h);
 	if (!id) {
 		id = stack_id(pcs, n, h);
-		if (!id)
-			return p;
-		lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
+		if (id)
+			lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
 	}
+	return id;
+}
+
+/* Captures the caller's stack; the id goes after the event's arguments and
+ * bit 7 of its type byte says it is there. Out of line, so that the
+ * stackless hot paths keep a small frame. */
+static uint8_t *stack_slow(struct tls *t, uint8_t *type_byte, uint8_t *p, void *frame)
+{
+	uint32_t id = stack_of(t, frame);
+	if (!id)
+		return p;
 	*type_byte |= CT_TYPE_STACK_BIT;
 	return ct_put_uvarint(p, id);
 }
@@ -50,6 +57,11 @@ put_stack(struct tls *t, unsigned kind, uint8_t *type_byte, uint8_t *p, void *fr
 	if (likely(!(t->stack_mask & kind)))
 		return p;
 	return stack_slow(t, type_byte, p, frame);
+}
+
+uint32_t call_stack_now(struct tls *t, void *frame)
+{
+	return t->stack_mask & CT_STACK_WAIT ? stack_of(t, frame) : 0;
 }
 
 /* ---- tasks ---- */
@@ -263,7 +275,12 @@ void call_record(struct trec *r, uint64_t t0, uint64_t t1, int64_t result, void 
 		p = ct_put_uvarint(p, r->call_reason);
 		p = ct_put_uvarint(p, r->call_object);
 		p = ct_put_uvarint(p, r->call_detail);
-		p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
+		if (r->call_stack) { /* walked at the start: call_begin */
+			*tb |= CT_TYPE_STACK_BIT;
+			p = ct_put_uvarint(p, r->call_stack);
+		} else {
+			p = put_stack(t, CT_STACK_WAIT, tb, p, frame);
+		}
 		ev_commit(t, p);
 		/* the end as its own event, so that a full chunk loses one, not both */
 		if (!(t = ev_begin()))

@@ -94,7 +94,13 @@ struct trec {
 	 * call_t0 is stored last (release) and cleared after the events. */
 	_Atomic uint64_t call_t0; /* ticks; 0: none */
 	uint32_t call_reason;
+	uint32_t call_stack; /* its stack id when walked at the start, else 0 */
 	uint64_t call_object, call_detail, call_site;
+	/* Call sites (a bit per hash of the return address) that have been
+	 * recorded and not returned at once twice in a row since: their next
+	 * call walks its stack at the start, while the frames are still in
+	 * the cache (call_begin). call_fast: returned at once once since. */
+	uint64_t call_slow, call_fast;
 	_Atomic uint32_t state;	       /* enum rec_state */
 	_Atomic(struct chunk *) first; /* first chunk of this capture */
 	_Atomic uint32_t epoch;	       /* capture this registration belongs to */
@@ -365,6 +371,16 @@ struct capture_params {
 };
 extern struct capture_params g_params CT_INTERNAL;
 
+/* A call site's bit in trec.call_slow. */
+static inline uint64_t call_site_bit(uint64_t site)
+{
+	return 1ull << ((site * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
+/* The stack id of the calling thread's stack from frame, for a wait
+ * (api.c); 0 when stacks of waits are off or none could be taken. */
+uint32_t call_stack_now(struct tls *t, void *frame);
+
 /* An interposed system call (an fd call, poll, a sleep) that may or may not
  * block: call_begin notes it (a few stores, no event) and returns the
  * thread's record, or NULL when not tracing; call_end records it as a wait
@@ -383,7 +399,12 @@ static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t
 	__atomic_store_n(&r->call_reason, reason, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->call_object, object, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->call_detail, detail, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->call_site, ((const uint64_t *)site_frame)[1], __ATOMIC_RELAXED);
+	uint64_t site = ((const uint64_t *)site_frame)[1];
+	__atomic_store_n(&r->call_site, site, __ATOMIC_RELAXED);
+	uint32_t stack = 0;
+	if (r->call_slow & call_site_bit(site))
+		stack = call_stack_now(t, site_frame);
+	__atomic_store_n(&r->call_stack, stack, __ATOMIC_RELAXED);
 	*t0 = clock_ticks();
 	atomic_store_explicit(&r->call_t0, *t0, memory_order_release);
 	return r;
@@ -408,11 +429,19 @@ static inline void call_end(struct trec *r, uint64_t t0, int64_t result, void *f
 	uint64_t t1 = clock_ticks();
 	if (likely(t1 - t0 < g_params.call_min_ticks)) {
 		uint64_t old = atomic_exchange_explicit(&r->call_t0, 0, memory_order_acq_rel);
+		uint64_t bit = call_site_bit(r->call_site);
+		if (unlikely(r->call_slow & bit)) { /* returned at once this time */
+			if (r->call_fast & bit)
+				r->call_slow &= ~bit;
+			r->call_fast ^= bit;
+		}
 		if (likely(!(old & CALL_BEGUN)))
 			return; /* returned at once: not a wait */
 		call_record(r, t0, t1, result, frame, 0);
 		return;
 	}
+	r->call_slow |= call_site_bit(r->call_site);
+	r->call_fast &= ~call_site_bit(r->call_site);
 	uint64_t old =
 		atomic_exchange_explicit(&r->call_t0, t0 | CALL_RECORDING, memory_order_acq_rel);
 	call_record(r, t0, t1, result, frame, !(old & CALL_BEGUN));

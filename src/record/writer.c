@@ -542,10 +542,13 @@ struct trec *writer_pseudo_thread(const char *name)
 }
 
 /* The thread is blocked in an interposed call as the capture ends: its
- * wait.begin goes into the stream at the call's start. */
-static void open_call(struct trec *r, uint64_t t0, uint64_t pc, const uint64_t args[3])
+ * wait.begin goes into the stream at the call's start, with the stack the
+ * thread walked as it began the call (rec.h call_begin) or else its call
+ * site alone. */
+static void open_call(struct trec *r, uint64_t t0, uint64_t pc, uint32_t walked,
+		      const uint64_t args[3])
 {
-	uint32_t stack = pc ? stack_id(&pc, 1, stack_hash(&pc, 1)) : 0;
+	uint32_t stack = walked ? walked : pc ? stack_id(&pc, 1, stack_hash(&pc, 1)) : 0;
 	side_push(r, t0, CT_EV_WAIT_BEGIN, args, stack);
 }
 
@@ -575,19 +578,20 @@ static int drain_thread(struct writer *w, struct trec *r)
 	 * for that (read before the snapshot, so that a call that ended and
 	 * wrote its events before the snapshot is seen as ended). When the
 	 * capture ends or a dump is cut while the call is open, the writer
-	 * writes its wait.begin here, at its start with its call site as stack,
-	 * so the thread shows blocked where it is; the thread then writes only
+	 * writes its wait.begin here, at its start with its stack (or call
+	 * site), so the thread shows blocked where it is; the thread then writes only
 	 * the wait.end (CALL_BEGUN). */
 	uint64_t call_t0 = atomic_load_explicit(&r->call_t0, memory_order_acquire);
 	if (call_t0 && !(call_t0 & CALL_FLAGS) && !exited && (w->final_drain || w->begin_calls)) {
 		/* The call's details before claiming it: once claimed, the thread
 		 * may end it and begin another call, rewriting them. */
 		uint64_t pc = __atomic_load_n(&r->call_site, __ATOMIC_RELAXED);
+		uint32_t walked = __atomic_load_n(&r->call_stack, __ATOMIC_RELAXED);
 		uint64_t args[3] = {__atomic_load_n(&r->call_reason, __ATOMIC_RELAXED),
 				    __atomic_load_n(&r->call_object, __ATOMIC_RELAXED),
 				    __atomic_load_n(&r->call_detail, __ATOMIC_RELAXED)};
 		if (atomic_compare_exchange_strong(&r->call_t0, &call_t0, call_t0 | CALL_BEGUN)) {
-			open_call(r, call_t0, pc, args);
+			open_call(r, call_t0, pc, walked, args);
 			call_t0 |= CALL_BEGUN;
 		}
 	}

@@ -253,7 +253,8 @@ static __attribute__((noinline)) void *stuck_reader(void *arg)
 struct stuck_view {
 	int begins, ends, open_at_end;
 	uint64_t begin_ts, last_ts;
-	char site[128];
+	char site[128], caller[128]; /* the last begin's frames 0 and 1 */
+	uint32_t depth;
 };
 
 static void read_stuck(const char *path, pid_t tid, struct stuck_view *v)
@@ -271,9 +272,13 @@ static void read_stuck(const char *path, pid_t tid, struct stuck_view *v)
 			v->begins++;
 			open = 1;
 			v->begin_ts = ev.ts;
+			v->depth = ev.stack ? ev.stack->nframes : 0;
 			if (ev.stack && ev.stack->nframes)
 				snprintf(v->site, sizeof v->site, "%s",
 					 ev.stack->frames[0].function);
+			if (ev.stack && ev.stack->nframes > 1)
+				snprintf(v->caller, sizeof v->caller, "%s",
+					 ev.stack->frames[1].function);
 		} else if (ev.type == CT_EV_WAIT_END && open) {
 			v->ends++;
 			open = 0;
@@ -329,6 +334,73 @@ static void test_dump_shows_blocked_thread(void **state)
 	assert_false(v.open_at_end);
 	close(stuck_fds[0]);
 	close(stuck_fds[1]);
+}
+
+/* A call site whose last call blocked walks its next call's stack as the
+ * call begins (rec.h call_begin), so a dump cut while that call is still
+ * blocked shows the whole stack, not the call site alone. */
+static _Atomic int again_reads;
+
+static __attribute__((noinline)) ssize_t read_one(int fd)
+{
+	char c;
+	ssize_t n = traced_read(fd, &c, 1);
+	__asm__ volatile("" ::: "memory");
+	return n;
+}
+
+static __attribute__((noinline)) void *stuck_again(void *arg)
+{
+	(void)arg;
+	atomic_store(&stuck_tid, (pid_t)gettid());
+	ssize_t n = 0;
+	for (int i = 0; i < 2; i++) {
+		n += read_one(stuck_fds[0]);
+		atomic_fetch_add(&again_reads, 1);
+	}
+	__asm__ volatile("" ::: "memory");
+	return (void *)(intptr_t)n;
+}
+
+static void test_dump_shows_blocked_stack(void **state)
+{
+	(void)state;
+	char dump[256];
+	snprintf(dump, sizeof dump, "%s/stuck-again.ctrace", tmpdir);
+	assert_int_equal(pipe(stuck_fds), 0);
+	atomic_store(&stuck_tid, 0);
+	atomic_store(&again_reads, 0);
+	start_flight(NULL);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stuck_again, NULL), 0);
+	while (!atomic_load(&stuck_tid))
+		sched_yield();
+	pid_t tid = atomic_load(&stuck_tid);
+	/* the first read blocks, is recorded, and returns */
+	assert_int_equal(wait_blocked(tid), 0);
+	assert_int_equal(write(stuck_fds[1], "x", 1), 1);
+	while (atomic_load(&again_reads) < 1)
+		sched_yield();
+	/* the second, from the same site, is blocked at the dump */
+	assert_int_equal(wait_blocked(tid), 0);
+	assert_int_equal(ct_flight_write(dump), 0);
+	assert_int_equal(write(stuck_fds[1], "y", 1), 1);
+	void *got;
+	pthread_join(th, &got);
+	assert_int_equal((intptr_t)got, 2);
+	assert_int_equal(ct_stop(), 0);
+
+	struct stuck_view v;
+	read_stuck(dump, tid, &v);
+	assert_int_equal(v.begins, 2);
+	assert_int_equal(v.ends, 1);
+	assert_true(v.open_at_end);
+	assert_true(v.depth >= 2);
+	assert_string_equal(v.site, "read_one");
+	assert_string_equal(v.caller, "stuck_again");
+	close(stuck_fds[0]);
+	close(stuck_fds[1]);
+	unlink(dump);
 }
 
 /* ---- dumps and flushes racing the stop ---- */
@@ -669,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_dumps),
 		cmocka_unit_test(test_no_flight_recorder),
 		cmocka_unit_test(test_dump_shows_blocked_thread),
+		cmocka_unit_test(test_dump_shows_blocked_stack),
 		cmocka_unit_test(test_dumps_racing_stop),
 		cmocka_unit_test(test_triggered_dumps),
 		cmocka_unit_test(test_cap_under_load),
