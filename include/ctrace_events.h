@@ -30,6 +30,9 @@ enum ct_event_type {
 	CT_EV_TASK_TRACE = 18, /* task, trace id (high, low 64 bits), span id, parent span id,
 				* flags: the task's W3C trace context (ids big-endian, as in
 				* the traceparent's hex) */
+	/* Format 1.4 */
+	CT_EV_KERNEL_TIME = 19, /* duration: the thread's CPU time in the kernel since its
+				 * previous reading, read with the fault counts that follow */
 	CT_EV_TYPE_COUNT
 };
 

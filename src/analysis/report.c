@@ -571,6 +571,7 @@ static inline __attribute__((always_inline)) void handle(struct report *r, struc
 	case CT_EV_SCHED_IN:
 	case CT_EV_SCHED_SAMPLE:
 	case CT_EV_FAULT:
+	case CT_EV_KERNEL_TIME:
 	case CT_EV_CPU_SAMPLE:
 	case CT_EV_THROTTLE:
 		sched_event(r, t, 1, ev);
@@ -653,6 +654,7 @@ static void lean_kinds(struct report *r, const struct ct_trace_info *info)
 		case CT_EV_SCHED_IN:
 		case CT_EV_SCHED_SAMPLE:
 		case CT_EV_FAULT:
+		case CT_EV_KERNEL_TIME:
 		case CT_EV_CPU_SAMPLE:
 		case CT_EV_THROTTLE:
 			k = LK_FULL;

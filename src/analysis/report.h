@@ -297,6 +297,10 @@ struct report_task {
 	struct report_states states;
 	uint64_t faults_minor, faults_major, cpu_samples;
 	uint64_t faults_outside; /* faults in no region of the task */
+	/* The kernel CPU time of the intervals its minor fault counts came
+	 * from (kernel.time, shared like the counts): the faults' time is
+	 * part of it; 0 when the trace has none (format < 1.4, perf faults). */
+	uint64_t fault_kernel_ns;
 	uint32_t nfuncs;
 	struct report_func funcs[REPORT_TOP_TASK_FUNCS]; /* by self samples */
 	/* The stack of a CPU sample in funcs[0] (innermost first, from the

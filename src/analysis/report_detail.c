@@ -403,6 +403,7 @@ void report_detail_event(struct report *r, const struct ct_event *ev)
 	case CT_EV_SCHED_IN:
 	case CT_EV_SCHED_SAMPLE:
 	case CT_EV_FAULT:
+	case CT_EV_KERNEL_TIME:
 	case CT_EV_CPU_SAMPLE:
 		sched_event(r, t, 2, ev);
 		break;

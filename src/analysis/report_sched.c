@@ -292,23 +292,29 @@ static void fiv_wait_add(struct rthread *t, uint64_t ts)
  * thread that runs little): it is spread over the slow tasks and regions of
  * that time in proportion to their time in no wait, since faults take CPU,
  * rather than given to the task current when it was read, which may have
- * begun after them. Largest remainders keep the total. Returns 0 when the
+ * begun after them. Largest remainders keep the total. The kernel time of
+ * the same interval (kernel.time, just before the count) is spread the
+ * same way, and leaves the interval open for the count. Returns 0 when the
  * interval has no time in no wait: the current task takes it then. */
 static int fault_spread2(struct report *r, struct rthread *t, const struct ct_event *ev)
 {
 	struct sched_st *s = &t->s2;
-	uint64_t ts = ev->ts, n = arg(ev, 1);
-	fiv_wait_add(t, ts);
+	uint64_t ts = ev->ts;
+	int kernel = (ev->type & 127) == CT_EV_KERNEL_TIME;
+	uint64_t n = kernel ? arg(ev, 0) : arg(ev, 1);
+	uint64_t wait = s->fiv_wait + open_wait_since(&t->w2, s->fiv_start, ts);
 	uint64_t len = ts > s->fiv_start ? ts - s->fiv_start : 0;
-	uint64_t out = len > s->fiv_wait ? len - s->fiv_wait : 0, parts = 0;
+	uint64_t out = len > wait ? len - wait : 0, parts = 0;
 	for (uint32_t k = 0; k < t->nfiv; k++)
 		parts += t->fiv[k].out;
 	if (parts > out)
 		out = parts;
 	uint32_t nparts = t->nfiv;
-	t->nfiv = 0;
-	s->fiv_start = ts;
-	s->fiv_wait = 0;
+	if (!kernel) {
+		t->nfiv = 0;
+		s->fiv_start = ts;
+		s->fiv_wait = 0;
+	}
 	if (!out)
 		return 0;
 	uint64_t give = (uint64_t)(((unsigned __int128)n * parts + out / 2) / out), given = 0;
@@ -327,11 +333,15 @@ static int fault_spread2(struct report *r, struct rthread *t, const struct ct_ev
 		share[best]++;
 		rem[best] = 0;
 	}
-	int major = arg(ev, 0) == CT_FAULT_MAJOR;
+	int major = !kernel && arg(ev, 0) == CT_FAULT_MAJOR;
 	for (uint32_t k = 0; k < nparts; k++) {
 		if (!share[k])
 			continue;
 		struct report_task *p = &r->slow[t->fiv[k].si].pub;
+		if (kernel) {
+			p->fault_kernel_ns += share[k];
+			continue;
+		}
 		if (major)
 			p->faults_major += share[k];
 		else
@@ -428,6 +438,13 @@ void sched_event(struct report *r, struct rthread *t, int pass, const struct ct_
 			/* a count read from /proc, spread over its interval */
 		} else if (report_cur_slow(t) >= 0) {
 			fault2(r, t, report_cur_slow(t), ev);
+		}
+		break;
+	case CT_EV_KERNEL_TIME:
+		if (pass == 2 && !fault_spread2(r, t, ev) && report_cur_slow(t) >= 0) {
+			struct report_task *p = &r->slow[report_cur_slow(t)].pub;
+			if (ts >= p->begin_ns && ts <= p->end_ns)
+				p->fault_kernel_ns += arg(ev, 0);
 		}
 		break;
 	case CT_EV_SCHED_SAMPLE:

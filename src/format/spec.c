@@ -48,6 +48,7 @@ const struct ct_spec ct_spec_table[CT_EV_TYPE_COUNT] = {
 			      "task.trace",
 			      {CT_ARG_TASK, CT_ARG_UINT, CT_ARG_UINT, CT_ARG_UINT, CT_ARG_UINT,
 			       CT_ARG_UINT}},
+	[CT_EV_KERNEL_TIME] = {CT_EV_KERNEL_TIME, 1, 0, "kernel.time", {CT_ARG_DURATION}},
 };
 
 size_t ct_spec_encode(uint8_t *out, size_t cap)

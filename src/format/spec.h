@@ -15,7 +15,7 @@
 	"CTRACE\n" /* 8 bytes */
 #define CT_FORMAT_MAGIC_LEN 8
 #define CT_FORMAT_MAJOR	    1
-#define CT_FORMAT_MINOR	    3
+#define CT_FORMAT_MINOR	    4
 
 /* Generation frame header: 32 bytes. */
 #define CT_GEN_MAGIC	   "CTGN"

@@ -66,6 +66,7 @@ struct sched_rec {
 	uint64_t cut_at;	   /* the writer's cut this thread was read for */
 	uint64_t run_ns, delay_ns, slices; /* schedstat at the last sample */
 	uint64_t minflt, majflt;	   /* stat at the last sample */
+	uint64_t kernel_ns;		   /* and its stime, in ns */
 	uint64_t last_ns;		   /* CLOCK_MONOTONIC of the last sample */
 	uint64_t seen_user;		   /* w_user_last then: activity test */
 	uint64_t last_rec;		   /* ticks of the last perf record */
@@ -74,6 +75,7 @@ struct sched_rec {
 	uint64_t ins, lost_recs;	   /* perf: switch-ins read, records lost */
 	_Atomic uint32_t exit_ready;
 	uint64_t exit_ticks, exit_run_ns, exit_delay_ns, exit_slices, exit_minflt, exit_majflt;
+	uint64_t exit_kernel_ns;
 };
 
 /* One per registered thread, in a process-wide table so that its memory

@@ -77,8 +77,9 @@ static struct {
 	int perf_faults; /* the perf event samples major faults */
 	int stat_ok;	 /* /proc/.../stat is readable */
 	int schedstat_ok;
-	uint64_t flush_ns; /* the writer's ordinary round */
-	int depth;	   /* frames of a fault's stack */
+	uint64_t flush_ns;    /* the writer's ordinary round */
+	uint64_t ns_per_tick; /* of /proc/.../stat's CPU times (USER_HZ) */
+	int depth;	      /* frames of a fault's stack */
 	struct perf_event_attr attr;
 	size_t page, map_bytes;
 	long fd_budget;
@@ -211,27 +212,30 @@ int src_sched_parse_schedstat(const char *s, uint64_t *run_ns, uint64_t *delay_n
 	return 0;
 }
 
-int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt)
+int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt, uint64_t *stime)
 {
 	const char *p = strrchr(s, ')');
 	if (!p || p[1] != ' ')
 		return -1;
 	p += 2;
-	/* fields 3 (state) to 9 come first; minflt is 10, majflt 12 */
+	/* fields 3 (state) to 9 come first; minflt is 10, majflt 12, stime 15 */
 	for (int f = 3; f < 10; f++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -1;
 		p++;
 	}
-	uint64_t cmin;
-	if (!(p = parse_u64(p, minflt)) || !(p = parse_u64(p, &cmin)) || !parse_u64(p, majflt))
+	uint64_t cmin, cmaj, utime;
+	if (!(p = parse_u64(p, minflt)) || !(p = parse_u64(p, &cmin)) ||
+	    !(p = parse_u64(p, majflt)) || !(p = parse_u64(p, &cmaj)) ||
+	    !(p = parse_u64(p, &utime)) || !parse_u64(p, stime))
 		return -1;
 	return 0;
 }
 
 struct reading {
 	uint64_t run_ns, delay_ns, slices, minflt, majflt;
+	uint64_t kernel_ns;  /* stime, in ns */
 	uint8_t sched, stat; /* what was read */
 };
 
@@ -247,9 +251,11 @@ static int take_reading(struct sched_rec *s, pid_t tid, struct reading *v, unsig
 	    (proc_get(s, tid, PF_SCHEDSTAT, buf, sizeof buf, keep) != 0 ||
 	     src_sched_parse_schedstat(buf, &v->run_ns, &v->delay_ns, &v->slices)))
 		return -1;
+	uint64_t stime = 0;
 	if ((what & RD_STAT) && (proc_get(s, tid, PF_STAT, buf, sizeof buf, keep) != 0 ||
-				 src_sched_parse_stat(buf, &v->minflt, &v->majflt)))
+				 src_sched_parse_stat(buf, &v->minflt, &v->majflt, &stime)))
 		return -1;
+	v->kernel_ns = stime * S.ns_per_tick;
 	v->sched = (what & RD_SCHED) != 0;
 	v->stat = (what & RD_STAT) != 0;
 	return 0;
@@ -421,6 +427,8 @@ void src_sched_start(const struct ct_config *cfg)
 		rl.rlim_cur = 1u << 20;
 	S.fd_budget = (long)(rl.rlim_cur / 4);
 
+	long hz = sysconf(_SC_CLK_TCK);
+	S.ns_per_tick = hz > 0 && hz <= 1000000000 ? 1000000000u / (uint64_t)hz : 10000000u;
 	struct sched_rec probe = {.fd = -1};
 	struct reading v;
 	pid_t me = (pid_t)syscall(SYS_gettid);
@@ -505,6 +513,7 @@ void src_sched_thread_start(struct trec *r)
 		s->slices = v.slices;
 		s->minflt = v.minflt;
 		s->majflt = v.majflt;
+		s->kernel_ns = v.kernel_ns;
 	}
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -533,6 +542,7 @@ void src_sched_thread_exit(struct trec *r)
 		s->exit_slices = v.slices;
 		s->exit_minflt = v.minflt;
 		s->exit_majflt = v.majflt;
+		s->exit_kernel_ns = v.kernel_ns;
 		atomic_store_explicit(&s->exit_ready, 1, memory_order_release);
 	}
 	errno = saved;
@@ -557,8 +567,15 @@ static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct 
 		side_push(r, ts, CT_EV_SCHED_SAMPLE, a, 0);
 	}
 	if (s->stat && v->stat) {
-		if (v->minflt > s->minflt)
+		if (v->minflt > s->minflt) {
+			/* the kernel time of the count's interval first: the
+			 * analysis takes the count's interval as ending there */
+			if (v->kernel_ns > s->kernel_ns) {
+				uint64_t k = writer_dur_to_ticks(v->kernel_ns - s->kernel_ns);
+				side_push(r, fts, CT_EV_KERNEL_TIME, &k, 0);
+			}
 			fault_push(r, fts, CT_FAULT_MINOR, v->minflt - s->minflt);
+		}
 		/* with a perf event, major faults come one by one from it */
 		if (!(s->ring && S.perf_faults) && v->majflt > s->majflt)
 			fault_push(r, fts, CT_FAULT_MAJOR, v->majflt - s->majflt);
@@ -571,6 +588,7 @@ static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct 
 	if (v->stat) {
 		s->minflt = v->minflt;
 		s->majflt = v->majflt;
+		s->kernel_ns = v->kernel_ns;
 	}
 }
 
@@ -627,6 +645,7 @@ static void sample_at_cut(struct trec *r, uint64_t cut, uint64_t now)
 		if (v.stat) {
 			v.minflt = part(s->minflt, v.minflt, f);
 			v.majflt = part(s->majflt, v.majflt, f);
+			v.kernel_ns = part(s->kernel_ns, v.kernel_ns, f);
 		}
 		nt = cut;
 	}
@@ -834,8 +853,13 @@ void src_sched_collect(struct trec *r, int exited)
 		 * as it is seen, so that it goes before thread.end (drain_thread
 		 * collects before it drains what it saw committed). */
 		s->exit_done = 1;
-		v = (struct reading){s->exit_run_ns, s->exit_delay_ns, s->exit_slices,
-				     s->exit_minflt, s->exit_majflt,   s->schedstat || s->pcheck,
+		v = (struct reading){s->exit_run_ns,
+				     s->exit_delay_ns,
+				     s->exit_slices,
+				     s->exit_minflt,
+				     s->exit_majflt,
+				     s->exit_kernel_ns,
+				     s->schedstat || s->pcheck,
 				     s->stat};
 		if (s->ring && s->pcheck)
 			perf_check_lost(r, v.slices, s->exit_ticks);
@@ -896,6 +920,7 @@ void src_sched_collect(struct trec *r, int exited)
 			if (take_reading(s, r->tid, &f, RD_STAT, 1) == 0) {
 				v.minflt = f.minflt;
 				v.majflt = f.majflt;
+				v.kernel_ns = f.kernel_ns;
 				v.stat = 1;
 			}
 		}

@@ -29,9 +29,9 @@ uint64_t src_sched_wait_ns(void);
 /* /proc/.../schedstat: "run_ns delay_ns timeslices". 0, or -1 if malformed. */
 int src_sched_parse_schedstat(const char *s, uint64_t *run_ns, uint64_t *delay_ns,
 			      uint64_t *slices);
-/* /proc/.../stat: the minflt and majflt fields (10 and 12), counted after
- * the ')' that closes the command name (which may hold spaces and parens).
- * 0, or -1 if malformed. */
-int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt);
+/* /proc/.../stat: the minflt, majflt and stime fields (10, 12 and 15; stime
+ * in clock ticks), counted after the ')' that closes the command name
+ * (which may hold spaces and parens). 0, or -1 if malformed. */
+int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt, uint64_t *stime);
 
 #endif

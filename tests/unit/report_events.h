@@ -132,6 +132,13 @@ static inline struct ct_event faultev(uint32_t th, uint64_t ts, uint64_t kind, u
 	return e;
 }
 
+static inline struct ct_event kernelev(uint32_t th, uint64_t ts, uint64_t ns)
+{
+	struct ct_event e = ev3(CT_EV_KERNEL_TIME, th, ts, ns, 0, 0);
+	e.nargs = 1;
+	return e;
+}
+
 static inline struct ct_event cpusample(uint32_t th, uint64_t ts, uint64_t weight,
 					const struct ct_stack *stack)
 {

@@ -337,6 +337,49 @@ static void test_page_faults(void **state)
 	report_free(r);
 }
 
+/* Where the trace has the kernel time of the fault counts' intervals
+ * (kernel.time, format 1.4), faults that cost more than the typical 2.5 us
+ * (a hypervisor backing fresh pages) are still the cause: 30000 faults in a
+ * 300 ms task whose interval spent 280 ms in the kernel. A task with a few
+ * faults and much kernel time (system calls) gets at most 10 us a fault.
+ * The kernel time is shared like the count: the thread's 20 ms in no wait
+ * after the storm task are the light task's. */
+static void test_fault_kernel_time(void **state)
+{
+	(void)state;
+	const uint64_t ms = 1000000;
+	struct ct_event evs[] = {
+		tbegin(1, 0, 1, "storm"),
+		kernelev(1, 300 * ms, 280 * ms),
+		faultev(1, 300 * ms, CT_FAULT_MINOR, 30000, 0, NULL),
+		tend(1, 300 * ms, 1),
+		tbegin(1, 300 * ms, 2, "light"),
+		kernelev(1, 320 * ms, 15 * ms),
+		faultev(1, 320 * ms, CT_FAULT_MINOR, 10, 0, NULL),
+		tend(1, 320 * ms, 2),
+	};
+	struct report *r = run_top(evs, sizeof(evs) / sizeof(evs[0]), 3);
+	const struct report_result *res = report_finish(r);
+	const struct report_task *t = task_id(res, 1);
+	assert_int_equal(t->faults_minor, 30000);
+	assert_int_equal(t->fault_kernel_ns, 280 * ms);
+	struct diagnosis d;
+	diagnose_task(res, t, &d);
+	/* 30000 x 2.5 us would be 75 ms: cpu would win */
+	assert_true(d.minor_fault_measured);
+	assert_int_equal(d.minor_fault_est_ns, 280 * ms);
+	assert_int_equal(d.category, DIAG_PAGE_FAULT);
+	assert_int_equal(d.ns[DIAG_CPU] + d.ns[DIAG_PAGE_FAULT], 300 * ms);
+
+	t = task_id(res, 2);
+	assert_int_equal(t->faults_minor, 10);
+	assert_int_equal(t->fault_kernel_ns, 15 * ms);
+	diagnose_task(res, t, &d);
+	assert_int_equal(d.minor_fault_est_ns, 10 * DIAG_MINOR_FAULT_MAX_NS);
+	assert_int_equal(d.category, DIAG_CPU);
+	report_free(r);
+}
+
 /* A count read after the task that faulted ended (the writer reads them
  * every few tens of ms) is not the next task's: it is spread over the
  * thread's time in no wait since its previous count, 60 us of the first
@@ -580,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_throttled),
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_page_faults),
+		cmocka_unit_test(test_fault_kernel_time),
 		cmocka_unit_test(test_fault_count_spread),
 		cmocka_unit_test(test_cpu_site_past_system_frames),
 		cmocka_unit_test(test_runnable_sampled_average),

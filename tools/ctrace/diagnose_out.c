@@ -46,7 +46,12 @@ static void print_breakdown(FILE *out, const struct diagnosis *d)
 	fprintf(out, "  time\n");
 	table_print(tb, out, "    ");
 	table_free(tb);
-	if (d->minor_fault_est_ns)
+	if (d->minor_fault_est_ns && d->minor_fault_measured)
+		fprintf(out,
+			"    (of running, about %s in %" PRIu64
+			" minor page faults: the kernel time while they were counted)\n",
+			fmt_dur(a, d->minor_fault_est_ns), d->minor);
+	else if (d->minor_fault_est_ns)
 		fprintf(out,
 			"    (of running, about %s in %" PRIu64
 			" minor page faults at %dns each)\n",
@@ -330,6 +335,8 @@ static void emit_cause(struct js *j, const struct diagnosis *d)
 		js_u64(j, "region_faults", d->region_faults);
 		js_u64(j, "minor_estimate_ns", d->minor_fault_est_ns);
 		js_u64(j, "minor_fault_ns", DIAG_MINOR_FAULT_NS);
+		js_u64(j, "minor_kernel_ns", t->fault_kernel_ns);
+		js_bool(j, "minor_estimate_measured", d->minor_fault_measured);
 		js_u64(j, "major_blocked_ns", t->states.ns[REPORT_ST_FAULT]);
 		if (t->fault_addr)
 			js_hex(j, "address", t->fault_addr);
