@@ -32,7 +32,7 @@ static struct {
 	const char *dump_dir, *admin, *data_dir;
 	unsigned cpu_hz;
 } opt = {.workers = 16,
-	 .slow_ns = 100000000,
+	 .slow_ns = 50000000,
 	 .trace = "flight",
 	 .dump_dir = "ctrace-dumps",
 	 .admin = "127.0.0.1:6060",

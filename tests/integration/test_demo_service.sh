@@ -64,7 +64,7 @@ start() {
 	"$DOWNSTREAM" --listen 127.0.0.1:0 >"$DIR/downstream.out" &
 	PIDS+=($!)
 	wait_for "$DIR/downstream.out" listening 10 || fail "$DIR: the price service did not start"
-	"$SERVICE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --slow 100ms \
+	"$SERVICE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --slow 50ms \
 		--downstream "127.0.0.1:$(port_of "$DIR/downstream.out")" \
 		--dump-dir "$DIR/dumps" --data-dir "$DIR/data" "$@" >"$DIR/service.out" 2>"$DIR/service.err" &
 	SVC=$!
