@@ -360,10 +360,11 @@ if ! command -v perf >/dev/null || ! perf record -q -o /dev/null -- true >/dev/n
 	exit 0
 fi
 objs=$(find "$build/examples/CMakeFiles/demo-service.dir" -name '*.o')
-# ctrace's functions: those of its libraries, less the demo's own names
+# ctrace's functions: those of its libraries, less the demo's own names (without
+# the compiler's suffixes, .isra.0 and the like, which isct() takes off too)
 comm -23 <(nm --defined-only "$build"/libctrace.a "$build"/libctrace-wrap.a 2>/dev/null |
-	awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u) \
-	<(nm --defined-only $objs | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u) >"$work/ctsyms"
+	awk '$2 ~ /^[tTwW]$/ {sub(/\..*/, "", $3); print $3}' | sort -u) \
+	<(nm --defined-only $objs | awk '$2 ~ /^[tTwW]$/ {sub(/\..*/, "", $3); print $3}' | sort -u) >"$work/ctsyms"
 echo
 echo "ctrace's own share of the traced service's CPU (perf record -g -F 1999 of the service alone, ${secs}s,"
 echo "hey -c $conc, at -q $qps and saturated): samples on ctrace's threads or inside its code, of all the service's samples"

@@ -117,8 +117,11 @@ static void *store_writer(void *arg)
 	if (fd < 0)
 		die("diag_store.dat");
 	static char block[1 << 16];
-	/* several synced writes: the I/O outweighs the polling before it */
-	for (int i = 0; i < 8; i++) {
+	/* many synced writes: the I/O outweighs the polling before it and,
+	 * on a fast disk (eight took 2.5 ms on the second development VM,
+	 * less than the holder then waited for a CPU under a parallel test
+	 * run), the holder's time waiting for a CPU */
+	for (int i = 0; i < 48; i++) {
 		memset(block, i, sizeof block);
 		if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
 			die("write");
