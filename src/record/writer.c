@@ -400,8 +400,10 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		return;
 	}
 	/* Source events are waiting, or were emitted after the thread's last
-	 * event: re-encode the deltas, merging the two in time order. */
-	const uint8_t *end = p + n;
+	 * event: merge the two in time order. An event whose delta from the
+	 * one before it in the merge is unchanged goes as it is, in a run
+	 * copied at once; the first after a source event is re-encoded. */
+	const uint8_t *end = p + n, *run = NULL;
 	uint64_t out_last = base, user = r->w_user_last, d;
 	uint32_t i = 0;
 	w->merge.len = 0;
@@ -414,24 +416,38 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		user += d;
 		if (w->wev)
 			watch_event(w, user);
+		if (i < r->nside && r->side[i].ts <= user && run) {
+			buf_put(&w->merge, run, (size_t)(p - run));
+			run = NULL;
+		}
 		for (; i < r->nside && r->side[i].ts <= user; i++, nev++) {
 			merge_side(w, &r->side[i], &out_last);
 			if (nev == 0)
 				first = out_last;
 		}
 		uint64_t ts = user > out_last ? user : out_last;
-		const uint8_t *body = p + 1;
-		ct_get_uvarint(&body, e, &d); /* skip the old delta */
-		uint8_t tmp[CT_VARINT_MAX + 1], *q = tmp;
-		*q++ = *p;
-		q = ct_put_uvarint(q, ts - out_last);
-		buf_put(&w->merge, tmp, (size_t)(q - tmp));
-		buf_put(&w->merge, body, (size_t)(e - body));
+		if (ts - out_last == d) {
+			if (!run)
+				run = p;
+		} else {
+			if (run)
+				buf_put(&w->merge, run, (size_t)(p - run));
+			run = NULL;
+			const uint8_t *body = p + 1;
+			ct_get_uvarint(&body, e, &d); /* skip the old delta */
+			uint8_t tmp[CT_VARINT_MAX + 1], *q = tmp;
+			*q++ = *p;
+			q = ct_put_uvarint(q, ts - out_last);
+			buf_put(&w->merge, tmp, (size_t)(q - tmp));
+			buf_put(&w->merge, body, (size_t)(e - body));
+		}
 		out_last = ts;
 		if (nev++ == 0)
 			first = ts;
 		p = e;
 	}
+	if (run)
+		buf_put(&w->merge, run, (size_t)(p - run));
 	r->w_user_last = user;
 	if (i) {
 		memmove(r->side, r->side + i, (r->nside - i) * sizeof *r->side);

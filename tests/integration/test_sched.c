@@ -1082,6 +1082,81 @@ static void test_flight_dump_keeps_runnable(void **state)
 	trace_free(t);
 }
 
+/* Source events (here schedstat samples) are merged into a thread's stream
+ * by the writer, which re-encodes the delta of the event after each and
+ * copies the others as they are: every event keeps its time. A thread logs
+ * the CLOCK_MONOTONIC time it read just before each log (the capture's
+ * clock is CLOCK_MONOTONIC): each log's timestamp lies between its own
+ * reading and the next one, whatever was merged around it. */
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define MERGE_LOGS 600
+
+static void test_merge_keeps_times(void **state)
+{
+	(void)state;
+	char path[256];
+	snprintf(path, sizeof path, "%s/merge.ctrace", tmpdir);
+	struct ct_config c;
+	ct_config_init(&c);
+	c.path = path;
+	c.sched = CT_SCHED_SCHEDSTAT;
+	c.clock = CT_CLOCK_CHOICE_MONOTONIC;
+	assert_int_equal(ct_start(&c), 0);
+	static uint64_t read_at[MERGE_LOGS + 1];
+	pid_t tid = gettid();
+	for (int i = 0; i < MERGE_LOGS; i++) {
+		read_at[i] = mono_now();
+		char msg[32];
+		int n = snprintf(msg, sizeof msg, "at %d", i);
+		ct_log_n(CT_NAME("merge"), msg, (size_t)n);
+		/* 0.5 ms on the CPU: the samples have something to say */
+		while (mono_now() - read_at[i] < 500000)
+			;
+	}
+	read_at[MERGE_LOGS] = mono_now();
+	assert_int_equal(ct_stop(), 0);
+
+	ct_reader *r = NULL;
+	assert_int_equal(ct_reader_open(path, &r), 0);
+	struct ct_event ev;
+	int rc, logs = 0, samples = 0, between = 0, last_sample = 0;
+	while ((rc = ct_reader_next(r, &ev)) == 1) {
+		if (!ev.thread || ev.thread->tid != (uint32_t)tid)
+			continue;
+		if (ev.type == CT_EV_SCHED_SAMPLE) {
+			samples++;
+			last_sample = 1;
+			continue;
+		}
+		if (ev.type != CT_EV_LOG || ev.nbytes < 4 || memcmp(ev.bytes, "at ", 3) != 0)
+			continue;
+		int i = 0;
+		for (size_t k = 3; k < ev.nbytes; k++)
+			i = i * 10 + (ev.bytes[k] - '0');
+		assert_int_equal(i, logs);
+		if (ev.ts < read_at[i] || ev.ts > read_at[i + 1])
+			fail_msg("log %d at %llu, read between %llu and %llu", i,
+				 (unsigned long long)ev.ts, (unsigned long long)read_at[i],
+				 (unsigned long long)read_at[i + 1]);
+		between += last_sample;
+		last_sample = 0;
+		logs++;
+	}
+	assert_int_equal(rc, 0);
+	ct_reader_close(r);
+	assert_int_equal(logs, MERGE_LOGS);
+	/* 300 ms of a busy thread: samples every round, merged between logs */
+	assert_true(samples >= 3);
+	assert_true(between >= 3);
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1099,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_kept_fds_schedstat),
 		cmocka_unit_test(test_kept_fds_perf),
 		cmocka_unit_test(test_flight_dump_keeps_runnable),
+		cmocka_unit_test(test_merge_keeps_times),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc) {
