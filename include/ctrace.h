@@ -381,6 +381,8 @@ CT_API void ct_log(const char *category, const char *message);
 CT_API void ct_log_n(ct_name category, const char *message, size_t len);
 CT_API void ct_logf(const char *category, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* ct_logf with an interned category (CT_LOGF for a literal). */
+CT_API void ct_logf_n(ct_name category, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- fast forms for string literals ----
  * The literal's id is interned once and cached in a static; these are the
@@ -399,6 +401,7 @@ CT_API void ct_logf(const char *category, const char *fmt, ...)
 #define CT_REGION_END()		   ct_region_end()
 #define CT_TASK_BEGIN(lit, parent) ct_task_begin_n(CT_NAME(lit), (parent))
 #define CT_LOG(lit_cat, msg)	   ct_log_n(CT_NAME(lit_cat), (msg), __builtin_strlen(msg))
+#define CT_LOGF(lit_cat, ...)	   ct_logf_n(CT_NAME(lit_cat), __VA_ARGS__)
 
 /* A region that ends when the enclosing scope exits (any return path). */
 static inline void ct_region_scope_end_(int *unused)

@@ -102,7 +102,7 @@ int incident_set(int i)
 	if (price_call("POST", path, NULL, body, sizeof body) != 200 && i == INCIDENT_DOWNSTREAM)
 		return -1;
 	__atomic_store_n(&incident, i, __ATOMIC_RELAXED);
-	ct_logf("incident", "incident %s", incident_name(i));
+	CT_LOGF("incident", "incident %s", incident_name(i));
 	return 0;
 }
 
@@ -190,7 +190,7 @@ int handle_catalog(struct request *rq)
 	{
 		CT_REGION("lookup");
 		if (rq->item < 0 || rq->item >= NPRODUCTS) {
-			ct_logf("catalog", "no item %d", rq->item);
+			CT_LOGF("catalog", "no item %d", rq->item);
 			rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "no such item\n");
 			return 404;
 		}
@@ -208,10 +208,10 @@ int handle_catalog(struct request *rq)
 		if (rq->traced) {
 			ct_trace_context_child(&rq->trace, &child);
 			ct_traceparent_format(&child, tp, sizeof tp);
-			ct_logf("downstream", "GET %s traceparent %s", path, tp);
+			CT_LOGF("downstream", "GET %s traceparent %s", path, tp);
 		}
 		status = price_call("GET", path, rq->traced ? tp : NULL, price, sizeof price);
-		ct_logf("downstream", "price service: %d", status);
+		CT_LOGF("downstream", "price service: %d", status);
 	}
 	if (status != 200) {
 		rq->len =
@@ -280,7 +280,7 @@ static void snapshot_orders(void)
 		ok = save_orders_snapshot(book_copy) == 0;
 	}
 	if (!ok)
-		ct_logf("snapshot", "not saved: %s", strerror(errno));
+		CT_LOGF("snapshot", "not saved: %s", strerror(errno));
 	ct_task_end(t);
 }
 
@@ -324,12 +324,12 @@ int handle_checkout(struct request *rq)
 		 * with its id, not necessarily in order). */
 		int ok = write(journal_fd, line, (size_t)n) == n;
 		if (!ok) {
-			ct_logf("checkout", "order %lu not stored: %s", id, strerror(errno));
+			CT_LOGF("checkout", "order %lu not stored: %s", id, strerror(errno));
 			rq->len = (size_t)snprintf(rq->body, sizeof rq->body, "not stored\n");
 			return 500;
 		}
 	}
-	ct_logf("checkout", "order %lu stored", id);
+	CT_LOGF("checkout", "order %lu stored", id);
 	CT_REGION("render");
 	if (inc == INCIDENT_POOL)
 		apply_pricing_rules(rq->item);

@@ -124,7 +124,7 @@ static void parse(struct MHD_Connection *c, ct_task t, struct request *rq)
 		rq->traced = 1;
 		ct_task_set_trace(t, &rq->trace);
 	} else {
-		ct_logf("trace", "malformed traceparent ignored: \"%.64s\"", v);
+		CT_LOGF("trace", "malformed traceparent ignored: \"%.64s\"", v);
 	}
 }
 
@@ -161,7 +161,7 @@ static void serve(struct job *j)
 	const struct route *r = j->route;
 	int status = r->handler(&j->rq);
 	uint64_t latency = now_ns() - j->begin;
-	ct_logf("http", "%s item=%d -> %d in %.1f ms", r->op, j->rq.item, status, latency / 1e6);
+	CT_LOGF("http", "%s item=%d -> %d in %.1f ms", r->op, j->rq.item, status, latency / 1e6);
 	ct_task_end(j->task);
 	__atomic_add_fetch(&served, 1, __ATOMIC_RELAXED);
 	if (latency > opt.slow_ns) {

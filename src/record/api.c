@@ -375,23 +375,39 @@ NOINLINE void ct_log(const char *category, const char *message)
 		 __builtin_frame_address(0));
 }
 
-NOINLINE void ct_logf(const char *category, const char *fmt, ...)
+/* Formats and emits a log of category cat (0: interned from category). */
+static void logf_emit(ct_name cat, const char *category, void *frame, const char *fmt, va_list ap)
 {
-	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
-		return;
 	char buf[CT_LOG_MAX + 1];
-	va_list ap, again;
-	va_start(ap, fmt);
+	va_list again;
 	va_copy(again, ap);
 	int n = logfmt(buf, sizeof buf, fmt, ap);
 	if (n == LOGFMT_UNSUPPORTED)
 		n = vsnprintf(buf, sizeof buf, fmt, again);
 	va_end(again);
-	va_end(ap);
 	if (n < 0)
 		return;
 	/* n > CT_LOG_MAX means vsnprintf cut it: emit_log adds the marker. */
 	size_t len = (size_t)n;
-	emit_log(intern(category), buf, len > CT_LOG_MAX ? CT_LOG_MAX + 1 : len,
-		 __builtin_frame_address(0));
+	emit_log(cat ? cat : intern(category), buf, len > CT_LOG_MAX ? CT_LOG_MAX + 1 : len, frame);
+}
+
+NOINLINE void ct_logf(const char *category, const char *fmt, ...)
+{
+	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	logf_emit(0, category, __builtin_frame_address(0), fmt, ap);
+	va_end(ap);
+}
+
+NOINLINE void ct_logf_n(ct_name category, const char *fmt, ...)
+{
+	if (atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	logf_emit(category, NULL, __builtin_frame_address(0), fmt, ap);
+	va_end(ap);
 }

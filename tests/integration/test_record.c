@@ -460,6 +460,7 @@ static void test_logs_stacks_clock(void **state)
 		ct_log("big", big);
 		ct_logf("fmt", "%s", big);
 		ct_log("small", "fits");
+		CT_LOGF("lit", "%d %s", 42, "fits"); /* ct_logf_n: the category interned once */
 		traced_site();
 		assert_int_equal(ct_stop(), 0);
 
@@ -479,6 +480,9 @@ static void test_logs_stacks_clock(void **state)
 				if (strcmp(ev.strs[0], "small") == 0) {
 					assert_int_equal(ev.nbytes, 4);
 					assert_memory_equal(ev.bytes, "fits", 4);
+				} else if (strcmp(ev.strs[0], "lit") == 0) {
+					assert_int_equal(ev.nbytes, 7);
+					assert_memory_equal(ev.bytes, "42 fits", 7);
 				} else {
 					assert_int_equal(ev.nbytes, CT_LOG_MAX);
 					assert_memory_equal(ev.bytes + CT_LOG_MAX - 3, "...", 3);
@@ -498,7 +502,7 @@ static void test_logs_stacks_clock(void **state)
 			}
 		}
 		assert_int_equal(rc, 0);
-		assert_int_equal(logs, 3);
+		assert_int_equal(logs, 4);
 		assert_int_equal(sites, 1);
 		/* the monotonic clock's timestamps are its own nanoseconds */
 		const struct ct_generation *g;
