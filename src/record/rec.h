@@ -98,11 +98,13 @@ struct trec {
 	uint32_t call_reason;
 	uint32_t call_stack; /* its stack id when walked at the start, else 0 */
 	uint64_t call_object, call_detail, call_site;
-	/* Call sites (a bit per hash of the return address) that have been
-	 * recorded and not returned at once twice in a row since: their next
-	 * call walks its stack at the start, while the frames are still in
-	 * the cache (call_begin). call_fast: returned at once once since. */
-	uint64_t call_slow, call_fast;
+	/* Call sites (a bit per hash of the return address) whose last call
+	 * was recorded (call_slow) and whose call before that was too
+	 * (call_slow2): a site with both walks its next call's stack at the
+	 * start (call_begin). One call that returns at once clears both, so a
+	 * loop of a blocking call and one that finds the end (recv until 0)
+	 * does not walk for nothing. */
+	uint64_t call_slow, call_slow2;
 	_Atomic uint32_t state;	       /* enum rec_state */
 	_Atomic(struct chunk *) first; /* first chunk of this capture */
 	_Atomic uint32_t epoch;	       /* capture this registration belongs to */
@@ -404,7 +406,7 @@ static inline struct trec *call_begin(unsigned reason, uint64_t object, uint64_t
 	uint64_t site = ((const uint64_t *)site_frame)[1];
 	__atomic_store_n(&r->call_site, site, __ATOMIC_RELAXED);
 	uint32_t stack = 0;
-	if (r->call_slow & call_site_bit(site))
+	if (r->call_slow & r->call_slow2 & call_site_bit(site))
 		stack = call_stack_now(t, site_frame);
 	__atomic_store_n(&r->call_stack, stack, __ATOMIC_RELAXED);
 	*t0 = clock_ticks();
@@ -433,17 +435,17 @@ static inline void call_end(struct trec *r, uint64_t t0, int64_t result, void *f
 		uint64_t old = atomic_exchange_explicit(&r->call_t0, 0, memory_order_acq_rel);
 		uint64_t bit = call_site_bit(r->call_site);
 		if (unlikely(r->call_slow & bit)) { /* returned at once this time */
-			if (r->call_fast & bit)
-				r->call_slow &= ~bit;
-			r->call_fast ^= bit;
+			r->call_slow &= ~bit;
+			r->call_slow2 &= ~bit;
 		}
 		if (likely(!(old & CALL_BEGUN)))
 			return; /* returned at once: not a wait */
 		call_record(r, t0, t1, result, frame, 0);
 		return;
 	}
-	r->call_slow |= call_site_bit(r->call_site);
-	r->call_fast &= ~call_site_bit(r->call_site);
+	uint64_t bit = call_site_bit(r->call_site);
+	r->call_slow2 |= r->call_slow & bit;
+	r->call_slow |= bit;
 	uint64_t old =
 		atomic_exchange_explicit(&r->call_t0, t0 | CALL_RECORDING, memory_order_acq_rel);
 	call_record(r, t0, t1, result, frame, !(old & CALL_BEGUN));

@@ -336,9 +336,9 @@ static void test_dump_shows_blocked_thread(void **state)
 	close(stuck_fds[1]);
 }
 
-/* A call site whose last call blocked walks its next call's stack as the
- * call begins (rec.h call_begin), so a dump cut while that call is still
- * blocked shows the whole stack, not the call site alone. */
+/* A call site whose last two calls blocked walks its next call's stack as
+ * the call begins (rec.h call_begin), so a dump cut while that call is
+ * still blocked shows the whole stack, not the call site alone. */
 static _Atomic int again_reads;
 
 static __attribute__((noinline)) ssize_t read_one(int fd)
@@ -354,7 +354,7 @@ static __attribute__((noinline)) void *stuck_again(void *arg)
 	(void)arg;
 	atomic_store(&stuck_tid, (pid_t)gettid());
 	ssize_t n = 0;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		n += read_one(stuck_fds[0]);
 		atomic_fetch_add(&again_reads, 1);
 	}
@@ -376,24 +376,26 @@ static void test_dump_shows_blocked_stack(void **state)
 	while (!atomic_load(&stuck_tid))
 		sched_yield();
 	pid_t tid = atomic_load(&stuck_tid);
-	/* the first read blocks, is recorded, and returns */
-	assert_int_equal(wait_blocked(tid), 0);
-	assert_int_equal(write(stuck_fds[1], "x", 1), 1);
-	while (atomic_load(&again_reads) < 1)
-		sched_yield();
-	/* the second, from the same site, is blocked at the dump */
+	/* the first two reads block, are recorded, and return */
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(wait_blocked(tid), 0);
+		assert_int_equal(write(stuck_fds[1], "x", 1), 1);
+		while (atomic_load(&again_reads) < i)
+			sched_yield();
+	}
+	/* the third, from the same site, is blocked at the dump */
 	assert_int_equal(wait_blocked(tid), 0);
 	assert_int_equal(ct_flight_write(dump), 0);
 	assert_int_equal(write(stuck_fds[1], "y", 1), 1);
 	void *got;
 	pthread_join(th, &got);
-	assert_int_equal((intptr_t)got, 2);
+	assert_int_equal((intptr_t)got, 3);
 	assert_int_equal(ct_stop(), 0);
 
 	struct stuck_view v;
 	read_stuck(dump, tid, &v);
-	assert_int_equal(v.begins, 2);
-	assert_int_equal(v.ends, 1);
+	assert_int_equal(v.begins, 3);
+	assert_int_equal(v.ends, 2);
 	assert_true(v.open_at_end);
 	assert_true(v.depth >= 2);
 	assert_string_equal(v.site, "read_one");
