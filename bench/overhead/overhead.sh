@@ -32,6 +32,8 @@
 # difference of two services' CPU; blind to what ctrace makes the kernel
 # or libc do outside its frames (the kernel's cost per switch with perf:
 # bench_sched; libc's formatting of ct_logf, whose frames perf cannot walk).
+# After the table, the program's threads' share by ctrace's outermost
+# function (the interposer or API call it went into), six each.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -322,13 +324,15 @@ attribute() { # mode load: load is "-q QPS" or "" (saturated)
 	kill -TERM "$svc_pid"
 	wait "$svc_pid" 2>/dev/null || true
 	rm -f "$work"/stream-*.ctrace
-	perf script -i "$work/attr.data" -F comm,ip,sym 2>/dev/null | python3 -c "$ATTRIB_PY" "$work/ctsyms"
+	perf script -i "$work/attr.data" -F comm,ip,sym 2>/dev/null |
+		python3 -c "$ATTRIB_PY" "$work/ctsyms" "$work/where-$mode-${load:+fixed}"
 }
 ATTRIB_PY='
-import sys
+import sys, collections
 ct = set(l.strip() for l in open(sys.argv[1]))
 def isct(s): return s.split(".")[0] in ct
 tot = mine = wr = th = 0
+where = collections.Counter()  # the program s threads: ctrace s outermost function
 comm = None; stack = []
 def flush():
     global tot, mine, wr, th
@@ -342,7 +346,9 @@ def flush():
             # an interposer that called the real function: the program s cost
             if (s.startswith("__wrap_") or s.startswith("ic_")) and inner is not None and not isct(inner):
                 return
-            mine += 1; th += 1; return
+            mine += 1; th += 1
+            where[[t for t in stack[i:] if isct(t)][-1].split(".")[0]] += 1
+            return
 for line in sys.stdin:
     if not line.strip():
         flush(); comm = None; stack = []; continue
@@ -352,6 +358,9 @@ for line in sys.stdin:
     stack.append(p[1].rsplit(" (", 1)[0].strip() if len(p) > 1 else "?")
 flush()
 print(tot, mine, wr, th)
+with open(sys.argv[2], "w") as f:
+    for s, n in where.most_common(6):
+        f.write("%.2f%% %s\n" % (100.0 * n / max(tot, 1), s))
 '
 
 [ "$attrib" = 1 ] || exit 0
@@ -379,5 +388,15 @@ for m in "${modes[@]}"; do
 		awk -v n="$name" -v l="${load:-saturated}" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
 			if (!t) { printf "| %-23s | %-15s | %8s | %13s | %14s | %16s |\n", n, l, 0, "-", "-", "-"; exit }
 			printf "| %-23s | %-15s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", n, l, t, 100 * m / t, 100 * w / t, 100 * h / t }'
+	done
+done
+echo
+echo "Where the program's threads spent ctrace's share (ctrace's outermost function, % of the service's samples):"
+for m in "${modes[@]}"; do
+	[ "$m" = off ] && continue
+	for w in fixed ""; do
+		f="$work/where-$m-$w"
+		[ -s "$f" ] || continue
+		printf '  %s, %s: %s\n' "$(mode_name "$m")" "${w:-saturated}" "$(paste -sd';' "$f" | sed 's/;/; /g')"
 	done
 done
