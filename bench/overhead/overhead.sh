@@ -56,7 +56,7 @@ while getopts "d:r:c:b:xq:p:ah" o; do
 	p) prounds=$OPTARG ;;
 	a) attrib=1 ;;
 	*)
-		sed -n '2,34p' "$0"
+		sed -n '2,36p' "$0"
 		exit 2
 		;;
 	esac
