@@ -37,6 +37,7 @@
 
 #include "ctrace.h"
 #include "ctrace_events.h"
+#include "bench_stats.h"
 
 static int runs = 5;
 #define WINDOW (10u << 20)
@@ -46,18 +47,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 enum mode { NODUMP, WRITER_COLD, WRITER, HANDLER, NMODES };
@@ -205,13 +194,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 	rmdir(dir);
-	double base = median(ms[NODUMP], runs);
+	double base = bench_median(ms[NODUMP], runs);
 	printf("Crash to process end, %d runs each, medians (a 10 MiB flight recorder holding "
 	       "3.4 MiB)\n\n",
 	       runs);
 	printf("%-16s %12s %12s %8s %12s\n", "", "crash->end", "baseline", "ratio", "dump bytes");
 	for (int m = 0; m < NMODES; m++) {
-		double v = median(ms[m], runs), b = median(sz[m], runs);
+		double v = bench_median(ms[m], runs), b = bench_median(sz[m], runs);
 		char bs[32];
 		snprintf(bs, sizeof bs, b ? "%.2f MiB" : "-", b / (1 << 20));
 		printf("%-16s %9.1f ms %9.1f ms %7.1fx %12s\n", mode_name[m], v, base, v / base,

@@ -21,6 +21,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
+#include "bench_stats.h"
 
 static long nevents = 2000000; /* per thread per run */
 /* at_depth(9) gives 10 recorded frames: body, 7 at_depth frames, run_job,
@@ -148,12 +149,6 @@ static void *run_job(void *arg)
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Median over runs of the per-event cost, each run on `threads` threads;
  * the writer's CPU per event of the timed pass (median) in *writer_ns. */
 static double measure(enum kind k, int threads, int depth, unsigned stacks, uint64_t *lost,
@@ -200,8 +195,8 @@ static double measure(enum kind k, int threads, int depth, unsigned stacks, uint
 			*lost += s.lost;
 		}
 	}
-	qsort(r, (size_t)runs, sizeof r[0], cmp_double);
-	qsort(wr, (size_t)runs, sizeof wr[0], cmp_double);
+	qsort(r, (size_t)runs, sizeof r[0], bench_cmp_double);
+	qsort(wr, (size_t)runs, sizeof wr[0], bench_cmp_double);
 	*writer_ns = wr[runs / 2];
 	return r[runs / 2];
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ctrace.h"
+#include "bench_stats.h"
 
 static int runs = 7;
 #define PAIRS  2000000
@@ -40,18 +41,6 @@ static uint64_t now_ns(clockid_t c)
 	struct timespec ts;
 	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 enum mode { OFF, STREAM, FLIGHT };
@@ -229,7 +218,8 @@ int main(int argc, char **argv)
 		st[i] = pairs(STREAM);
 		fl[i] = pairs(FLIGHT);
 	}
-	double moff = median(off, runs), mst = median(st, runs), mfl = median(fl, runs);
+	double moff = bench_median(off, runs), mst = bench_median(st, runs),
+	       mfl = bench_median(fl, runs);
 	printf("1. region begin/end pair, ns (thread CPU time, median of %d runs of %d pairs)\n",
 	       runs, PAIRS);
 	printf("| case | ns/pair | baseline | ratio |\n|---|---|---|---|\n");
@@ -279,7 +269,7 @@ int main(int argc, char **argv)
 	ct_stop();
 	close(tfd);
 	close(null);
-	double mw = median(ww, runs);
+	double mw = bench_median(ww, runs);
 	printf("2. ct_flight_write_fd of a full 10 MiB window (%lld bytes written), ms, median "
 	       "of %d (after the window is refilled each time)\n",
 	       bytes, runs);
@@ -287,10 +277,10 @@ int main(int argc, char **argv)
 	       "|\n|---|---|---|---|\n");
 	printf("| /dev/null, right after 1.5 M events were logged (the cut first drains and "
 	       "compresses them) | %.2f | | |\n",
-	       median(wn, runs));
+	       bench_median(wn, runs));
 	printf("| a file (page cache, no fsync), nothing pending: the window alone | %.2f | %.2f | "
 	       "%.2f |\n\n",
-	       median(wf, runs), mw, median(wf, runs) / mw);
+	       bench_median(wf, runs), mw, bench_median(wf, runs) / mw);
 
 	/* 3 */
 	printf("3. threads logging at full rate for 2 s: retained and resident memory (each "

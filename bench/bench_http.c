@@ -20,24 +20,13 @@
 #include <unistd.h>
 
 #include "ctrace.h"
+#include "bench_stats.h"
 
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void quiet(void *arg, const char *line)
@@ -222,7 +211,7 @@ int main(int argc, char **argv)
 		ct_http_stop();
 	}
 	ct_stop();
-	double a = median(without, rounds), b = median(with, rounds);
+	double a = bench_median(without, rounds), b = bench_median(with, rounds);
 	printf("idle endpoint: event cost with a capture running, median of %d rounds of %ld "
 	       "events\n",
 	       rounds, 2 * n);

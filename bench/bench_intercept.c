@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "ctrace.h"
 
 typedef int (*lock_fn)(pthread_mutex_t *);
@@ -207,12 +208,6 @@ __attribute__((noinline)) static void at_depth(int d, struct call *c)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static const char *const kind_name[] = {"mutex lock+unlock, uncontended",
 					"read() of a pipe, data ready",
 					"read() that blocks (pipe)"};
@@ -220,7 +215,7 @@ static const long *const kind_calls[] = {&nlocks, &nreads_target, &nrounds};
 
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof v[0], cmp_double);
+	qsort(v, (size_t)n, sizeof v[0], bench_cmp_double);
 	return v[n / 2];
 }
 

@@ -15,6 +15,7 @@
 
 #include "ctrace.h"
 #include "record/logfmt.h"
+#include "bench_stats.h"
 
 static double now_ns(void)
 {
@@ -69,18 +70,6 @@ static double run(int which, int fast, long n)
 	return (now_ns() - t) / (double)n;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	int runs = 7;
@@ -108,7 +97,7 @@ int main(int argc, char **argv)
 			a[r] = run(m, 1, n);
 			b[r] = run(m, 0, n);
 		}
-		double x = median(a, runs), y = median(b, runs);
+		double x = bench_median(a, runs), y = bench_median(b, runs);
 		printf("| `%s` | %.1f | %.1f | %.3f |\n", names[m], x, y, x / y);
 	}
 
@@ -138,7 +127,7 @@ int main(int argc, char **argv)
 		lg[r] = (now_ns() - t) / (double)k;
 	}
 	ct_stop();
-	double x = median(lf, runs), y = median(lg, runs);
+	double x = bench_median(lf, runs), y = bench_median(lg, runs);
 	printf("\nin a running capture: ct_logf of the access line %.1f ns, ct_log of it "
 	       "formatted %.1f ns (formatting: %.1f ns)\n",
 	       x, y, x - y);

@@ -25,6 +25,7 @@
 
 #include "ctrace.h"
 #include "ctrace_reader.h"
+#include "bench_stats.h"
 
 static long trips = 100000;
 static int runs = 5;
@@ -128,12 +129,6 @@ static double run_once(void)
 	return (double)t / (double)trips;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct result {
 	double ns; /* per round trip, median */
 	uint64_t outs, samples, lost;
@@ -200,7 +195,7 @@ static void measure(int sched, struct result *res)
 				read_back(res);
 		}
 	}
-	qsort(v, (size_t)runs, sizeof v[0], cmp_double);
+	qsort(v, (size_t)runs, sizeof v[0], bench_cmp_double);
 	res->ns = v[runs / 2];
 }
 
