@@ -370,9 +370,6 @@ static struct fstat *fstat_of(struct report *r, uint32_t id)
 	return &c->fn[id];
 }
 
-/* A CPU sample: its innermost function gets self, every function on its
- * stack cumulative (once per sample, whatever the recursion). s: the slow
- * task it belongs to in pass 2, NULL in pass 1. */
 /* A module of the system's (libc, a library from a package, the vDSO),
  * not the program's own code. */
 static int system_module(const char *m)
@@ -381,6 +378,9 @@ static int system_module(const char *m)
 		     !strncmp(m, "/usr/lib/", 9) || !strncmp(m, "/usr/lib64/", 11));
 }
 
+/* A CPU sample: its innermost function gets self, every function on its
+ * stack cumulative (once per sample, whatever the recursion). s: the slow
+ * task it belongs to in pass 2, NULL in pass 1. */
 void cpu_sample(struct report *r, struct slow_task *s, const struct ct_event *ev)
 {
 	uint64_t w = ev->nargs > 0 ? ev->args[0] : 0;

@@ -26,17 +26,7 @@ static __attribute__((noinline)) uint32_t stack_of(struct tls *t, void *frame)
 	struct trec *r = t->rec;
 	uint64_t h;
 	int n = stack_walk(frame, r->stack_lo, r->stack_hi, pcs, t->stack_depth, &h);
-	if (n == 0)
-		return 0;
-	/* A 64-bit hash match is taken as the same stack (the shared table
-	 * compares frames; a false match here has odds of 2^-64 per pair). */
-	uint32_t id = lft_cache_get(r->stack_cache, STACK_CACHE_BITS, h);
-	if (!id) {
-		id = stack_id(pcs, n, h);
-		if (id)
-			lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
-	}
-	return id;
+	return n ? stack_id_cached(r->stack_cache, STACK_CACHE_BITS, pcs, n, h) : 0;
 }
 
 /* Captures the caller's stack; the id goes after the event's arguments and

@@ -44,6 +44,13 @@ enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
  * thread when it registers, before its record is published; then used by
  * the writer only, except the exit reading, which the thread takes as it
  * exits and publishes with exit_ready. */
+/* What a thread's /proc files said at one reading (src_sched.c). */
+struct sched_reading {
+	uint64_t run_ns, delay_ns, slices, minflt, majflt;
+	uint64_t kernel_ns;  /* stime, in ns */
+	uint8_t sched, stat; /* what was read */
+};
+
 struct sched_rec {
 	int fd;		    /* its perf event, -1 without */
 	uint8_t on;	    /* set up in this capture */
@@ -74,8 +81,8 @@ struct sched_rec {
 	uint64_t slices0;		   /* perf: switch-ins when it registered */
 	uint64_t ins, lost_recs;	   /* perf: switch-ins read, records lost */
 	_Atomic uint32_t exit_ready;
-	uint64_t exit_ticks, exit_run_ns, exit_delay_ns, exit_slices, exit_minflt, exit_majflt;
-	uint64_t exit_kernel_ns;
+	uint64_t exit_ticks;
+	struct sched_reading exit; /* the exit reading */
 };
 
 /* One per registered thread, in a process-wide table so that its memory

@@ -98,20 +98,12 @@ __attribute__((no_sanitize_address)) int interrupted_stack(const ucontext_t *uc,
 	return n;
 }
 
-/* The stack's id, through the thread's cache as api.c's stack_slow does
+/* The stack's id, through the thread's cache as api.c's stack_of does
  * (same hash, so a stack seen by both gets one id). 0 when none. */
 static uint32_t sample_stack_id(struct trec *r, const uint64_t *pcs, int n)
 {
-	if (n == 0)
-		return 0;
-	uint64_t h = stack_hash(pcs, n);
-	uint32_t id = lft_cache_get(r->stack_cache, STACK_CACHE_BITS, h);
-	if (id)
-		return id;
-	id = stack_id(pcs, n, h);
-	if (id)
-		lft_cache_put(r->stack_cache, STACK_CACHE_BITS, h, id);
-	return id;
+	return n ? stack_id_cached(r->stack_cache, STACK_CACHE_BITS, pcs, n, stack_hash(pcs, n))
+		 : 0;
 }
 
 /* An interposed call the thread is in (rec.h call_begin) that has already

@@ -233,17 +233,12 @@ int src_sched_parse_stat(const char *s, uint64_t *minflt, uint64_t *majflt, uint
 	return 0;
 }
 
-struct reading {
-	uint64_t run_ns, delay_ns, slices, minflt, majflt;
-	uint64_t kernel_ns;  /* stime, in ns */
-	uint8_t sched, stat; /* what was read */
-};
-
 enum { RD_SCHED = 1, RD_STAT = 2 };
 
 /* Reads what is asked (RD_*) of what s samples into *v; 0, or -1 when a
  * file is gone (the thread exited) or malformed. keep: see proc_get. */
-static int take_reading(struct sched_rec *s, pid_t tid, struct reading *v, unsigned what, int keep)
+static int take_reading(struct sched_rec *s, pid_t tid, struct sched_reading *v, unsigned what,
+			int keep)
 {
 	char buf[1024];
 	memset(v, 0, sizeof *v);
@@ -430,7 +425,7 @@ void src_sched_start(const struct ct_config *cfg)
 	long hz = sysconf(_SC_CLK_TCK);
 	S.ns_per_tick = hz > 0 && hz <= 1000000000 ? 1000000000u / (uint64_t)hz : 10000000u;
 	struct sched_rec probe = {.fd = -1};
-	struct reading v;
+	struct sched_reading v;
 	pid_t me = (pid_t)syscall(SYS_gettid);
 	int schedstat_ok = take_reading(&probe, me, &v, RD_SCHED, 0) == 0;
 	S.stat_ok = take_reading(&probe, me, &v, RD_STAT, 0) == 0;
@@ -503,7 +498,7 @@ void src_sched_thread_start(struct trec *r)
 	s->stat = S.faults && S.stat_ok;
 	s->pcheck = s->ring && S.schedstat_ok;
 	/* the baseline: the first sample covers the time from here */
-	struct reading v;
+	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 1) != 0) {
 		s->schedstat = s->stat = s->pcheck = 0;
 	} else {
@@ -534,15 +529,10 @@ void src_sched_thread_exit(struct trec *r)
 	    ct_tls.epoch != atomic_load_explicit(&g_epoch, memory_order_relaxed))
 		return;
 	int saved = errno;
-	struct reading v;
+	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 0) == 0) {
 		s->exit_ticks = clock_ticks();
-		s->exit_run_ns = v.run_ns;
-		s->exit_delay_ns = v.delay_ns;
-		s->exit_slices = v.slices;
-		s->exit_minflt = v.minflt;
-		s->exit_majflt = v.majflt;
-		s->exit_kernel_ns = v.kernel_ns;
+		s->exit = v;
 		atomic_store_explicit(&s->exit_ready, 1, memory_order_release);
 	}
 	errno = saved;
@@ -556,7 +546,7 @@ static void fault_push(struct trec *r, uint64_t ts, unsigned kind, uint64_t coun
 
 /* Pushes what changed since the previous sample, at ts (fault counts at
  * fts), and makes v the new baseline. */
-static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct reading *v)
+static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct sched_reading *v)
 {
 	struct sched_rec *s = &r->sched;
 	if (s->schedstat && v->sched && v->run_ns >= s->run_ns && v->delay_ns >= s->delay_ns &&
@@ -632,7 +622,7 @@ static void sample_at_cut(struct trec *r, uint64_t cut, uint64_t now)
 	uint64_t nt = writer_ns_to_ticks(now), lt = writer_ns_to_ticks(s->last_ns);
 	if (cut <= lt) /* sampled since the cut */
 		return;
-	struct reading v;
+	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 0), 1) != 0)
 		return;
 	if (nt > cut) {
@@ -837,7 +827,7 @@ void src_sched_collect(struct trec *r, int exited)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-	struct reading v;
+	struct sched_reading v;
 	int ending =
 		!exited && atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE;
 	int have = 0;
@@ -853,14 +843,9 @@ void src_sched_collect(struct trec *r, int exited)
 		 * as it is seen, so that it goes before thread.end (drain_thread
 		 * collects before it drains what it saw committed). */
 		s->exit_done = 1;
-		v = (struct reading){s->exit_run_ns,
-				     s->exit_delay_ns,
-				     s->exit_slices,
-				     s->exit_minflt,
-				     s->exit_majflt,
-				     s->exit_kernel_ns,
-				     s->schedstat || s->pcheck,
-				     s->stat};
+		v = s->exit;
+		v.sched = s->schedstat || s->pcheck;
+		v.stat = s->stat;
 		if (s->ring && s->pcheck)
 			perf_check_lost(r, v.slices, s->exit_ticks);
 		sample_push(r, s->exit_ticks, s->exit_ticks, &v);
@@ -916,7 +901,7 @@ void src_sched_collect(struct trec *r, int exited)
 	if (s->stat && s->schedstat && v.sched) {
 		cpu = v.run_ns;
 		if (stat_due(s, cpu, now)) {
-			struct reading f;
+			struct sched_reading f;
 			if (take_reading(s, r->tid, &f, RD_STAT, 1) == 0) {
 				v.minflt = f.minflt;
 				v.majflt = f.majflt;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record/lftable.h"
+
 #define STACK_MAX_DEPTH 64
 #define STACK_MAX_IDS	262143u
 
@@ -67,5 +69,18 @@ uint32_t stack_id(const uint64_t *pcs, int n, uint64_t h);
  * was returned by stack_id(). */
 const uint64_t *stack_lookup(uint32_t id, uint32_t *depth);
 uint64_t stack_overflows(void);
+
+/* stack_id() through a thread's cache of 1 << nbits entries (struct trec's
+ * stack_cache): a stack seen lately costs no probe of the shared table. A
+ * 64-bit hash match is taken as the same stack (the shared table compares
+ * frames; a false match here has odds of 2^-64 per pair). */
+static inline uint32_t stack_id_cached(struct lft_cache_ent *cache, unsigned nbits,
+				       const uint64_t *pcs, int n, uint64_t h)
+{
+	uint32_t id = lft_cache_get(cache, nbits, h);
+	if (!id && (id = stack_id(pcs, n, h)) != 0)
+		lft_cache_put(cache, nbits, h, id);
+	return id;
+}
 
 #endif

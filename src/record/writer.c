@@ -416,11 +416,11 @@ static void add_piece(struct writer *w, struct trec *r, const uint8_t *p, size_t
 		user += d;
 		if (w->wev)
 			watch_event(w, user);
-		if (i < r->nside && r->side[i].ts <= user && run) {
-			buf_put(&w->merge, run, (size_t)(p - run));
-			run = NULL;
-		}
 		for (; i < r->nside && r->side[i].ts <= user; i++, nev++) {
+			if (run) {
+				buf_put(&w->merge, run, (size_t)(p - run));
+				run = NULL;
+			}
 			merge_side(w, &r->side[i], &out_last);
 			if (nev == 0)
 				first = out_last;
