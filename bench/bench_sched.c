@@ -3,7 +3,9 @@
  * (each thread blocks once and is woken once). Timed per round trip (wall
  * clock: the cost is in the kernel's switch path and in blocking), with a
  * capture running and its scheduler source off (the baseline), perf
- * context-switch records, and schedstat sampling, in the same run; the median
+ * context-switch records (an event per thread, and one per CPU where this
+ * process may open those: it says which it got), and schedstat sampling,
+ * in the same run; the median
  * of the runs. Each traced run is read back to say how many switches the
  * trace holds and how many records were lost. Without a capture, the
  * kernel's part: the source's perf event opened by each thread and never
@@ -96,6 +98,41 @@ static void *pinger(void *arg)
 	return NULL;
 }
 
+/* The kernel's part with events per CPU: the perf-cpu source's events, for
+ * every task on each CPU, opened here (not by the threads) and never read;
+ * what any task switching on those CPUs pays while such a capture runs.
+ * Returns how many were opened, 0 when refused. */
+static int open_cpu_events(int *fds, int max)
+{
+	int n = 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	for (long c = 0; c < ncpu && n < max; c++) {
+		struct perf_event_attr a;
+		memset(&a, 0, sizeof a);
+		a.size = sizeof a;
+		a.type = PERF_TYPE_SOFTWARE;
+		a.config = PERF_COUNT_SW_DUMMY;
+		a.context_switch = 1;
+		a.exclude_kernel = 1;
+		a.exclude_hv = 1;
+		a.use_clockid = 1;
+		a.clockid = CLOCK_MONOTONIC;
+		a.sample_id_all = 1;
+		a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+		int fd =
+			(int)syscall(SYS_perf_event_open, &a, -1, (int)c, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0)
+			continue; /* offline, or refused */
+		if (mmap(NULL, 129 * (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0) == MAP_FAILED) {
+			close(fd);
+			continue;
+		}
+		fds[n++] = fd;
+	}
+	return n;
+}
+
 /* One run: ns per round trip. */
 static double run_once(void)
 {
@@ -132,7 +169,7 @@ static double run_once(void)
 struct result {
 	double ns; /* per round trip, median */
 	uint64_t outs, samples, lost;
-	char source[32];
+	char source[32], scope[16];
 };
 
 static void read_back(struct result *res)
@@ -146,6 +183,8 @@ static void read_back(struct result *res)
 	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2)
 		if (!strcmp(info->meta[i], "sched.source"))
 			snprintf(res->source, sizeof res->source, "%s", info->meta[i + 1]);
+		else if (!strcmp(info->meta[i], "sched.scope"))
+			snprintf(res->scope, sizeof res->scope, "%s", info->meta[i + 1]);
 	const struct ct_generation *g;
 	struct ct_event ev;
 	int rc;
@@ -223,7 +262,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 
-	struct result plain, off, perf, ss, kern, kctx, kdis;
+	struct result plain, off, perf, pcpu, ss, kern, kctx, kdis, kcpu;
 	measure(-1, &plain);
 	raw_perf = 1;
 	measure(-1, &kern);
@@ -232,8 +271,14 @@ int main(int argc, char **argv)
 	raw_perf = 3;
 	measure(-1, &kdis);
 	raw_perf = 0;
+	int cfds[1024], ncfd = open_cpu_events(cfds, 1024);
+	if (ncfd)
+		measure(-1, &kcpu);
+	for (int i = 0; i < ncfd; i++)
+		close(cfds[i]); /* the rings go with the process */
 	measure(CT_SCHED_OFF, &off);
 	measure(CT_SCHED_PERF, &perf);
+	measure(CT_SCHED_PERF_CPU, &pcpu);
 	measure(CT_SCHED_SCHEDSTAT, &ss);
 	unlink(trace_path);
 
@@ -251,18 +296,27 @@ int main(int argc, char **argv)
 	       (kctx.ns - plain.ns) / 2);
 	printf("%-34s %9.2f us %8.2f %+11.0f ns\n", "  the same, opened disabled", kdis.ns / 1000,
 	       kdis.ns / plain.ns, (kdis.ns - plain.ns) / 2);
+	if (ncfd)
+		printf("%-34s %9.2f us %8.2f %+11.0f ns  (any task's part with perf-cpu)\n",
+		       "no capture, CPU-wide events unread", kcpu.ns / 1000, kcpu.ns / plain.ns,
+		       (kcpu.ns - plain.ns) / 2);
+	else
+		printf("%-34s %12s\n", "no capture, CPU-wide events", "refused here");
 	printf("%-34s %9.2f us %8s %14s  (baseline)\n", "capture, sched off", off.ns / 1000, "1.00",
 	       "");
 	struct {
 		const char *name;
 		const struct result *r;
-	} rows[] = {{"capture, sched perf", &perf}, {"capture, sched schedstat", &ss}};
-	for (int i = 0; i < 2; i++) {
+	} rows[] = {{"capture, sched perf", &perf},
+		    {"capture, sched perf-cpu", &pcpu},
+		    {"capture, sched schedstat", &ss}};
+	for (int i = 0; i < 3; i++) {
 		const struct result *r = rows[i].r;
 		char what[128];
 		if (!strcmp(r->source, "perf"))
-			snprintf(what, sizeof what, "%llu switch-outs, %llu records lost",
-				 (unsigned long long)r->outs, (unsigned long long)r->lost);
+			snprintf(
+				what, sizeof what, "%llu switch-outs, %llu records lost (scope %s)",
+				(unsigned long long)r->outs, (unsigned long long)r->lost, r->scope);
 		else
 			snprintf(what, sizeof what, "%llu samples (source %s)",
 				 (unsigned long long)r->samples, r->source);

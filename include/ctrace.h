@@ -40,12 +40,17 @@ typedef uint32_t ct_name;
 
 /* Where runnable-but-not-running time comes from (ct_config.sched). */
 enum ct_sched_choice {
-	/* perf context switches, schedstat where refused; a recording kept by
-	 * a flight recorder alone (no sink): schedstat (README) */
+	/* perf context switches (an event per thread), schedstat where
+	 * refused; a recording kept by a flight recorder alone (no sink):
+	 * schedstat (README) */
 	CT_SCHED_AUTO = 0,
-	CT_SCHED_PERF = 1,	/* perf only: threads that cannot get it go without */
+	CT_SCHED_PERF = 1, /* perf, an event per thread; threads that cannot get one go without */
 	CT_SCHED_SCHEDSTAT = 2, /* sample /proc/self/task/TID/schedstat only */
 	CT_SCHED_OFF = 3,
+	/* perf, an event per CPU for every task on it (needs CAP_PERFMON or
+	 * perf_event_paranoid <= 0; other tasks pay for their switches), else
+	 * as CT_SCHED_PERF */
+	CT_SCHED_PERF_CPU = 4,
 };
 
 enum ct_clock_choice {

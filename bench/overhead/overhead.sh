@@ -8,20 +8,27 @@
 #
 # Then the paired runs: on this shared VM a mode's CPU time per request
 # drifts by 10-30% from one run to the next, more than tracing costs, so
-# each traced mode also runs at the same time as an untraced service, both
-# under the same fixed load (hey -q: requests per second per connection,
-# below saturation), and the ratio of their CPU time per request is taken
-# within each such pair: whatever the machine does to one it does to both.
+# each traced mode also runs at the same time as an untraced service, each
+# under its own hey (saturating by default; -q: a fixed rate), and the
+# ratio of their CPU time per request is taken within each such pair:
+# whatever the machine does to one it does to both. From that ratio and the
+# machine's CPU time per request in the sequential untraced runs (all
+# processes: the service, hey, the price service, the kernel), an estimate
+# of the throughput lost at saturation: a traced service adds
+# (ratio - 1) x its CPU per request to what the machine spends on one.
 #
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
 #                              [-x] [-q QPS] [-p ROUNDS] [-a]
 # The flight recorder runs as the demo does (a flight recorder alone: the
 # schedstat scheduler source); the full capture gets perf context switches.
-# -x adds a fourth mode: the flight recorder with perf context switches
+# -x adds two modes: the flight recorder with perf context switches
 # (CTRACE_SCHED=perf), to tell the kernel's cost per switch of a perf event
-# (docs/PERFORMANCE.md) from ctrace's own.
-# -q: requests per second per connection in the paired runs (default 20:
-# 1,000 a second per service with -c 50); -p: paired rounds per mode
+# (docs/PERFORMANCE.md) from ctrace's own; and the full capture with an
+# event per CPU instead of per thread (CTRACE_SCHED=perf-cpu, where this
+# user may open them: root, CAP_PERFMON).
+# -q: requests per second per connection in the paired runs (default 0:
+# as many as each service answers; 20 is 1,000 a second with -c 50) and in
+# the attribution's fixed load (default 20); -p: paired rounds per mode
 # (default: ROUNDS; 0 skips them).
 # -a: then ctrace's own share of each traced service's CPU, by attribution:
 # `perf record -g` of the service alone, under the fixed load and
@@ -42,7 +49,7 @@ rounds=5
 conc=50
 build=build
 extra=0
-qps=20
+qps=
 prounds=
 attrib=0
 while getopts "d:r:c:b:xq:p:ah" o; do
@@ -56,18 +63,27 @@ while getopts "d:r:c:b:xq:p:ah" o; do
 	p) prounds=$OPTARG ;;
 	a) attrib=1 ;;
 	*)
-		sed -n '2,36p' "$0"
+		sed -n '2,41p' "$0"
 		exit 2
 		;;
 	esac
 done
 prounds=${prounds:-$rounds}
-for v in "$secs" "$rounds" "$conc" "$qps"; do
+for v in "$secs" "$rounds" "$conc"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "overhead: -d, -r, -c and -q take positive integers" >&2
+		echo "overhead: -d, -r and -c take positive integers" >&2
 		exit 2
 	}
 done
+[[ ${qps:-0} =~ ^[0-9]+$ ]] || {
+	echo "overhead: -q takes a number of requests per second per connection (0: no limit)" >&2
+	exit 2
+}
+# the paired runs' load: hey's -q, or none (saturating); the attribution's fixed load
+pload=()
+[ "${qps:-0}" -gt 0 ] && pload=(-q "$qps")
+aqps=${qps:-20}
+[ "$aqps" -gt 0 ] || aqps=20
 [[ $prounds =~ ^[0-9]+$ ]] || {
 	echo "overhead: -p takes a number of rounds (0: none)" >&2
 	exit 2
@@ -122,6 +138,7 @@ start_svc() {
 	flight) trace=flight ;;
 	flight-perf) trace=flight sched=perf ;;
 	stream) trace="stream=$work/stream-$port.ctrace" ;;
+	stream-cpu) trace="stream=$work/stream-$port.ctrace" sched=perf-cpu ;;
 	esac
 	CTRACE_SCHED=${sched:-auto} "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
 		--dump-dir "$work/dumps-$port" --data-dir "$work/data-$port" --admin off >/dev/null 2>&1 &
@@ -130,9 +147,11 @@ start_svc() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The machine's busy time, all CPUs (user, nice, system, irq, softirq), in ticks.
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 
 # One run: starts the service in a mode, warms it up, measures, stops it.
-# Prints "rps p50_s p99_s cpu_us_per_request".
+# Prints "rps p50_s p99_s cpu_us_per_request machine_cpu_us_per_request".
 run_mode() {
 	local mode=$1 port svc_pid out
 	port=$(free_port)
@@ -141,19 +160,21 @@ run_mode() {
 	hey -z 1s -c "$conc" "http://127.0.0.1:$port/catalog?item=7" >/dev/null
 	# the service's CPU time (user + system, all its threads) around the run:
 	# CPU per request is not moved by time other processes took from it
-	local c0 c1
+	local c0 c1 m0 m1
 	c0=$(cpu_ticks "$svc_pid")
+	m0=$(busy_ticks)
 	out=$(hey -z "${secs}s" -c "$conc" "http://127.0.0.1:$port/catalog?item=7")
+	m1=$(busy_ticks)
 	c1=$(cpu_ticks "$svc_pid")
 	kill -TERM "$svc_pid"
 	wait "$svc_pid" 2>/dev/null || true
 	rm -f "$work"/stream-*.ctrace
-	awk -v cpu_s="$(((c1 - c0)))" -v hz="$(getconf CLK_TCK)" '
+	awk -v cpu_s="$(((c1 - c0)))" -v mach_s="$((m1 - m0))" -v hz="$(getconf CLK_TCK)" '
 	     /Requests\/sec:/ {rps=$2} /^ +50%+ in/ {p50=$3} /^ +99%+ in/ {p99=$3}
 	     /Status code distribution/ {codes=1} codes && /\[[0-9]+\]/ {
 		gsub(/[\[\]]/, "", $1); n += $2; if ($1 != 200) bad += $2 }
 	     END { if (bad) print "non-200 answers: " bad > "/dev/stderr"
-		   printf "%s %s %s %.2f\n", rps, p50, p99, n ? cpu_s / hz * 1e6 / n : 0 }' <<<"$out"
+		   printf "%s %s %s %.2f %.2f\n", rps, p50, p99, n ? cpu_s / hz * 1e6 / n : 0, n ? mach_s / hz * 1e6 / n : 0 }' <<<"$out"
 }
 
 # The name a mode has in the tables.
@@ -163,12 +184,13 @@ mode_name() {
 	flight) echo "flight recorder" ;;
 	stream) echo "full capture (stream)" ;;
 	flight-perf) echo "flight, sched perf" ;;
+	stream-cpu) echo "full, sched perf-cpu" ;;
 	*) echo "$1" ;;
 	esac
 }
 
 modes=(off flight stream)
-[ "$extra" = 1 ] && modes+=(flight-perf)
+[ "$extra" = 1 ] && modes+=(flight-perf stream-cpu)
 nm=${#modes[@]}
 declare -A res
 echo "overhead: $rounds rounds of ${secs}s per mode, hey -c $conc, GET /catalog; modes rotate each round" >&2
@@ -177,12 +199,12 @@ for ((r = 0; r < rounds; r++)); do
 		m=${modes[$(((r + k) % nm))]}
 		line=$(run_mode "$m")
 		res[$m]+="$line"$'\n'
-		printf '  round %d %-7s %s req/s, p50 %s s, p99 %s s, %s us CPU/req\n' $((r + 1)) "$m" $line >&2
+		printf '  round %d %-7s %s req/s, p50 %s s, p99 %s s, %s us CPU/req, machine %s us/req\n' $((r + 1)) "$m" $line >&2
 	done
 done
 
 # One paired run: an untraced service and one in mode, side by side, each
-# under its own hey at qps per connection; first says which starts first
+# under its own hey (pload); first says which starts first
 # (it alternates). Prints "off_cpu_us mode_cpu_us ratio" per request.
 paired_run() {
 	local mode=$1 first=$2 pa pb a b k
@@ -198,16 +220,16 @@ paired_run() {
 	fi
 	wait_port "$pa"
 	wait_port "$pb"
-	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$pa/catalog?item=7" >/dev/null &
+	hey -z 1s -c "$conc" "${pload[@]}" "http://127.0.0.1:$pa/catalog?item=7" >/dev/null &
 	k=$!
-	hey -z 1s -c "$conc" -q "$qps" "http://127.0.0.1:$pb/catalog?item=7" >/dev/null
+	hey -z 1s -c "$conc" "${pload[@]}" "http://127.0.0.1:$pb/catalog?item=7" >/dev/null
 	wait "$k"
 	local ca0 cb0 ca1 cb1
 	ca0=$(cpu_ticks "$a")
 	cb0=$(cpu_ticks "$b")
-	hey -z "${secs}s" -c "$conc" -q "$qps" "http://127.0.0.1:$pa/catalog?item=7" >"$work/pa.out" &
+	hey -z "${secs}s" -c "$conc" "${pload[@]}" "http://127.0.0.1:$pa/catalog?item=7" >"$work/pa.out" &
 	k=$!
-	hey -z "${secs}s" -c "$conc" -q "$qps" "http://127.0.0.1:$pb/catalog?item=7" >"$work/pb.out"
+	hey -z "${secs}s" -c "$conc" "${pload[@]}" "http://127.0.0.1:$pb/catalog?item=7" >"$work/pb.out"
 	wait "$k"
 	ca1=$(cpu_ticks "$a" 2>/dev/null || echo 0)
 	cb1=$(cpu_ticks "$b" 2>/dev/null || echo 0)
@@ -232,7 +254,7 @@ paired_run() {
 
 declare -A pres
 if [ "$prounds" -gt 0 ]; then
-	echo "overhead: $prounds paired rounds of ${secs}s per traced mode, each beside an untraced service, hey -c $conc -q $qps each" >&2
+	echo "overhead: $prounds paired rounds of ${secs}s per traced mode, each beside an untraced service, hey -c $conc ${pload[*]:-(no rate limit)} each" >&2
 	for ((r = 0; r < prounds; r++)); do
 		for m in "${modes[@]}"; do
 			[ "$m" = off ] && continue
@@ -244,7 +266,7 @@ if [ "$prounds" -gt 0 ]; then
 fi
 
 # Medians and spread per mode, ratios against off.
-summary() { # mode -> "rps_med p50_med p99_med rps_spread p99_spread cpu_med cpu_spread"
+summary() { # mode -> "rps_med p50_med p99_med rps_spread p99_spread cpu_med cpu_spread machine_cpu_med"
 	printf '%s' "${res[$1]}" | awk '
 		function med(a, n,   i, j, t) {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -252,10 +274,10 @@ summary() { # mode -> "rps_med p50_med p99_med rps_spread p99_spread cpu_med cpu
 		function spread(a, n,   i, lo, hi) { lo = hi = a[1]
 			for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
 			return lo > 0 ? (hi - lo) / lo : 0 }
-		NF == 4 { n++; r[n] = $1; p5[n] = $2; p9[n] = $3; r2[n] = $1; q9[n] = $3; c[n] = $4; c2[n] = $4 }
-		END { printf "%.1f %.6f %.6f %.4f %.4f %.2f %.4f\n", med(r, n), med(p5, n), med(p9, n), spread(r2, n), spread(q9, n), med(c, n), spread(c2, n) }'
+		NF == 5 { n++; r[n] = $1; p5[n] = $2; p9[n] = $3; r2[n] = $1; q9[n] = $3; c[n] = $4; c2[n] = $4; mc[n] = $5 }
+		END { printf "%.1f %.6f %.6f %.4f %.4f %.2f %.4f %.2f\n", med(r, n), med(p5, n), med(p9, n), spread(r2, n), spread(q9, n), med(c, n), spread(c2, n), med(mc, n) }'
 }
-read -r off_rps off_p50 off_p99 off_rs off_ps off_cpu off_cs < <(summary off)
+read -r off_rps off_p50 off_p99 off_rs off_ps off_cpu off_cs off_mach < <(summary off)
 echo
 echo "Overhead budget: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "hey -z ${secs}s -c $conc, $rounds rounds per mode (medians); spread = (max-min)/min over the rounds"
@@ -263,7 +285,7 @@ echo
 printf '| %-23s | %10s | %8s | %9s | %8s | %9s | %8s | %10s | %10s | %11s | %8s | %10s |\n' mode "req/s" ratio "p50 ms" ratio "p99 ms" ratio "req/s spr" "p99 spread" "CPU us/req" ratio "CPU spread"
 printf '|%s|\n' "-------------------------|------------|----------|-----------|----------|-----------|----------|------------|------------|-------------|----------|------------"
 for m in "${modes[@]}"; do
-	read -r rps p50 p99 rs ps cpu cs < <(summary "$m")
+	read -r rps p50 p99 rs ps cpu cs _ < <(summary "$m")
 	name=$(mode_name "$m")
 	awk -v n="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v rs="$rs" -v ps="$ps" \
 		-v cpu="$cpu" -v cs="$cs" -v b_cpu="$off_cpu" \
@@ -277,7 +299,7 @@ awk -v f="$(summary flight | cut -d' ' -f1)" -v s="$(summary stream | cut -d' ' 
 	printf "throughput loss: flight recorder %.2f%% (target <= 1%%), full capture %.2f%% (target <= 3%%)\n",
 		(1 - f / b) * 100, (1 - s / b) * 100 }'
 for m in flight stream; do
-	read -r _ _ p99 _ ps _ _ < <(summary "$m")
+	read -r _ _ p99 _ ps _ _ _ < <(summary "$m")
 	awk -v m="$m" -v p="$p99" -v b="$off_p99" -v bs="$off_ps" -v ms="$ps" 'BEGIN {
 		d = b > 0 ? (p - b) / b : 0; sp = bs > ms ? bs : ms
 		printf "p99, %s vs off: %+.1f%%; run-to-run spread of p99 (the larger of the two modes): %.1f%%: %s\n",
@@ -287,8 +309,13 @@ done
 paired_table() {
 [ "$prounds" -gt 0 ] || return 0
 echo
-echo "Paired runs: each traced mode beside an untraced service at the same time, hey -z ${secs}s -c $conc -q $qps each"
-echo "($((conc * qps)) requests/s per service), $prounds pairs per mode; CPU = the service's user + system time per request"
+if [ ${#pload[@]} -gt 0 ]; then
+	echo "Paired runs: each traced mode beside an untraced service at the same time, hey -z ${secs}s -c $conc -q $qps each"
+	echo "($((conc * qps)) requests/s per service), $prounds pairs per mode; CPU = the service's user + system time per request"
+else
+	echo "Paired runs: each traced mode beside an untraced service at the same time, each under its own hey -z ${secs}s -c $conc"
+	echo "(no rate limit: the two share the machine saturated), $prounds pairs per mode; CPU = the service's user + system time per request"
+fi
 echo
 printf '| %-23s | %11s | %15s | %12s | %17s |\n' mode "CPU us/req" "untraced us/req" "ratio (med)" "ratio min - max"
 printf '|%s|\n' "-------------------------|-------------|-----------------|--------------|-------------------"
@@ -302,6 +329,26 @@ for m in "${modes[@]}"; do
 		NF == 3 && $3 > 0 { k++; o[k] = $1; t[k] = $2; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
 		END { if (!k) { printf "| %-23s | %11s | %15s | %12s | %17s |\n", n, "-", "-", "-", "no valid pair"; exit }
 		      printf "| %-23s | %11.1f | %15.1f | %12.3f | %7.3f - %7.3f |\n", n, med(t, k), med(o, k), med(q, k), lo, hi }'
+done
+# The throughput lost at saturation, estimated: with the machine's CPUs
+# busy, req/s = CPUs / (the machine's CPU per request); tracing adds
+# (ratio - 1) x the service's CPU per request to the latter.
+echo
+echo "Throughput loss at saturation, estimated from the paired ratio: the untraced service takes $off_cpu us of CPU a request"
+echo "and the machine (every process and the kernel) $off_mach us (sequential runs, medians); loss = d / ($off_mach + d), d = (ratio - 1) x $off_cpu"
+for m in "${modes[@]}"; do
+	[ "$m" = off ] && continue
+	name=$(mode_name "$m")
+	printf '%s' "${pres[$m]}" | awk -v n="$name" -v m="$m" -v s="$off_cpu" -v mc="$off_mach" '
+		function med(a, k,   i, j, t) {
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+		function loss(r,   d) { d = (r - 1) * s; return mc + d > 0 ? 100 * d / (mc + d) : 0 }
+		NF == 3 && $3 > 0 { k++; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
+		END { if (!k || mc <= 0) exit
+		      tg = m ~ /^stream/ ? 3 : m == "flight" ? 1 : 0
+		      printf "  %-23s %.2f%% (pairs: %.2f%% to %.2f%%)%s\n", n, loss(med(q, k)), loss(lo), loss(hi),
+			     tg ? sprintf(", target <= %d%%", tg) : "" }'
 done
 }
 paired_table
@@ -376,14 +423,14 @@ comm -23 <(nm --defined-only "$build"/libctrace.a "$build"/libctrace-wrap.a 2>/d
 	<(nm --defined-only $objs | awk '$2 ~ /^[tTwW]$/ {sub(/\..*/, "", $3); print $3}' | sort -u) >"$work/ctsyms"
 echo
 echo "ctrace's own share of the traced service's CPU (perf record -g -F 1999 of the service alone, ${secs}s,"
-echo "hey -c $conc, at -q $qps and saturated): samples on ctrace's threads or inside its code, of all the service's samples"
+echo "hey -c $conc, at -q $aqps and saturated): samples on ctrace's threads or inside its code, of all the service's samples"
 echo
 printf '| %-23s | %-15s | %8s | %13s | %14s | %16s |\n' mode load samples "ctrace share" "writer threads" "program threads"
 printf '|%s|\n' "-------------------------|-----------------|----------|---------------|----------------|------------------"
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
 	name=$(mode_name "$m")
-	for load in "-q $qps" ""; do
+	for load in "-q $aqps" ""; do
 		read -r tot mine wr th < <(attribute "$m" "$load")
 		awk -v n="$name" -v l="${load:-saturated}" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
 			if (!t) { printf "| %-23s | %-15s | %8s | %13s | %14s | %16s |\n", n, l, 0, "-", "-", "-"; exit }

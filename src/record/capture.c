@@ -332,13 +332,16 @@ int ct_config_from_env(struct ct_config *c)
 			c->sched = CT_SCHED_AUTO;
 		else if (!strcmp(v, "perf"))
 			c->sched = CT_SCHED_PERF;
+		else if (!strcmp(v, "perf-cpu"))
+			c->sched = CT_SCHED_PERF_CPU;
 		else if (!strcmp(v, "schedstat"))
 			c->sched = CT_SCHED_SCHEDSTAT;
 		else if (!strcmp(v, "off"))
 			c->sched = CT_SCHED_OFF;
 		else
 			return set_err(CT_ECONFIG,
-				       "CTRACE_SCHED: bad value '%s' (auto, perf, schedstat, off)",
+				       "CTRACE_SCHED: bad value '%s' (auto, perf, perf-cpu, "
+				       "schedstat, off)",
 				       v);
 	}
 	if ((v = getenv("CTRACE_FAULTS")) && parse_onoff(v, &c->faults))
@@ -416,7 +419,7 @@ static int check_config(const struct ct_config *c)
 		return set_err(CT_ECONFIG, "stack depth must be between 1 and %d", STACK_MAX_DEPTH);
 	if (c->stack_events & ~CT_STACK_ALL)
 		return set_err(CT_ECONFIG, "unknown stack event bits 0x%x", c->stack_events);
-	if (c->sched < CT_SCHED_AUTO || c->sched > CT_SCHED_OFF)
+	if (c->sched < CT_SCHED_AUTO || c->sched > CT_SCHED_PERF_CPU)
 		return set_err(CT_ECONFIG, "unknown scheduler source %d", c->sched);
 	if (c->syscall_min_ns > 10000000000ull)
 		return set_err(CT_ECONFIG, "syscall threshold must be at most 10 s");

@@ -59,7 +59,8 @@ struct sched_rec {
 	uint8_t final_done; /* the capture's last sample is taken */
 	uint8_t pcheck;	    /* perf: schedstat's switch-in count is read */
 	uint8_t exit_done;  /* the exit reading is pushed */
-	void *ring;	    /* the event's mmap: control page, then data */
+	uint8_t perf;	    /* gets switch records: its own event, or the CPUs' */
+	void *ring;	    /* its own event's mmap: control page, then data */
 	uint64_t perf_id;   /* PERF_EVENT_IOC_ID: the fd is still ours */
 	uint64_t ino, dev;  /* the fd's inode when opened */
 	int pfd[2];	    /* kept /proc fds (schedstat, stat), when pkept */
@@ -79,7 +80,9 @@ struct sched_rec {
 	uint64_t last_rec;		   /* ticks of the last perf record */
 	uint64_t last_drain;		   /* CLOCK_MONOTONIC of the last ring drain */
 	uint64_t slices0;		   /* perf: switch-ins when it registered */
-	uint64_t ins, lost_recs;	   /* perf: switch-ins read, records lost */
+	uint64_t ins, outs, lost_recs;	   /* perf: switch-ins and -outs read, records lost */
+	uint64_t reg_ns;		   /* CLOCK_MONOTONIC of its baseline reading */
+	uint64_t cpu_recs;		   /* CPU-wide records given it since the last collect */
 	_Atomic uint32_t exit_ready;
 	uint64_t exit_ticks;
 	struct sched_reading exit; /* the exit reading */

@@ -63,3 +63,8 @@ uint64_t sources_wait_ns(void)
 {
 	return src_sched_wait_ns();
 }
+
+uint64_t sources_take_lost(void)
+{
+	return src_sched_take_lost();
+}

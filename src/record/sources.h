@@ -44,13 +44,18 @@ void sources_stop(void);
 /* Writer thread, before it waits for its next round: how soon (ns) the
  * sources want it, 0 for no preference (a perf ring filling up fast). */
 uint64_t sources_wait_ns(void);
+/* Source records lost that no thread can be named for (a CPU-wide perf
+ * ring's), since the last call. Writer thread. */
+uint64_t sources_take_lost(void);
 
 /* ---- provided by the writer for the sources (writer.c) ---- */
 
 /* Queues an event for thread r at ts (ticks of the capture's clock),
  * arguments as its spec says (durations in ticks), stack id or 0. The
  * writer puts it into r's stream in time order. Writer thread only. */
-void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
+/* 0, or -1 when r's queue had no room: the event is dropped and counted in
+ * r's loss (r->w_side_lost). */
+int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
 /* CLOCK_MONOTONIC nanoseconds to the capture's ticks, and a duration in
  * nanoseconds to ticks. Writer thread only. */
 uint64_t writer_ns_to_ticks(uint64_t mono_ns);

@@ -1,7 +1,13 @@
 /* The scheduler and page-fault sources. Each thread gets, when it
  * registers, a perf event of its own: context-switch records (preempted or
  * blocked, and the CPU it comes back on) and a sample per major fault (its
- * address and user stack). Where perf is refused the writer samples the
+ * address and user stack). Asked to (CTRACE_SCHED=perf-cpu) and allowed to
+ * (CAP_PERFMON, or perf_event_paranoid <= 0), a capture opens one such
+ * event per CPU instead, for every task: the kernel then has no perf
+ * context to switch with each thread, half or less of a per-thread
+ * event's cost per switch here (bench_sched), paid by every task on the
+ * CPUs; the writer keeps this process's records. Where perf is refused
+ * the writer samples the
  * thread's /proc/self/task/TID/schedstat (run-queue delay, run time,
  * timeslices) instead. Minor faults are counts sampled from
  * /proc/self/task/TID/stat either way (a perf event per thread is the fd
@@ -70,6 +76,25 @@
 
 enum { SRC_OFF = 0, SRC_PERF = 1, SRC_SCHEDSTAT = 2 };
 
+/* Data pages of a CPU's ring: 512 KiB, some 13,000 switch records (40
+ * bytes each with the task's ids) of every task on the CPU, a round's worth
+ * at 650,000 switches a second on it; within perf_event_mlock_kb's default
+ * (516 KiB a CPU) for a user with CAP_PERFMON. */
+#define CPU_RING_PAGES 128
+/* A CPU's records are taken up to this long before the writer looks: a
+ * record is written with the switch, but across CPUs the writer reads one
+ * ring after another, and a thread that moved from one to another must not
+ * see its switch-in before its switch-out. */
+#define CPU_HORIZON_NS 50000ull
+#define CPU_MAX	       1024
+
+struct cpu_ring {
+	int fd;
+	void *ring;
+	uint64_t est_ns, est_head;  /* when the rate was last taken, data_head then */
+	uint64_t perf_id, ino, dev; /* the fd is still ours: cpu_fd_ours */
+};
+
 static struct {
 	int sched;	 /* what the capture uses: SRC_* */
 	int fallback;	 /* a thread that gets no perf event samples schedstat */
@@ -80,6 +105,15 @@ static struct {
 	uint64_t flush_ns;    /* the writer's ordinary round */
 	uint64_t ns_per_tick; /* of /proc/.../stat's CPU times (USER_HZ) */
 	int depth;	      /* frames of a fault's stack */
+	int cpu_wide;	      /* one event per CPU (cpus), not one per thread */
+	int ncpus;
+	struct cpu_ring *cpus;
+	size_t cpu_map_bytes;
+	pid_t pid;
+	uint64_t cpu_lost; /* records the CPUs' rings lost (any task's) */
+	/* the writer's tid -> record table for the CPUs' records */
+	struct tid_slot *tids;
+	uint32_t tids_cap, tids_high, tids_next;
 	struct perf_event_attr attr;
 	size_t page, map_bytes;
 	long fd_budget;
@@ -321,6 +355,124 @@ static int perf_probe(void)
 	return 0;
 }
 
+/* ---- one event per CPU ---- */
+
+struct tid_slot {
+	pid_t tid; /* 0: free */
+	uint32_t idx;
+};
+
+/* Whether a CPU's fd is still the event opened (a daemon may have closed
+ * it and got the number back for a file of its own; the ring lives on in
+ * its mapping either way). */
+static int cpu_fd_ours(const struct cpu_ring *cr)
+{
+	struct stat st;
+	uint64_t id = 0;
+	return cr->fd >= 0 && fstat(cr->fd, &st) == 0 && (uint64_t)st.st_ino == cr->ino &&
+	       (uint64_t)st.st_dev == cr->dev && ioctl(cr->fd, PERF_EVENT_IOC_ID, &id) == 0 &&
+	       id == cr->perf_id;
+}
+
+static void cpu_close_all(void)
+{
+	for (int c = 0; c < S.ncpus; c++) {
+		struct cpu_ring *cr = &S.cpus[c];
+		if (cr->ring)
+			munmap(cr->ring, S.cpu_map_bytes);
+		if (cr->fd >= 0) {
+			if (!cr->ring || cpu_fd_ours(cr)) /* unmapped: just opened */
+				syscall(SYS_close, cr->fd);
+			atomic_fetch_sub(&S.fds, 1);
+		}
+		cr->ring = NULL;
+		cr->fd = -1;
+	}
+	free(S.cpus);
+	free(S.tids);
+	S.cpus = NULL;
+	S.tids = NULL;
+	S.ncpus = 0;
+	S.cpu_wide = 0;
+	S.tids_cap = S.tids_high = S.tids_next = 0;
+}
+
+/* Opens an event for every task on each CPU and maps its ring, trying the
+ * attributes perf_probe would; 1 when every online CPU has one. Refused
+ * without CAP_PERFMON (or CAP_SYS_ADMIN) unless perf_event_paranoid <= 0. */
+static int cpu_open_all(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	/* at most half of ctrace's fd budget (a quarter of the limit): the
+	 * program's fds come first, and threads fall back to schedstat when
+	 * per-thread events run out, which CPU-wide ones would not */
+	if (n < 1 || n > CPU_MAX || n > S.fd_budget / 2 ||
+	    !(S.cpus = calloc((size_t)n, sizeof *S.cpus)))
+		return 0;
+	for (long c = 0; c < n; c++)
+		S.cpus[c].fd = -1;
+	S.ncpus = (int)n;
+	S.cpu_map_bytes = (1 + CPU_RING_PAGES) * S.page;
+	S.pid = getpid();
+	for (int k = !S.faults ? 2 : S.depth ? 0 : 1; k <= 2; k++) {
+		struct perf_event_attr a;
+		perf_attr(k, S.depth, &a);
+		a.sample_type |= PERF_SAMPLE_TID; /* whose record it is */
+		int opened = 0, err = 0;
+		for (int c = 0; c < S.ncpus && !err; c++) {
+			S.cpus[c].fd = -1;
+			int fd = (int)syscall(SYS_perf_event_open, &a, -1, c, -1,
+					      PERF_FLAG_FD_CLOEXEC);
+			if (fd < 0) {
+				if (errno != ENODEV) /* ENODEV: the CPU is offline */
+					err = errno ? errno : EINVAL;
+				continue;
+			}
+			atomic_fetch_add(&S.fds, 1);
+			struct cpu_ring *cr = &S.cpus[c];
+			cr->fd = fd;
+			struct stat st;
+			if (fstat(fd, &st) != 0 ||
+			    ioctl(fd, PERF_EVENT_IOC_ID, &cr->perf_id) != 0) {
+				err = EINVAL;
+				continue;
+			}
+			cr->ino = (uint64_t)st.st_ino;
+			cr->dev = (uint64_t)st.st_dev;
+			void *m = mmap(NULL, S.cpu_map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       fd, 0);
+			if (m == MAP_FAILED) {
+				err = ENOMEM;
+				continue;
+			}
+			cr->ring = m;
+			opened++;
+		}
+		if (!err && opened) {
+			S.attr = a;
+			S.perf_faults = a.config == PERF_COUNT_SW_PAGE_FAULTS_MAJ;
+			S.cpu_wide = 1;
+			return 1;
+		}
+		for (int c = 0; c < S.ncpus; c++) {
+			if (S.cpus[c].ring)
+				munmap(S.cpus[c].ring, S.cpu_map_bytes);
+			if (S.cpus[c].fd >= 0) {
+				syscall(SYS_close, S.cpus[c].fd);
+				atomic_fetch_sub(&S.fds, 1);
+			}
+			S.cpus[c].ring = NULL;
+			S.cpus[c].fd = -1;
+		}
+		if (opened == 0 && err == 0)
+			break; /* every CPU offline: cannot be */
+		if (err == EACCES || err == EPERM || err == ENOMEM)
+			break; /* not allowed (or no memory): another attribute will not be */
+	}
+	cpu_close_all();
+	return 0;
+}
+
 /* Whether s->fd is still the event we opened: a program may close every fd
  * it does not know (daemons do) and get the number back for a file of its
  * own. All anonymous-inode fds share one inode, so the event id decides. */
@@ -395,6 +547,12 @@ static void child_after_fork(void)
 		s->fd = -1;
 		s->ring = NULL;
 	}
+	for (int c = 0; c < S.ncpus; c++) {
+		if (cpu_fd_ours(&S.cpus[c]))
+			syscall(SYS_close, S.cpus[c].fd);
+		S.cpus[c].fd = -1;
+		S.cpus[c].ring = NULL; /* perf maps are not copied */
+	}
 	atomic_store(&S.fds, 0);
 }
 
@@ -438,9 +596,14 @@ void src_sched_start(const struct ct_config *cfg)
 	 * "The flight recorder samples schedstat"); a capture gets the exact
 	 * switches. */
 	int flight_only = writer_has_flight() && !writer_has_sink();
+	S.cpu_wide = 0;
 	if (cfg->sched == CT_SCHED_AUTO && flight_only && schedstat_ok)
 		S.sched = SRC_SCHEDSTAT;
-	else if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF) && perf_probe())
+	else if (cfg->sched == CT_SCHED_PERF_CPU && cpu_open_all())
+		S.sched = SRC_PERF; /* asked for only: other tasks pay for it */
+	else if ((cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_PERF ||
+		  cfg->sched == CT_SCHED_PERF_CPU) &&
+		 perf_probe())
 		S.sched = SRC_PERF;
 	if (S.sched == SRC_OFF && schedstat_ok &&
 	    (cfg->sched == CT_SCHED_AUTO || cfg->sched == CT_SCHED_SCHEDSTAT))
@@ -463,6 +626,8 @@ void src_sched_meta(void (*put)(void *ctx, const char *key, const char *value), 
 {
 	static const char *const names[] = {"off", "perf", "schedstat"};
 	put(ctx, "sched.source", names[S.sched]);
+	if (S.sched == SRC_PERF) /* an event per thread, or per CPU */
+		put(ctx, "sched.scope", S.cpu_wide ? "cpu" : "thread");
 	/* perf: major faults from perf (address and stack), minor fault counts
 	 * sampled from /proc; proc: both sampled */
 	put(ctx, "faults.source",
@@ -481,8 +646,8 @@ void src_sched_thread_start(struct trec *r)
 	s->ring = NULL;
 	s->on = 0;
 	s->in_ns = s->ran_ns = s->out_ns = s->cpu_at_stat = s->cut_at = 0;
-	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = 0;
-	s->ins = s->lost_recs = 0;
+	s->schedstat = s->stat = s->final_done = s->pcheck = s->exit_done = s->perf = 0;
+	s->ins = s->outs = s->lost_recs = s->cpu_recs = 0;
 	s->last_rec = r->base_ticks;
 	s->seen_user = r->base_ticks;
 	atomic_store_explicit(&s->exit_ready, 0, memory_order_relaxed);
@@ -490,13 +655,15 @@ void src_sched_thread_start(struct trec *r)
 		goto out;
 	s->on = 1;
 	if (S.sched == SRC_PERF) {
-		if (perf_thread_open(s) != 0 && S.fallback)
+		if (S.cpu_wide || perf_thread_open(s) == 0)
+			s->perf = 1;
+		else if (S.fallback)
 			s->schedstat = 1;
 	} else if (S.sched == SRC_SCHEDSTAT) {
 		s->schedstat = 1;
 	}
 	s->stat = S.faults && S.stat_ok;
-	s->pcheck = s->ring && S.schedstat_ok;
+	s->pcheck = s->perf && S.schedstat_ok;
 	/* the baseline: the first sample covers the time from here */
 	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 1) != 0) {
@@ -513,9 +680,9 @@ void src_sched_thread_start(struct trec *r)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	s->last_drain = s->stat_ns = s->last_ns;
+	s->last_drain = s->stat_ns = s->reg_ns = s->last_ns;
 	s->in_ns = s->last_ns; /* on CPU: registering */
-	s->cpu_at_stat = s->ring ? 0 : s->run_ns;
+	s->cpu_at_stat = s->perf ? 0 : s->run_ns;
 out:
 	errno = saved;
 }
@@ -567,7 +734,7 @@ static void sample_push(struct trec *r, uint64_t ts, uint64_t fts, const struct 
 			fault_push(r, fts, CT_FAULT_MINOR, v->minflt - s->minflt);
 		}
 		/* with a perf event, major faults come one by one from it */
-		if (!(s->ring && S.perf_faults) && v->majflt > s->majflt)
+		if (!(s->perf && S.perf_faults) && v->majflt > s->majflt)
 			fault_push(r, fts, CT_FAULT_MAJOR, v->majflt - s->majflt);
 	}
 	if (v->sched) {
@@ -593,7 +760,7 @@ static uint64_t perf_cpu(const struct sched_rec *s, uint64_t now)
  * moves it up to the thread's last event written, merge_side). */
 static uint64_t fault_ticks(const struct sched_rec *s, uint64_t now)
 {
-	int off = s->ring && !s->in_ns && s->out_ns && s->out_ns < now;
+	int off = s->perf && !s->in_ns && s->out_ns && s->out_ns < now;
 	return writer_ns_to_ticks(off ? s->out_ns : now);
 }
 
@@ -722,18 +889,39 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 	memcpy(&id, body + n - sizeof id, sizeof id);
 	uint64_t ts = writer_ns_to_ticks(id.time);
 	if (h->type == PERF_RECORD_SWITCH) {
-		if (h->misc & PERF_RECORD_MISC_SWITCH_OUT) {
+		int out = (h->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
+		if (S.cpu_wide && !out == !!s->in_ns) {
+			/* Two outs or two ins in a row: a CPU's ring lost the one
+			 * between, and its LOST record cannot say whose it was.
+			 * Said here, where the thread's records break off (the
+			 * exact count comes with perf_check_lost). */
+			uint64_t a[3] = {1, ts > s->last_rec ? ts - s->last_rec : 0,
+					 CT_LOSS_BUFFER_FULL};
+			if (side_push(r, s->last_rec, CT_EV_LOSS, a, 0) == 0)
+				s->lost_recs++;
+			else
+				r->w_side_lost--; /* perf_check_lost counts it */
+		}
+		uint64_t a = out ? h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+					     ? CT_SCHED_PREEMPTED
+					     : CT_SCHED_BLOCKED
+				 : id.cpu;
+		if (side_push(r, ts, out ? CT_EV_SCHED_OUT : CT_EV_SCHED_IN, &a, 0) != 0 &&
+		    S.cpu_wide) {
+			/* No room: as if the ring had lost it, so that the next
+			 * record says so where it lies and perf_check_lost counts
+			 * it. (With a thread's own ring the generation's loss
+			 * table says it, as side_push counted it.) */
+			r->w_side_lost--;
+			return;
+		}
+		if (out) {
+			s->outs++;
 			if (s->in_ns && id.time > s->in_ns)
 				s->ran_ns += id.time - s->in_ns;
 			s->in_ns = 0;
 			s->out_ns = id.time;
-			uint64_t a = h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
-					     ? CT_SCHED_PREEMPTED
-					     : CT_SCHED_BLOCKED;
-			side_push(r, ts, CT_EV_SCHED_OUT, &a, 0);
 		} else {
-			uint64_t a = id.cpu;
-			side_push(r, ts, CT_EV_SCHED_IN, &a, 0);
 			s->ins++;
 			s->in_ns = id.time;
 		}
@@ -758,19 +946,26 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 /* Switch records lost with nothing to say so: the kernel writes its LOST
  * record only with the next record that fits, which never comes when the
  * ring stays full until the thread ends (the writer could not run; under a
- * heavy load it may wait hundreds of ms for a CPU). The kernel's count of
- * the thread's switch-ins (schedstat's timeslices) against the switch-ins
- * read tells how many went missing: an out and an in each. */
+ * heavy load it may wait hundreds of ms for a CPU); and a CPU's ring does
+ * not say whose records it lost. The kernel's count of the thread's
+ * switch-ins (schedstat's timeslices) since it registered tells: on CPU
+ * then and at the reading, it was switched out as many times as in, so
+ * each switch-in or -out not read went missing. */
 static void perf_check_lost(struct trec *r, uint64_t slices, uint64_t ts)
 {
 	struct sched_rec *s = &r->sched;
-	uint64_t kernel = slices - s->slices0, seen = s->ins + s->lost_recs / 2;
-	if (slices < s->slices0 || kernel <= seen)
+	if (slices < s->slices0)
+		return;
+	uint64_t kernel = slices - s->slices0;
+	uint64_t miss =
+		(kernel > s->ins ? kernel - s->ins : 0) + (kernel > s->outs ? kernel - s->outs : 0);
+	if (miss <= s->lost_recs)
 		return;
 	uint64_t at = s->last_rec < ts ? s->last_rec : ts;
-	uint64_t a[3] = {2 * (kernel - seen), ts - at, CT_LOSS_BUFFER_FULL};
-	side_push(r, at, CT_EV_LOSS, a, 0);
-	s->lost_recs += a[0];
+	uint64_t a[3] = {miss - s->lost_recs, ts - at, CT_LOSS_BUFFER_FULL};
+	if (side_push(r, at, CT_EV_LOSS, a, 0) != 0)
+		r->w_side_lost += a[0] - 1; /* in the loss table then, all of them */
+	s->lost_recs = miss;
 }
 
 /* Asks for the writer's next round within ns (the soonest asked wins). */
@@ -819,6 +1014,211 @@ static uint64_t perf_drain(struct trec *r, uint64_t now)
 	return n;
 }
 
+/* The record of this capture's thread tid, or NULL (another process's
+ * thread, one not registered, or one the writer is done with). The table
+ * is rebuilt when a thread registered since the last build. */
+static void tids_rebuild(uint32_t epoch, uint32_t high, uint32_t next)
+{
+	uint32_t cap = 64;
+	while (cap < 2 * high)
+		cap *= 2;
+	struct tid_slot *t = calloc(cap, sizeof *t);
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < high; i++) {
+		struct trec *r = &g_recs[i];
+		if (atomic_load_explicit(&r->epoch, memory_order_acquire) != epoch || r->pseudo ||
+		    !r->sched.perf || r->w_done || r->tid <= 0)
+			continue;
+		uint32_t h = ((uint32_t)r->tid * 2654435761u) & (cap - 1);
+		while (t[h].tid && t[h].tid != r->tid)
+			h = (h + 1) & (cap - 1);
+		t[h].tid = r->tid;
+		t[h].idx = i;
+	}
+	free(S.tids);
+	S.tids = t;
+	S.tids_cap = cap;
+	S.tids_high = high;
+	S.tids_next = next;
+}
+
+static struct trec *rec_of_tid(pid_t tid, uint32_t epoch)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		if (S.tids_cap) {
+			uint32_t h = ((uint32_t)tid * 2654435761u) & (S.tids_cap - 1);
+			for (; S.tids[h].tid; h = (h + 1) & (S.tids_cap - 1)) {
+				if (S.tids[h].tid != tid)
+					continue;
+				/* the epoch first: a record reused by a thread that
+				 * registers now has 0 there until it is published */
+				struct trec *r = &g_recs[S.tids[h].idx];
+				if (atomic_load_explicit(&r->epoch, memory_order_acquire) ==
+					    epoch &&
+				    r->tid == tid && !r->pseudo && r->sched.perf && !r->w_done)
+					return r;
+				break;
+			}
+		}
+		uint32_t high = atomic_load(&g_recs_high), next = atomic_load(&g_next_index);
+		if (pass || (high == S.tids_high && next == S.tids_next))
+			return NULL;
+		tids_rebuild(epoch, high, next);
+	}
+	return NULL;
+}
+
+/* A CPU ring's record kept for the merge: its time, where its bytes are. */
+struct cpu_rec {
+	uint64_t time;
+	uint32_t cpu, off;
+};
+
+static struct {
+	uint8_t *b;
+	size_t len, cap;
+	struct cpu_rec *r;
+	size_t n, capr;
+} G;
+
+static int cpu_rec_cmp(const void *a, const void *b)
+{
+	const struct cpu_rec *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Keeps rec (size bytes, this process's) for the merge; 0, or -1 out of
+ * memory (the record is then dropped and counted lost). */
+static int gather_keep(const uint8_t *rec, size_t size, uint64_t time, int cpu)
+{
+	if (G.len + size > G.cap) {
+		size_t cap = G.cap ? G.cap : 65536;
+		while (cap < G.len + size)
+			cap *= 2;
+		uint8_t *b = realloc(G.b, cap);
+		if (!b)
+			return -1;
+		G.b = b;
+		G.cap = cap;
+	}
+	if (G.n == G.capr) {
+		size_t cap = G.capr ? G.capr * 2 : 1024;
+		struct cpu_rec *r = realloc(G.r, cap * sizeof *r);
+		if (!r)
+			return -1;
+		G.r = r;
+		G.capr = cap;
+	}
+	memcpy(G.b + G.len, rec, size);
+	G.r[G.n++] = (struct cpu_rec){time, (uint32_t)cpu, (uint32_t)G.len};
+	G.len += size;
+	return 0;
+}
+
+/* Takes every CPU ring's records up to horizon (CLOCK_MONOTONIC ns), keeps
+ * this process's, and hands them to their threads in time order. Each ring
+ * is in time order; a thread's records may be on several. */
+static void cpu_gather(uint64_t now, uint64_t horizon, uint32_t epoch)
+{
+	static uint8_t rec[65536]; /* a record's size is 16 bits */
+	G.len = G.n = 0;
+	uint64_t size = S.cpu_map_bytes - S.page, mask = size - 1;
+	for (int c = 0; c < S.ncpus; c++) {
+		struct cpu_ring *cr = &S.cpus[c];
+		if (!cr->ring)
+			continue;
+		struct perf_event_mmap_page *pc = cr->ring;
+		const uint8_t *data = (const uint8_t *)cr->ring + S.page;
+		uint64_t head = __atomic_load_n(&pc->data_head, __ATOMIC_ACQUIRE);
+		uint64_t tail = pc->data_tail;
+		/* As perf_drain: back when it would be half full at this rate.
+		 * Every thread's collect looks at the CPUs, a few microseconds
+		 * apart: the rate is taken over a millisecond at least, from
+		 * what the kernel wrote (data_head only grows). */
+		uint64_t since = now - cr->est_ns;
+		if (since >= SOON_NS) {
+			if (cr->est_ns && head != cr->est_head) {
+				uint64_t half = (size / 2) * since / (head - cr->est_head);
+				if (half < S.flush_ns)
+					soon_within(half < SOON_NS ? SOON_NS : half);
+			}
+			cr->est_ns = now;
+			cr->est_head = head;
+		}
+		if (head == tail)
+			continue;
+		while (head - tail >= sizeof(struct perf_event_header)) {
+			struct perf_event_header h;
+			ring_copy(data, mask, tail, &h, sizeof h);
+			if (h.size < sizeof h || h.size > head - tail) {
+				tail = head; /* cannot happen; resynchronize */
+				break;
+			}
+			ring_copy(data, mask, tail, rec, h.size);
+			const uint8_t *body = rec + sizeof h;
+			size_t n = h.size - sizeof h;
+			uint32_t ids[2] = {0, 0}; /* pid, tid */
+			uint64_t time = 0;
+			if (h.type == PERF_RECORD_SAMPLE) {
+				/* ip, pid/tid, time, ... */
+				if (n < 24)
+					goto next;
+				memcpy(ids, body + 8, 8);
+				memcpy(&time, body + 16, 8);
+			} else {
+				/* sample_id: pid/tid, time, cpu/res */
+				if (n < 24)
+					goto next;
+				memcpy(ids, body + n - 24, 8);
+				memcpy(&time, body + n - 16, 8);
+			}
+			if (time > horizon)
+				break; /* for the next round, after its elder records elsewhere */
+			if (h.type == PERF_RECORD_LOST && n >= 16) {
+				uint64_t lost;
+				memcpy(&lost, body + 8, 8);
+				S.cpu_lost += lost;
+			} else if (ids[0] == (uint32_t)S.pid &&
+				   gather_keep(rec, h.size, time, c) != 0) {
+				S.cpu_lost++;
+			}
+		next:
+			tail += h.size;
+		}
+		__atomic_store_n(&pc->data_tail, tail, __ATOMIC_RELEASE);
+	}
+	if (!G.n)
+		return;
+	qsort(G.r, G.n, sizeof *G.r, cpu_rec_cmp);
+	for (size_t i = 0; i < G.n; i++) {
+		uint8_t *p = G.b + G.r[i].off;
+		struct perf_event_header h;
+		memcpy(&h, p, sizeof h);
+		uint32_t ids[2];
+		if (h.type == PERF_RECORD_SAMPLE) {
+			memcpy(ids, p + sizeof h + 8, 8);
+			/* as a thread's own event writes it: without pid/tid */
+			memmove(p + sizeof h + 8, p + sizeof h + 16, h.size - sizeof h - 16);
+			h.size -= 8;
+		} else {
+			memcpy(ids, p + h.size - 24, 8);
+			if (h.type == PERF_RECORD_SWITCH_CPU_WIDE)
+				h.type = PERF_RECORD_SWITCH; /* the rest reads the same */
+		}
+		struct trec *r = rec_of_tid((pid_t)ids[1], epoch);
+		if (!r || G.r[i].time < r->sched.reg_ns)
+			continue; /* before its baseline: not in its counts */
+		memcpy(p, &h, sizeof h);
+		perf_record(r, &h, p);
+		r->sched.cpu_recs++;
+	}
+}
+
 void src_sched_collect(struct trec *r, int exited)
 {
 	struct sched_rec *s = &r->sched;
@@ -837,7 +1237,22 @@ void src_sched_collect(struct trec *r, int exited)
 		s->final_done = 1;
 		have = take_reading(s, r->tid, &v, reading_all(s, 1), 1) == 0;
 	}
-	uint64_t records = s->ring ? perf_drain(r, now) : 0;
+	uint64_t records = 0, horizon = 0;
+	if (S.cpu_wide) {
+		/* The capture's last reading above, or the thread's exit
+		 * reading, counts every switch up to then: take them all for
+		 * the loss check (a switch-in of a thread that moved within the
+		 * horizon may then come before its switch-out elsewhere, which
+		 * perf_record takes as a lost switch-out). */
+		int exiting =
+			!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire);
+		horizon = ending || exited || exiting ? now : now - CPU_HORIZON_NS;
+		cpu_gather(now, horizon, atomic_load_explicit(&r->epoch, memory_order_acquire));
+		records = s->cpu_recs;
+		s->cpu_recs = 0;
+	} else if (s->ring) {
+		records = perf_drain(r, now);
+	}
 	if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire)) {
 		/* The exit reading, published before thread.end: pushed as soon
 		 * as it is seen, so that it goes before thread.end (drain_thread
@@ -846,7 +1261,7 @@ void src_sched_collect(struct trec *r, int exited)
 		v = s->exit;
 		v.sched = s->schedstat || s->pcheck;
 		v.stat = s->stat;
-		if (s->ring && s->pcheck)
+		if (s->perf && s->pcheck)
 			perf_check_lost(r, v.slices, s->exit_ticks);
 		sample_push(r, s->exit_ticks, s->exit_ticks, &v);
 	}
@@ -857,7 +1272,7 @@ void src_sched_collect(struct trec *r, int exited)
 	if (ending) {
 		if (have) {
 			uint64_t ts = writer_ns_to_ticks(now);
-			if (s->ring && s->pcheck)
+			if (s->perf && s->pcheck)
 				perf_check_lost(r, v.slices, ts);
 			sample_push(r, ts, fault_ticks(s, now), &v);
 		}
@@ -870,7 +1285,7 @@ void src_sched_collect(struct trec *r, int exited)
 		s->cut_at = cut;
 		sample_at_cut(r, cut, now);
 	}
-	int active = r->w_user_last != s->seen_user || records || (s->ring && s->in_ns);
+	int active = r->w_user_last != s->seen_user || records || (s->perf && s->in_ns);
 	uint64_t since = now - s->last_ns;
 	if (since < (s->schedstat ? SAMPLE_SCHED_NS : SAMPLE_MIN_NS) ||
 	    (!active && since < SAMPLE_IDLE_NS))
@@ -889,7 +1304,7 @@ void src_sched_collect(struct trec *r, int exited)
 	 * perf event, schedstat's without; with neither, every sample. */
 	unsigned what = s->schedstat ? RD_SCHED : 0;
 	uint64_t cpu = 0;
-	int cpu_known = s->ring && !s->schedstat;
+	int cpu_known = s->perf && !s->schedstat;
 	if (cpu_known)
 		cpu = perf_cpu(s, now);
 	if (s->stat && !s->schedstat && (!cpu_known || stat_due(s, cpu, now)))
@@ -927,6 +1342,14 @@ void src_sched_thread_end(struct trec *r)
 void src_sched_stop(void)
 {
 	atomic_store(&S.soon, 0);
+	cpu_close_all();
+}
+
+uint64_t src_sched_take_lost(void)
+{
+	uint64_t n = S.cpu_lost;
+	S.cpu_lost = 0;
+	return n;
 }
 
 uint64_t src_sched_wait_ns(void)

@@ -23,6 +23,9 @@ void src_sched_stop(void);
 /* How soon the writer should come back (ns), 0 for no preference: a perf
  * ring that filled up fast asks for an early round. Writer thread. */
 uint64_t src_sched_wait_ns(void);
+/* Records the CPUs' rings lost since the last call (any task's: the kernel
+ * does not say whose). Writer thread. */
+uint64_t src_sched_take_lost(void);
 
 /* ---- parsing (exposed for tests) ---- */
 

@@ -485,7 +485,7 @@ static void side_flush(struct writer *w, struct trec *r, int drop, uint64_t upto
 	put_batch(w, r, base, w->merge.p, w->merge.len, n, first, out_last);
 }
 
-void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
+int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
 {
 	if (r->nside == r->capside) {
 		uint32_t cap = r->capside ? r->capside * 2 : 64;
@@ -494,7 +494,7 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
 		struct side_ev *n = room ? realloc(r->side, cap * sizeof *n) : NULL;
 		if (!n) {
 			r->w_side_lost++;
-			return;
+			return -1;
 		}
 		r->side = n;
 		r->capside = cap;
@@ -516,6 +516,7 @@ void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, 
 	memmove(r->side + at + 1, r->side + at, (r->nside - at) * sizeof e);
 	r->side[at] = e;
 	r->nside++;
+	return 0;
 }
 
 uint64_t writer_flush_ns(void)
@@ -1041,6 +1042,19 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 		buf_uv(&entries, CT_LOSS_NO_BUFFER);
 		total += unreg - w->unreg_reported;
 		w->unreg_reported = unreg;
+		n++;
+	}
+	/* switch records a CPU's perf ring had no room for, whoever's they
+	 * were (each thread's own count of switches says which of its went
+	 * missing, at its end: perf_check_lost) */
+	uint64_t src_lost = sources_take_lost();
+	if (src_lost) {
+		buf_uv(&entries, 0);
+		buf_uv(&entries, src_lost);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, now_ticks);
+		buf_uv(&entries, CT_LOSS_BUFFER_FULL);
+		total += src_lost;
 		n++;
 	}
 	if (w->encoding_lost) {

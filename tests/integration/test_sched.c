@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,11 +44,12 @@ struct tthread {
 	uint32_t tid;
 	struct tev *ev;
 	size_t n, cap;
+	uint64_t section_lost; /* the loss sections' count for it */
 };
 
 struct trace {
 	struct tthread th[512];
-	char sched_source[32], faults_source[32];
+	char sched_source[32], faults_source[32], sched_scope[16];
 	uint64_t lost; /* loss events and loss sections */
 	uint64_t by_type[CT_EV_TYPE_COUNT];
 	int complete;
@@ -69,6 +72,8 @@ static struct trace *read_trace(const char *path)
 	for (uint32_t i = 0; i + 1 < info->nmeta; i += 2) {
 		if (!strcmp(info->meta[i], "sched.source"))
 			snprintf(t->sched_source, sizeof t->sched_source, "%s", info->meta[i + 1]);
+		if (!strcmp(info->meta[i], "sched.scope"))
+			snprintf(t->sched_scope, sizeof t->sched_scope, "%s", info->meta[i + 1]);
 		if (!strcmp(info->meta[i], "faults.source"))
 			snprintf(t->faults_source, sizeof t->faults_source, "%s",
 				 info->meta[i + 1]);
@@ -78,8 +83,14 @@ static struct trace *read_trace(const char *path)
 	const struct ct_generation *g;
 	int rc;
 	while ((rc = ct_reader_next_generation(r, &g)) == 1) {
-		for (uint32_t i = 0; i < g->nloss; i++)
+		for (uint32_t i = 0; i < g->nloss; i++) {
 			t->lost += g->loss[i].count;
+			const struct ct_thread_info *ti = g->loss[i].thread;
+			if (ti && ti->index < 512) {
+				t->th[ti->index].section_lost += g->loss[i].count;
+				t->th[ti->index].tid = ti->tid;
+			}
+		}
 		struct ct_event ev;
 		while ((rc = ct_reader_next_in_generation(r, &ev)) == 1) {
 			t->by_type[ev.type]++;
@@ -213,6 +224,37 @@ static int perf_allowed(char *why, size_t cap)
 	munmap(m, len);
 	return 1;
 }
+
+/* Whether this process may open a perf event for every task of a CPU (as
+ * the perf-cpu source does: CAP_PERFMON, or perf_event_paranoid <= 0). */
+static int perf_cpu_allowed(char *why, size_t cap)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_DUMMY;
+	a.context_switch = 1;
+	a.exclude_kernel = 1;
+	a.sample_id_all = 1;
+	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	int fd = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, cap, "a CPU-wide perf event: %s", strerror(errno));
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+#define SKIP_WITHOUT_PERF_CPU(what)                                                                \
+	do {                                                                                       \
+		char why_[256];                                                                    \
+		if (!perf_cpu_allowed(why_, sizeof why_)) {                                        \
+			fprintf(stderr, "[  SKIPPED ] %s not tested: %s\n", what, why_);           \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
 
 /* Skips the calling test, saying what goes untested, where perf is refused. */
 #define SKIP_WITHOUT_PERF(what)                                                                    \
@@ -351,20 +393,45 @@ static uint64_t first_ts(const struct tthread *th, uint8_t type)
 	return 0;
 }
 
-static void test_perf_spinners_and_blocked(void **state)
+/* Another process spinning on the CPU the spinners share: with CPU-wide
+ * events its switches are in the same rings, and must not be taken for
+ * theirs. Returns its pid; stop_foreigner ends it. */
+static pid_t start_foreigner(void)
 {
-	(void)state;
-	SKIP_WITHOUT_PERF("perf source");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sched_setaffinity(0, sizeof one_cpu, &one_cpu);
+		for (;;)
+			spin_for(1000000);
+	}
+	return pid;
+}
+
+static void stop_foreigner(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void check_perf_spinners(int sched)
+{
 	char path[256];
-	snprintf(path, sizeof path, "%s/perf.ctrace", tmpdir);
+	snprintf(path, sizeof path, "%s/perf-%d.ctrace", tmpdir, sched);
 	struct spinner sp[SPINNERS];
 	memset(sp, 0, sizeof sp);
 	uint32_t btid;
-	run_spinners(path, CT_SCHED_PERF, sp, &btid);
+	pick_one_cpu();
+	pid_t foreign = sched == CT_SCHED_PERF_CPU ? start_foreigner() : 0;
+	run_spinners(path, sched, sp, &btid);
+	if (foreign)
+		stop_foreigner(foreign);
 	struct trace *t = read_trace(path);
 	assert_true(t->complete);
 	assert_string_equal(t->sched_source, "perf");
+	assert_string_equal(t->sched_scope, sched == CT_SCHED_PERF_CPU ? "cpu" : "thread");
 	assert_int_equal(t->by_type[CT_EV_SCHED_SAMPLE], 0);
+	assert_int_equal(t->lost, 0);
 
 	for (int i = 0; i < SPINNERS; i++) {
 		struct tthread *th = thread_of(t, sp[i].tid);
@@ -395,7 +462,8 @@ static void test_perf_spinners_and_blocked(void **state)
 			i, (unsigned long long)preempted, (unsigned long long)sp[i].nonvol,
 			100.0 * (double)runnable / (double)(end - begin),
 			(double)(end - begin) / 1e6);
-		/* four threads on one CPU: each waits for it most of the time */
+		/* four threads (and the foreigner) on one CPU: each waits for
+		 * it most of the time */
 		assert_true(sp[i].nonvol >= 3);
 		assert_true(runnable * 10 >= (end - begin) * 4);
 		/* the preempted switch-outs are the kernel's nonvoluntary switches
@@ -421,6 +489,72 @@ static void test_perf_spinners_and_blocked(void **state)
 			phase = phase == 3 ? 4 : -1;
 	}
 	assert_int_equal(phase, 4);
+	trace_free(t);
+}
+
+static void test_perf_spinners_and_blocked(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF("perf source");
+	check_perf_spinners(CT_SCHED_PERF);
+}
+
+static void test_perf_cpu_spinners_and_blocked(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF_CPU("perf-cpu source");
+	check_perf_spinners(CT_SCHED_PERF_CPU);
+}
+
+/* CTRACE_SCHED names the CPU-wide source; a capture with a sink takes an
+ * event per thread by default (CPU-wide events charge other tasks), and
+ * events per CPU when asked where allowed. */
+static void test_sched_choice(void **state)
+{
+	(void)state;
+	struct ct_config c;
+	setenv("CTRACE_SCHED", "perf-cpu", 1);
+	ct_config_init(&c);
+	assert_int_equal(ct_config_from_env(&c), 0);
+	assert_int_equal(c.sched, CT_SCHED_PERF_CPU);
+	setenv("CTRACE_SCHED", "cpu", 1);
+	ct_config_init(&c);
+	assert_int_equal(ct_config_from_env(&c), CT_ECONFIG);
+	assert_non_null(strstr(ct_last_error(), "perf-cpu"));
+	unsetenv("CTRACE_SCHED");
+	ct_config_init(&c);
+	c.sched = CT_SCHED_PERF_CPU + 1;
+	c.path = "/dev/null";
+	assert_int_equal(ct_start(&c), CT_ECONFIG);
+
+	char why[256], path[256];
+	snprintf(path, sizeof path, "%s/choice.ctrace", tmpdir);
+	start(path, CT_SCHED_AUTO);
+	ct_region_begin("choice"); /* a thread, so that the trace has one */
+	ct_region_end();
+	assert_int_equal(ct_stop(), 0);
+	struct trace *t = read_trace(path);
+	if (perf_allowed(why, sizeof why)) {
+		assert_string_equal(t->sched_source, "perf");
+		assert_string_equal(t->sched_scope, "thread");
+	} else {
+		assert_string_equal(t->sched_source, "schedstat");
+		assert_string_equal(t->sched_scope, "");
+	}
+	trace_free(t);
+
+	/* asked for: per CPU where allowed, else as perf */
+	start(path, CT_SCHED_PERF_CPU);
+	ct_region_begin("choice");
+	ct_region_end();
+	assert_int_equal(ct_stop(), 0);
+	t = read_trace(path);
+	if (perf_cpu_allowed(why, sizeof why)) {
+		assert_string_equal(t->sched_source, "perf");
+		assert_string_equal(t->sched_scope, "cpu");
+	} else if (perf_allowed(why, sizeof why)) {
+		assert_string_equal(t->sched_scope, "thread");
+	}
 	trace_free(t);
 }
 
@@ -608,6 +742,13 @@ static void test_faults_perf(void **state)
 	check_faults(CT_SCHED_PERF);
 }
 
+static void test_faults_perf_cpu(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF_CPU("perf-cpu faults");
+	check_faults(CT_SCHED_PERF_CPU);
+}
+
 static void test_faults_proc(void **state)
 {
 	(void)state;
@@ -716,6 +857,10 @@ static void check_stress(int sched)
 				samples++;
 			}
 		}
+		/* records the writer had no room for are said in the loss
+		 * sections (a CPU-wide ring's come to the writer faster than a
+		 * thread's own ring would take them) */
+		nlost += tt->section_lost;
 		if (!strcmp(t->sched_source, "perf")) {
 			/* The region opens before the first /proc reads and closes
 			 * after the last: a switch during those four reads counts
@@ -752,6 +897,13 @@ static void test_stress_perf(void **state)
 	(void)state;
 	SKIP_WITHOUT_PERF("perf stress");
 	check_stress(CT_SCHED_PERF);
+}
+
+static void test_stress_perf_cpu(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF_CPU("perf-cpu stress");
+	check_stress(CT_SCHED_PERF_CPU);
 }
 
 static void test_stress_schedstat(void **state)
@@ -1165,10 +1317,14 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_perf_spinners_and_blocked),
+		cmocka_unit_test(test_perf_cpu_spinners_and_blocked),
+		cmocka_unit_test(test_sched_choice),
 		cmocka_unit_test(test_schedstat_spinners),
 		cmocka_unit_test(test_faults_perf),
+		cmocka_unit_test(test_faults_perf_cpu),
 		cmocka_unit_test(test_faults_proc),
 		cmocka_unit_test(test_stress_perf),
+		cmocka_unit_test(test_stress_perf_cpu),
 		cmocka_unit_test(test_stress_schedstat),
 		cmocka_unit_test(test_fd_budget_falls_back),
 		cmocka_unit_test(test_kept_fds_schedstat),
