@@ -203,6 +203,7 @@ struct report_func {
 struct report_cpu {
 	uint32_t source;	 /* enum report_sched_source: what the states used */
 	const char *source_meta; /* the header's sched.source, NULL when absent */
+	const char *scope_meta;	 /* its sched.scope (perf: thread or cpu), NULL when absent */
 	uint64_t switches, preemptions, samples;
 	/* Threads that wanted a CPU at once (running or runnable), from
 	 * sched.out/sched.in only: the peak, and the levels exceeded 1% and

@@ -21,6 +21,7 @@ void cpu_free(struct report *r)
 	for (uint32_t i = 0; i < r->nthreads; i++)
 		free(r->threads[i].rq);
 	free(r->cpu.source_meta);
+	free(r->cpu.scope_meta);
 	free(r->cpu.deltas);
 	free(r->cpu.tiv);
 	free(r->cpu.fsites);
@@ -46,6 +47,9 @@ void report_trace_meta(struct report *r, const char *const *meta, uint32_t n)
 		if (strcmp(k, "sched.source") == 0) {
 			free(r->cpu.source_meta);
 			r->cpu.source_meta = strdup(v);
+		} else if (strcmp(k, "sched.scope") == 0) {
+			free(r->cpu.scope_meta);
+			r->cpu.scope_meta = strdup(v);
 		} else if (strcmp(k, "cgroup.cpu.quota_us") == 0) {
 			quota = num(v);
 		} else if (strcmp(k, "cgroup.cpu.period_us") == 0) {
@@ -547,6 +551,7 @@ void cpu_finish(struct report *r)
 		    : samples	    ? REPORT_SCHED_SCHEDSTAT
 				    : REPORT_SCHED_NONE;
 	o->source_meta = c->source_meta;
+	o->scope_meta = c->scope_meta;
 	o->quota_cpus = c->quota_cpus;
 	o->cgroup_cpus = c->cgroup_cpus;
 	o->affinity_cpus = c->affinity_cpus;

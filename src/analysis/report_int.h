@@ -197,6 +197,7 @@ struct fstat {
 
 struct rcpu {
 	char *source_meta;
+	char *scope_meta;
 	double quota_cpus;
 	uint32_t cgroup_cpus, affinity_cpus, online_cpus;
 	/* throttle: time buckets from tb_origin, tb_width ns each */

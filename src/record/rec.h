@@ -85,6 +85,7 @@ struct sched_rec {
 	uint64_t cpu_recs;		   /* CPU-wide records given it since the last collect */
 	_Atomic uint32_t exit_ready;
 	uint64_t exit_ticks;
+	uint64_t exit_ns;	   /* CLOCK_MONOTONIC after the exit reading */
 	struct sched_reading exit; /* the exit reading */
 };
 

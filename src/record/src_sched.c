@@ -355,6 +355,13 @@ static int perf_probe(void)
 	return 0;
 }
 
+static uint64_t mono_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* ---- one event per CPU ---- */
 
 struct tid_slot {
@@ -664,6 +671,12 @@ void src_sched_thread_start(struct trec *r)
 	}
 	s->stat = S.faults && S.stat_ok;
 	s->pcheck = s->perf && S.schedstat_ok;
+	/* The CPUs' records are this thread's from before its baseline
+	 * reading: a switch between the two is in both the records and the
+	 * count, rather than in the count only (which would be a loss). */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->reg_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	/* the baseline: the first sample covers the time from here */
 	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 1) != 0) {
@@ -677,10 +690,9 @@ void src_sched_thread_start(struct trec *r)
 		s->majflt = v.majflt;
 		s->kernel_ns = v.kernel_ns;
 	}
-	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	s->last_drain = s->stat_ns = s->reg_ns = s->last_ns;
+	s->last_drain = s->stat_ns = s->last_ns;
 	s->in_ns = s->last_ns; /* on CPU: registering */
 	s->cpu_at_stat = s->perf ? 0 : s->run_ns;
 out:
@@ -699,6 +711,7 @@ void src_sched_thread_exit(struct trec *r)
 	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 0) == 0) {
 		s->exit_ticks = clock_ticks();
+		s->exit_ns = mono_now_ns();
 		s->exit = v;
 		atomic_store_explicit(&s->exit_ready, 1, memory_order_release);
 	}
@@ -1237,17 +1250,27 @@ void src_sched_collect(struct trec *r, int exited)
 		s->final_done = 1;
 		have = take_reading(s, r->tid, &v, reading_all(s, 1), 1) == 0;
 	}
-	uint64_t records = 0, horizon = 0;
+	uint64_t records = 0;
 	if (S.cpu_wide) {
 		/* The capture's last reading above, or the thread's exit
-		 * reading, counts every switch up to then: take them all for
-		 * the loss check (a switch-in of a thread that moved within the
-		 * horizon may then come before its switch-out elsewhere, which
-		 * perf_record takes as a lost switch-out). */
-		int exiting =
-			!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire);
-		horizon = ending || exited || exiting ? now : now - CPU_HORIZON_NS;
-		cpu_gather(now, horizon, atomic_load_explicit(&r->epoch, memory_order_acquire));
+		 * reading, counts every switch up to when it was taken: the
+		 * loss check wants them all, so the horizon must pass it. The
+		 * writer waits for that (CPU_HORIZON_NS at most, at a thread's
+		 * end and the capture's) rather than take younger records,
+		 * whose order across CPUs may not be settled. */
+		uint64_t want = have ? mono_now_ns() : 0;
+		if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire) &&
+		    s->exit_ns > want)
+			want = s->exit_ns;
+		now = mono_now_ns();
+		if (want && now < want + CPU_HORIZON_NS) {
+			uint64_t d = want + CPU_HORIZON_NS - now;
+			struct timespec ts = {0, (long)d};
+			nanosleep(&ts, NULL);
+			now = mono_now_ns();
+		}
+		cpu_gather(now, now - CPU_HORIZON_NS,
+			   atomic_load_explicit(&r->epoch, memory_order_acquire));
 		records = s->cpu_recs;
 		s->cpu_recs = 0;
 	} else if (s->ring) {

@@ -268,8 +268,9 @@ static void test_throttle(void **state)
 {
 	(void)state;
 	static const char *const meta[] = {
-		"sched.source",		"perf",	  "cgroup.cpu.quota_us", "50000",
-		"cgroup.cpu.period_us", "100000", "cpus.online",	 "2"};
+		"sched.source",	       "perf",	"sched.scope",		"cpu",
+		"cgroup.cpu.quota_us", "50000", "cgroup.cpu.period_us", "100000",
+		"cpus.online",	       "2"};
 	struct ct_event evs[] = {
 		rbegin(1, 0, "x"),
 		sout(1, 1 * MS, CT_SCHED_PREEMPTED),
@@ -285,7 +286,7 @@ static void test_throttle(void **state)
 		sin_(2, 10 * MS + 300),
 		rend(2, 11 * MS),
 	};
-	struct report *r = run_meta(evs, sizeof(evs) / sizeof(evs[0]), 5, meta, 8, 0, 11 * MS);
+	struct report *r = run_meta(evs, sizeof(evs) / sizeof(evs[0]), 5, meta, 10, 0, 11 * MS);
 	const struct report_result *res = report_finish(r);
 	for (uint32_t i = 0; i < res->nthreads; i++) /* [cgroup] is not a thread */
 		assert_int_not_equal(res->threads[i].index, 4);
@@ -305,6 +306,7 @@ static void test_throttle(void **state)
 	assert_true(res->cpu.quota_cpus > 0.49 && res->cpu.quota_cpus < 0.51);
 	assert_true(res->cpu.cpus_allowed > 0.49 && res->cpu.cpus_allowed < 0.51);
 	assert_string_equal(res->cpu.source_meta, "perf");
+	assert_string_equal(res->cpu.scope_meta, "cpu");
 	report_free(r);
 }
 

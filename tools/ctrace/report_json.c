@@ -451,6 +451,7 @@ static void emit_cpu(struct js *j, const struct report_result *res)
 	js_open(j, "cpu", '{');
 	js_str(j, "sched_source", report_sched_source_name(c->source));
 	js_str(j, "sched_source_meta", c->source_meta);
+	js_str(j, "sched_scope_meta", c->scope_meta);
 	js_u64(j, "switches", c->switches);
 	js_u64(j, "preemptions", c->preemptions);
 	js_u64(j, "sched_samples", c->samples);

@@ -118,7 +118,8 @@ static void print_cpu(FILE *out, const struct report_result *res)
 		return;
 	fprintf(out, "\nCPU  scheduler data: %s", report_sched_source_name(c->source));
 	if (c->source_meta)
-		fprintf(out, " (sched.source %s)", c->source_meta);
+		fprintf(out, " (sched.source %s%s%s)", c->source_meta,
+			c->scope_meta ? ", sched.scope " : "", c->scope_meta ? c->scope_meta : "");
 	if (c->switches)
 		fprintf(out, "; %s switches, %s preempted", fmt_count(a, c->switches),
 			fmt_count(b, c->preemptions));
