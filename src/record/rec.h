@@ -81,7 +81,7 @@ struct sched_rec {
 	uint64_t last_drain;		   /* CLOCK_MONOTONIC of the last ring drain */
 	uint64_t slices0;		   /* perf: switch-ins when it registered */
 	uint64_t ins, outs, lost_recs;	   /* perf: switch-ins and -outs read, records lost */
-	uint64_t reg_ns;		   /* CLOCK_MONOTONIC of its baseline reading */
+	uint64_t reg_ns;		   /* CLOCK_MONOTONIC just before its baseline reading */
 	uint64_t cpu_recs;		   /* CPU-wide records given it since the last collect */
 	_Atomic uint32_t exit_ready;
 	uint64_t exit_ticks;

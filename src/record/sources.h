@@ -52,9 +52,9 @@ uint64_t sources_take_lost(void);
 
 /* Queues an event for thread r at ts (ticks of the capture's clock),
  * arguments as its spec says (durations in ticks), stack id or 0. The
- * writer puts it into r's stream in time order. Writer thread only. */
-/* 0, or -1 when r's queue had no room: the event is dropped and counted in
- * r's loss (r->w_side_lost). */
+ * writer puts it into r's stream in time order. Writer thread only.
+ * Returns 0, or -1 when r's queue had no room: the event is dropped and
+ * counted in r's loss (r->w_side_lost). */
 int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
 /* CLOCK_MONOTONIC nanoseconds to the capture's ticks, and a duration in
  * nanoseconds to ticks. Writer thread only. */

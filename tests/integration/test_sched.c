@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -395,15 +396,23 @@ static uint64_t first_ts(const struct tthread *th, uint8_t type)
 
 /* Another process spinning on the CPU the spinners share: with CPU-wide
  * events its switches are in the same rings, and must not be taken for
- * theirs. Returns its pid; stop_foreigner ends it. */
+ * theirs. Returns its pid; stop_foreigner ends it (and it ends by itself
+ * with the test process, or after 60 s, should a failed assertion skip
+ * that). */
 static pid_t start_foreigner(void)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		sched_setaffinity(0, sizeof one_cpu, &one_cpu);
-		for (;;)
+		uint64_t end = now_ns() + 60000000000ull;
+		while (now_ns() < end)
 			spin_for(1000000);
+		_exit(0);
 	}
 	return pid;
 }
@@ -462,8 +471,8 @@ static void check_perf_spinners(int sched)
 			i, (unsigned long long)preempted, (unsigned long long)sp[i].nonvol,
 			100.0 * (double)runnable / (double)(end - begin),
 			(double)(end - begin) / 1e6);
-		/* four threads (and the foreigner) on one CPU: each waits for
-		 * it most of the time */
+		/* four threads (and with perf-cpu the foreigner) on one CPU:
+		 * each waits for it most of the time */
 		assert_true(sp[i].nonvol >= 3);
 		assert_true(runnable * 10 >= (end - begin) * 4);
 		/* the preempted switch-outs are the kernel's nonvoluntary switches
@@ -686,6 +695,8 @@ static void check_faults(int sched)
 	unlink(file);
 
 	struct trace *t = read_trace(path);
+	if (sched == CT_SCHED_PERF_CPU)
+		assert_string_equal(t->sched_scope, "cpu");
 	struct tthread *tt = thread_of(t, f.tid);
 	uint64_t minor = 0, major = 0, with_addr = 0, in_touch = 0;
 	for (size_t k = 0; k < tt->n; k++) {
