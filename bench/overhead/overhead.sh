@@ -435,8 +435,26 @@ for m in "${modes[@]}"; do
 		awk -v n="$name" -v l="${load:-saturated}" -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
 			if (!t) { printf "| %-23s | %-15s | %8s | %13s | %14s | %16s |\n", n, l, 0, "-", "-", "-"; exit }
 			printf "| %-23s | %-15s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", n, l, t, 100 * m / t, 100 * w / t, 100 * h / t }'
+		# saturated: what ctrace's share of a request's CPU is of the machine's
+		[ -z "$load" ] && [ "$tot" -gt 0 ] &&
+			ashare+="$name $(awk -v m="$mine" -v t="$tot" 'BEGIN { printf "%.6f", m / t }')"$'\n'
 	done
 done
+# The attribution's estimate: ctrace's own CPU (share x the service's CPU per
+# request, that of a traced request) over the machine's CPU per request.
+# Unlike the paired estimate, it cannot see what ctrace makes the kernel do
+# outside its frames (perf's context switches), so it is a floor for perf.
+if [ -n "${ashare:-}" ] && awk -v m="$off_mach" 'BEGIN { exit !(m > 0) }'; then
+	echo
+	echo "Throughput loss at saturation, estimated from the attribution: share x $off_cpu us / $off_mach us (a floor with perf:"
+	echo "the kernel's part of a context switch is outside ctrace's frames)"
+	printf '%s' "$ashare" | while read -r line; do
+		s=${line##* }
+		n=${line% *}
+		awk -v n="$n" -v s="$s" -v c="$off_cpu" -v m="$off_mach" 'BEGIN {
+			d = s / (1 - s) * c; printf "  %-23s %.2f%%\n", n, 100 * d / (m + d) }'
+	done
+fi
 echo
 echo "Where the program's threads spent ctrace's share (ctrace's outermost function, % of the service's samples):"
 for m in "${modes[@]}"; do
