@@ -296,6 +296,18 @@ export CTRACE_SCHED=perf
 if incident pool flag "/catalog?item=2" -n 64 -c 16; then
 	pool_checks perf
 fi
+# the same from one perf event per CPU (root, CAP_PERFMON; else it falls
+# back to an event per thread, which the dump's sched.scope says)
+export CTRACE_SCHED=perf-cpu
+if incident pool flag "/catalog?item=2" -n 64 -c 16; then
+	pool_checks perf
+	case $(jq -r '.cpu.sched_scope_meta' "$DIR/report.json") in
+	cpu) ;;
+	thread) echo "test_demo_service: CPU-wide perf events refused here: the pool incident took an event per thread" ;;
+	*) [ "$(jq -r '.cpu.sched_source' "$DIR/report.json")" = off ] ||
+		fail "pool with perf-cpu: the dump's sched.scope is $(jq -r '.cpu.sched_scope_meta' "$DIR/report.json")" ;;
+	esac
+fi
 unset CTRACE_SCHED
 if incident downstream admin "/catalog?item=2" -n 16 -c 8; then
 	[ "$(top_state)" = net_ns ] || fail "downstream: the slow task's top state is $(top_state)"
