@@ -427,6 +427,16 @@ echo "hey -c $conc, at -q $aqps and saturated): samples on ctrace's threads or i
 echo
 printf '| %-23s | %-15s | %8s | %13s | %14s | %16s |\n' mode load samples "ctrace share" "writer threads" "program threads"
 printf '|%s|\n' "-------------------------|-----------------|----------|---------------|----------------|------------------"
+# Untraced, saturated: the interposers and API calls still run (to find
+# tracing off) and the samples that land after a real call's return (the
+# return's misprediction or the kernel exit) still fall in their frames; the
+# traced modes' estimates below are taken net of this.
+read -r tot mine wr th < <(attribute off "")
+awk -v t="$tot" -v m="$mine" -v w="$wr" -v h="$th" 'BEGIN {
+	if (!t) { printf "| %-23s | %-15s | %8s | %13s | %14s | %16s |\n", "off (baseline)", "saturated", 0, "-", "-", "-"; exit }
+	printf "| %-23s | %-15s | %8d | %12.2f%% | %13.2f%% | %15.2f%% |\n", "off (baseline)", "saturated", t, 100 * m / t, 100 * w / t, 100 * h / t }'
+off_share=0
+[ "$tot" -gt 0 ] && off_share=$(awk -v m="$mine" -v t="$tot" 'BEGIN { printf "%.6f", m / t }')
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
 	name=$(mode_name "$m")
@@ -446,12 +456,13 @@ done
 # outside its frames (perf's context switches), so it is a floor for perf.
 if [ -n "${ashare:-}" ] && awk -v m="$off_mach" 'BEGIN { exit !(m > 0) }'; then
 	echo
-	echo "Throughput loss at saturation, estimated from the attribution: share x $off_cpu us / $off_mach us (a floor with perf:"
-	echo "the kernel's part of a context switch is outside ctrace's frames)"
+	echo "Throughput loss at saturation, estimated from the attribution: (share - the untraced service's $(awk -v s="$off_share" 'BEGIN { printf "%.2f%%", 100 * s }'))"
+	echo "x $off_cpu us / $off_mach us (a floor with perf: the kernel's part of a context switch is outside ctrace's frames)"
 	printf '%s' "$ashare" | while read -r line; do
 		s=${line##* }
 		n=${line% *}
-		awk -v n="$n" -v s="$s" -v c="$off_cpu" -v m="$off_mach" 'BEGIN {
+		awk -v n="$n" -v s="$s" -v o="$off_share" -v c="$off_cpu" -v m="$off_mach" 'BEGIN {
+			s -= o; if (s < 0) s = 0
 			d = s / (1 - s) * c; printf "  %-23s %.2f%%\n", n, 100 * d / (m + d) }'
 	done
 fi
