@@ -111,11 +111,20 @@ static void run_prog(const char *mode, int wrapped, int build, struct run *out)
 	memset(out, 0, sizeof *out);
 	snprintf(out->trace, sizeof out->trace, "%s/%s-%d.ctrace", tmpdir, mode, wrapped);
 	snprintf(facts, sizeof facts, "%s/%s-%d.facts", tmpdir, mode, wrapped);
+	/* An ASan build's allocator (GCC 12's) is not fork-safe: when ctrace's
+	 * writer thread holds one of its locks at the fork, the child's
+	 * exit-time leak check waits for it forever (seen once in CI: the
+	 * child in __lsan::LockAllocator under exit()). glibc's malloc is
+	 * fork-safe, so this is the sanitizer's, not ctrace's; the fork case
+	 * goes without the exit-time leak check. Ignored by other builds. */
+	const char *asan = strcmp(mode, "fork") ? ""
+						: "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+						  "leak_check_at_exit=0 ";
 	if (wrapped)
-		snprintf(cmd, sizeof cmd, "CTRACE_SYSCALL_MIN=%s CTRACE_OUTPUT=%s %s %s %s",
+		snprintf(cmd, sizeof cmd, "%sCTRACE_SYSCALL_MIN=%s CTRACE_OUTPUT=%s %s %s %s", asan,
 			 syscall_min, out->trace, progs[build][1], mode, facts);
 	else
-		snprintf(cmd, sizeof cmd, "CTRACE_SYSCALL_MIN=%s %s run -o %s -- %s %s %s",
+		snprintf(cmd, sizeof cmd, "%sCTRACE_SYSCALL_MIN=%s %s run -o %s -- %s %s %s", asan,
 			 syscall_min, CTRACE_CLI, out->trace, progs[build][0], mode, facts);
 	int st = system(cmd);
 	assert_true(WIFEXITED(st));
