@@ -1240,6 +1240,7 @@ void src_sched_collect(struct trec *r, int exited)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	uint64_t read_at = now; /* the capture's last reading is stamped here */
 	struct sched_reading v;
 	int ending =
 		!exited && atomic_load_explicit(&g_epoch, memory_order_relaxed) == EPOCH_INACTIVE;
@@ -1294,10 +1295,10 @@ void src_sched_collect(struct trec *r, int exited)
 	}
 	if (ending) {
 		if (have) {
-			uint64_t ts = writer_ns_to_ticks(now);
+			uint64_t ts = writer_ns_to_ticks(read_at);
 			if (s->perf && s->pcheck)
 				perf_check_lost(r, v.slices, ts);
-			sample_push(r, ts, fault_ticks(s, now), &v);
+			sample_push(r, ts, fault_ticks(s, read_at), &v);
 		}
 		return;
 	}
