@@ -839,6 +839,23 @@ static void ring_copy(const uint8_t *data, uint64_t mask, uint64_t off, void *ou
 	}
 }
 
+/* Copies the record at *tail (before head) of a ring into rec, its header
+ * into *h; 0 at the end, or at a size that cannot be (the ring is then
+ * skipped to head). The caller moves *tail past it. */
+static int ring_next(const uint8_t *data, uint64_t mask, uint64_t *tail, uint64_t head,
+		     struct perf_event_header *h, uint8_t *rec)
+{
+	if (head - *tail < sizeof *h)
+		return 0;
+	ring_copy(data, mask, *tail, h, sizeof *h);
+	if (h->size < sizeof *h || h->size > head - *tail) {
+		*tail = head; /* cannot happen; resynchronize */
+		return 0;
+	}
+	ring_copy(data, mask, *tail, rec, h->size);
+	return 1;
+}
+
 /* The sample_id every record ends with (sample_id_all, TIME|CPU). */
 struct sample_id {
 	uint64_t time;
@@ -1011,14 +1028,8 @@ static uint64_t perf_drain(struct trec *r, uint64_t now)
 			soon_within(half < SOON_NS ? SOON_NS : half);
 	}
 	static uint8_t rec[65536]; /* a record's size is 16 bits */
-	while (head - tail >= sizeof(struct perf_event_header)) {
-		struct perf_event_header h;
-		ring_copy(data, mask, tail, &h, sizeof h);
-		if (h.size < sizeof h || h.size > head - tail) {
-			tail = head; /* cannot happen; resynchronize */
-			break;
-		}
-		ring_copy(data, mask, tail, rec, h.size);
+	struct perf_event_header h;
+	while (ring_next(data, mask, &tail, head, &h, rec)) {
 		perf_record(r, &h, rec);
 		tail += h.size;
 		n++;
@@ -1165,14 +1176,8 @@ static void cpu_gather(uint64_t now, uint64_t horizon, uint32_t epoch)
 		}
 		if (head == tail)
 			continue;
-		while (head - tail >= sizeof(struct perf_event_header)) {
-			struct perf_event_header h;
-			ring_copy(data, mask, tail, &h, sizeof h);
-			if (h.size < sizeof h || h.size > head - tail) {
-				tail = head; /* cannot happen; resynchronize */
-				break;
-			}
-			ring_copy(data, mask, tail, rec, h.size);
+		struct perf_event_header h;
+		while (ring_next(data, mask, &tail, head, &h, rec)) {
 			const uint8_t *body = rec + sizeof h;
 			size_t n = h.size - sizeof h;
 			uint32_t ids[2] = {0, 0}; /* pid, tid */
