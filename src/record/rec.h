@@ -40,10 +40,6 @@ struct chunk {
 
 enum rec_state { REC_FREE = 0, REC_LIVE = 1, REC_EXITED = 2 };
 
-/* A thread's scheduler and page-fault sources (src_sched.c). Set up by the
- * thread when it registers, before its record is published; then used by
- * the writer only, except the exit reading, which the thread takes as it
- * exits and publishes with exit_ready. */
 /* What a thread's /proc files said at one reading (src_sched.c). */
 struct sched_reading {
 	uint64_t run_ns, delay_ns, slices, minflt, majflt;
@@ -51,6 +47,10 @@ struct sched_reading {
 	uint8_t sched, stat; /* what was read */
 };
 
+/* A thread's scheduler and page-fault sources (src_sched.c). Set up by the
+ * thread when it registers, before its record is published; then used by
+ * the writer only, except the exit reading, which the thread takes as it
+ * exits and publishes with exit_ready. */
 struct sched_rec {
 	int fd;		    /* its perf event, -1 without */
 	uint8_t on;	    /* set up in this capture */

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record/clock.h"
 #include "record/sources.h"
 #include "record/stacks.h"
 #include "record/writer.h"
@@ -355,13 +356,6 @@ static int perf_probe(void)
 	return 0;
 }
 
-static uint64_t mono_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* ---- one event per CPU ---- */
 
 struct tid_slot {
@@ -381,20 +375,25 @@ static int cpu_fd_ours(const struct cpu_ring *cr)
 	       id == cr->perf_id;
 }
 
+/* Unmaps a CPU's ring and gives its fd back (one not mapped yet was just
+ * opened: ours). */
+static void cpu_ring_drop(struct cpu_ring *cr)
+{
+	if (cr->fd >= 0) {
+		if (!cr->ring || cpu_fd_ours(cr))
+			syscall(SYS_close, cr->fd);
+		atomic_fetch_sub(&S.fds, 1);
+	}
+	if (cr->ring)
+		munmap(cr->ring, S.cpu_map_bytes);
+	cr->ring = NULL;
+	cr->fd = -1;
+}
+
 static void cpu_close_all(void)
 {
-	for (int c = 0; c < S.ncpus; c++) {
-		struct cpu_ring *cr = &S.cpus[c];
-		if (cr->ring)
-			munmap(cr->ring, S.cpu_map_bytes);
-		if (cr->fd >= 0) {
-			if (!cr->ring || cpu_fd_ours(cr)) /* unmapped: just opened */
-				syscall(SYS_close, cr->fd);
-			atomic_fetch_sub(&S.fds, 1);
-		}
-		cr->ring = NULL;
-		cr->fd = -1;
-	}
+	for (int c = 0; c < S.ncpus; c++)
+		cpu_ring_drop(&S.cpus[c]);
 	free(S.cpus);
 	free(S.tids);
 	S.cpus = NULL;
@@ -461,16 +460,8 @@ static int cpu_open_all(void)
 			S.cpu_wide = 1;
 			return 1;
 		}
-		for (int c = 0; c < S.ncpus; c++) {
-			if (S.cpus[c].ring)
-				munmap(S.cpus[c].ring, S.cpu_map_bytes);
-			if (S.cpus[c].fd >= 0) {
-				syscall(SYS_close, S.cpus[c].fd);
-				atomic_fetch_sub(&S.fds, 1);
-			}
-			S.cpus[c].ring = NULL;
-			S.cpus[c].fd = -1;
-		}
+		for (int c = 0; c < S.ncpus; c++)
+			cpu_ring_drop(&S.cpus[c]);
 		if (opened == 0 && err == 0)
 			break; /* every CPU offline: cannot be */
 		if (err == EACCES || err == EPERM || err == ENOMEM)
@@ -674,9 +665,7 @@ void src_sched_thread_start(struct trec *r)
 	/* The CPUs' records are this thread's from before its baseline
 	 * reading: a switch between the two is in both the records and the
 	 * count, rather than in the count only (which would be a loss). */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	s->reg_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->reg_ns = mono_ns();
 	/* the baseline: the first sample covers the time from here */
 	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 1) != 0) {
@@ -690,8 +679,7 @@ void src_sched_thread_start(struct trec *r)
 		s->majflt = v.majflt;
 		s->kernel_ns = v.kernel_ns;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	s->last_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->last_ns = mono_ns();
 	s->last_drain = s->stat_ns = s->last_ns;
 	s->in_ns = s->last_ns; /* on CPU: registering */
 	s->cpu_at_stat = s->perf ? 0 : s->run_ns;
@@ -711,7 +699,7 @@ void src_sched_thread_exit(struct trec *r)
 	struct sched_reading v;
 	if (take_reading(s, r->tid, &v, reading_all(s, 1), 0) == 0) {
 		s->exit_ticks = clock_ticks();
-		s->exit_ns = mono_now_ns();
+		s->exit_ns = mono_ns();
 		s->exit = v;
 		atomic_store_explicit(&s->exit_ready, 1, memory_order_release);
 	}
@@ -1093,10 +1081,12 @@ static struct trec *rec_of_tid(pid_t tid, uint32_t epoch)
 	return NULL;
 }
 
-/* A CPU ring's record kept for the merge: its time, where its bytes are. */
+/* A CPU ring's record kept for the merge: its time, its thread, where its
+ * bytes are. */
 struct cpu_rec {
 	uint64_t time;
 	uint32_t cpu, off;
+	pid_t tid;
 };
 
 static struct {
@@ -1118,7 +1108,7 @@ static int cpu_rec_cmp(const void *a, const void *b)
 
 /* Keeps rec (size bytes, this process's) for the merge; 0, or -1 out of
  * memory (the record is then dropped and counted lost). */
-static int gather_keep(const uint8_t *rec, size_t size, uint64_t time, int cpu)
+static int gather_keep(const uint8_t *rec, size_t size, uint64_t time, int cpu, pid_t tid)
 {
 	if (G.len + size > G.cap) {
 		size_t cap = G.cap ? G.cap : 65536;
@@ -1139,7 +1129,7 @@ static int gather_keep(const uint8_t *rec, size_t size, uint64_t time, int cpu)
 		G.capr = cap;
 	}
 	memcpy(G.b + G.len, rec, size);
-	G.r[G.n++] = (struct cpu_rec){time, (uint32_t)cpu, (uint32_t)G.len};
+	G.r[G.n++] = (struct cpu_rec){time, (uint32_t)cpu, (uint32_t)G.len, tid};
 	G.len += size;
 	return 0;
 }
@@ -1202,7 +1192,7 @@ static void cpu_gather(uint64_t now, uint64_t horizon, uint32_t epoch)
 				memcpy(&lost, body + 8, 8);
 				S.cpu_lost += lost;
 			} else if (ids[0] == (uint32_t)S.pid &&
-				   gather_keep(rec, h.size, time, c) != 0) {
+				   gather_keep(rec, h.size, time, c, (pid_t)ids[1]) != 0) {
 				S.cpu_lost++;
 			}
 		next:
@@ -1217,20 +1207,16 @@ static void cpu_gather(uint64_t now, uint64_t horizon, uint32_t epoch)
 		uint8_t *p = G.b + G.r[i].off;
 		struct perf_event_header h;
 		memcpy(&h, p, sizeof h);
-		uint32_t ids[2];
+		struct trec *r = rec_of_tid(G.r[i].tid, epoch);
+		if (!r || G.r[i].time < r->sched.reg_ns)
+			continue; /* before its baseline: not in its counts */
 		if (h.type == PERF_RECORD_SAMPLE) {
-			memcpy(ids, p + sizeof h + 8, 8);
 			/* as a thread's own event writes it: without pid/tid */
 			memmove(p + sizeof h + 8, p + sizeof h + 16, h.size - sizeof h - 16);
 			h.size -= 8;
-		} else {
-			memcpy(ids, p + h.size - 24, 8);
-			if (h.type == PERF_RECORD_SWITCH_CPU_WIDE)
-				h.type = PERF_RECORD_SWITCH; /* the rest reads the same */
+		} else if (h.type == PERF_RECORD_SWITCH_CPU_WIDE) {
+			h.type = PERF_RECORD_SWITCH; /* the rest reads the same */
 		}
-		struct trec *r = rec_of_tid((pid_t)ids[1], epoch);
-		if (!r || G.r[i].time < r->sched.reg_ns)
-			continue; /* before its baseline: not in its counts */
 		memcpy(p, &h, sizeof h);
 		perf_record(r, &h, p);
 		r->sched.cpu_recs++;
@@ -1242,9 +1228,7 @@ void src_sched_collect(struct trec *r, int exited)
 	struct sched_rec *s = &r->sched;
 	if (r->pseudo || !s->on)
 		return;
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	uint64_t now = mono_ns();
 	uint64_t read_at = now; /* the capture's last reading is stamped here */
 	struct sched_reading v;
 	int ending =
@@ -1264,16 +1248,16 @@ void src_sched_collect(struct trec *r, int exited)
 		 * writer waits for that (CPU_HORIZON_NS at most, at a thread's
 		 * end and the capture's) rather than take younger records,
 		 * whose order across CPUs may not be settled. */
-		uint64_t want = have ? mono_now_ns() : 0;
+		uint64_t want = have ? mono_ns() : 0;
 		if (!s->exit_done && atomic_load_explicit(&s->exit_ready, memory_order_acquire) &&
 		    s->exit_ns > want)
 			want = s->exit_ns;
-		now = mono_now_ns();
+		now = mono_ns();
 		if (want && now < want + CPU_HORIZON_NS) {
 			uint64_t d = want + CPU_HORIZON_NS - now;
 			struct timespec ts = {0, (long)d};
 			nanosleep(&ts, NULL);
-			now = mono_now_ns();
+			now = mono_ns();
 		}
 		cpu_gather(now, now - CPU_HORIZON_NS,
 			   atomic_load_explicit(&r->epoch, memory_order_acquire));
