@@ -980,11 +980,30 @@ static void put_strings(struct writer *w)
  * the end, any thread) still had pending, events dropped because a signal
  * handler interrupted an event, events of threads that got no record, bytes
  * that did not decode. Returns the events counted. */
+/* A loss table's entries, with their count and total. */
+struct loss_list {
+	struct buf b;
+	uint64_t n, total;
+};
+
+/* One entry: count events of thread index (0: none can be named) lost
+ * between first and last (ticks), for reason. */
+static void loss_add(struct loss_list *l, uint64_t index, uint64_t count, uint64_t first,
+		     uint64_t last, unsigned reason)
+{
+	buf_uv(&l->b, index);
+	buf_uv(&l->b, count);
+	buf_uv(&l->b, first);
+	buf_uv(&l->b, last);
+	buf_uv(&l->b, reason);
+	l->total += count;
+	l->n++;
+}
+
 static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 {
 	struct buf *b = &w->tmp;
-	struct buf entries = {0};
-	uint64_t n = 0, total = 0;
+	struct loss_list l = {0};
 	uint32_t high = atomic_load(&g_recs_high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct trec *r = &g_recs[i];
@@ -992,89 +1011,55 @@ static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 			continue;
 		uint64_t re = atomic_load_explicit(&r->reentered, memory_order_relaxed);
 		if (re > r->w_reentered_reported) {
-			buf_uv(&entries, r->index);
-			buf_uv(&entries, re - r->w_reentered_reported);
-			buf_uv(&entries, now_ticks);
-			buf_uv(&entries, now_ticks);
-			buf_uv(&entries, CT_LOSS_REENTRANT);
-			total += re - r->w_reentered_reported;
+			loss_add(&l, r->index, re - r->w_reentered_reported, now_ticks, now_ticks,
+				 CT_LOSS_REENTRANT);
 			r->w_reentered_reported = re;
 			r->w_gen_seen = w->seq;
-			n++;
 		}
 		if (r->w_side_lost) {
-			buf_uv(&entries, r->index);
-			buf_uv(&entries, r->w_side_lost);
-			buf_uv(&entries, now_ticks);
-			buf_uv(&entries, now_ticks);
-			buf_uv(&entries, CT_LOSS_BUFFER_FULL);
-			total += r->w_side_lost;
+			loss_add(&l, r->index, r->w_side_lost, now_ticks, now_ticks,
+				 CT_LOSS_BUFFER_FULL);
 			r->w_side_lost = 0;
 			r->w_gen_seen = w->seq;
-			n++;
 		}
 		if (!(r->w_done == 1 || w->final_drain || w->stream_end))
 			continue; /* the thread itself will write it */
 		uint64_t lost = atomic_load_explicit(&r->lost, memory_order_acquire);
 		if (!lost)
 			continue;
-		buf_uv(&entries, r->index);
-		buf_uv(&entries, lost);
-		buf_uv(&entries, atomic_load(&r->lost_first));
-		buf_uv(&entries, atomic_load(&r->lost_last));
-		buf_uv(&entries, CT_LOSS_BUFFER_FULL);
+		loss_add(&l, r->index, lost, atomic_load(&r->lost_first),
+			 atomic_load(&r->lost_last), CT_LOSS_BUFFER_FULL);
 		/* A stream ending while the thread runs on: the stream says what
 		 * the thread lost so far; the thread still reports it itself in
 		 * the recording that goes on (this generation is the stream's
 		 * only, not the flight recorder's). */
 		if (r->w_done == 1 || w->final_drain)
 			atomic_store(&r->lost, 0);
-		total += lost;
 		r->w_gen_seen = w->seq; /* list the thread */
-		n++;
 	}
 	uint64_t unreg = atomic_load(&g_unregistered_lost);
 	if (unreg > w->unreg_reported) {
-		buf_uv(&entries, 0);
-		buf_uv(&entries, unreg - w->unreg_reported);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, CT_LOSS_NO_BUFFER);
-		total += unreg - w->unreg_reported;
+		loss_add(&l, 0, unreg - w->unreg_reported, now_ticks, now_ticks, CT_LOSS_NO_BUFFER);
 		w->unreg_reported = unreg;
-		n++;
 	}
 	/* switch records a CPU's perf ring had no room for, whoever's they
 	 * were (each thread's own count of switches says which of its went
 	 * missing, at its end: perf_check_lost) */
 	uint64_t src_lost = sources_take_lost();
-	if (src_lost) {
-		buf_uv(&entries, 0);
-		buf_uv(&entries, src_lost);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, CT_LOSS_BUFFER_FULL);
-		total += src_lost;
-		n++;
-	}
+	if (src_lost)
+		loss_add(&l, 0, src_lost, now_ticks, now_ticks, CT_LOSS_BUFFER_FULL);
 	if (w->encoding_lost) {
-		buf_uv(&entries, 0);
-		buf_uv(&entries, w->encoding_lost);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, now_ticks);
-		buf_uv(&entries, CT_LOSS_ENCODING);
-		total += w->encoding_lost;
+		loss_add(&l, 0, w->encoding_lost, now_ticks, now_ticks, CT_LOSS_ENCODING);
 		w->encoding_lost = 0;
-		n++;
 	}
-	if (n) {
+	if (l.n) {
 		b->len = 0;
-		buf_uv(b, n);
-		buf_put(b, entries.p, entries.len);
+		buf_uv(b, l.n);
+		buf_put(b, l.b.p, l.b.len);
 		buf_section(&w->tables, CT_SEC_LOSS, b);
 	}
-	buf_free(&entries);
-	return total;
+	buf_free(&l.b);
+	return l.total;
 }
 
 static void reset_gen(struct writer *w)
