@@ -104,6 +104,24 @@ static int64_t place(const struct flight *fl, uint64_t len)
 	return head - tail >= len ? (int64_t)tail : -1; /* wrapped: the room between */
 }
 
+/* Evicts the oldest frames until one more frame of len bytes has a slot
+ * and room, but none whose newest event is at or after keep_ns: 0 when it
+ * fits, -1 when it would take such a frame. */
+static int make_room(struct flight *fl, uint64_t len, uint64_t keep_ns)
+{
+	if (fl->n == fl->max_frames) {
+		if (fl->f[fl->head].max_ns >= keep_ns)
+			return -1;
+		evict_oldest(fl);
+	}
+	while (place(fl, len) < 0) {
+		if (fl->f[fl->head].max_ns >= keep_ns)
+			return -1;
+		evict_oldest(fl);
+	}
+	return 0;
+}
+
 static int add(struct flight *fl, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
 	       const struct iovec *parts, int nparts)
 {
@@ -120,8 +138,7 @@ static int add(struct flight *fl, uint64_t nevents, uint64_t min_ns, uint64_t ma
 			fl->last_evicted_max_ns = max_ns;
 		return -E2BIG;
 	}
-	if (fl->n == fl->max_frames)
-		evict_oldest(fl);
+	make_room(fl, len, UINT64_MAX);
 	if (fl->n == fl->cap) {
 		size_t cap = fl->cap ? fl->cap * 2 : 16;
 		if (cap > fl->max_frames)
@@ -136,9 +153,7 @@ static int add(struct flight *fl, uint64_t nevents, uint64_t min_ns, uint64_t ma
 		fl->cap = cap;
 		fl->head = 0;
 	}
-	int64_t at;
-	while ((at = place(fl, len)) < 0)
-		evict_oldest(fl);
+	int64_t at = place(fl, len);
 	uint8_t *b = fl->mem + at;
 	for (int i = 0; i < nparts; i++) {
 		if (parts[i].iov_len) /* (an empty part may have no buffer) */
@@ -163,17 +178,7 @@ int flight_keeps(const struct flight *fl, uint64_t len, uint64_t since_ns)
 		return 0;
 	/* add()'s evictions, on a copy of the ring's indices */
 	struct flight sim = *fl;
-	if (sim.n == sim.max_frames) {
-		if (sim.f[sim.head].max_ns >= since_ns)
-			return 0;
-		evict_oldest(&sim);
-	}
-	while (place(&sim, len) < 0) {
-		if (sim.f[sim.head].max_ns >= since_ns)
-			return 0;
-		evict_oldest(&sim);
-	}
-	return 1;
+	return make_room(&sim, len, since_ns) == 0;
 }
 
 int flight_add(struct flight *fl, uint64_t seq, uint64_t nevents, uint64_t min_ns, uint64_t max_ns,
