@@ -265,19 +265,21 @@ if [ "$prounds" -gt 0 ]; then
 	done
 fi
 
+# The median of a[1..n] (sorts a), for the awk programs below.
+AWK_MED='function med(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+'
 # Medians and spread per mode, ratios against off.
 summary() { # mode -> "rps_med p50_med p99_med rps_spread p99_spread cpu_med cpu_spread machine_cpu_med"
-	printf '%s' "${res[$1]}" | awk '
-		function med(a, n,   i, j, t) {
-			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	printf '%s' "${res[$1]}" | awk "$AWK_MED"'
 		function spread(a, n,   i, lo, hi) { lo = hi = a[1]
 			for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
 			return lo > 0 ? (hi - lo) / lo : 0 }
 		NF == 5 { n++; r[n] = $1; p5[n] = $2; p9[n] = $3; r2[n] = $1; q9[n] = $3; c[n] = $4; c2[n] = $4; mc[n] = $5 }
 		END { printf "%.1f %.6f %.6f %.4f %.4f %.2f %.4f %.2f\n", med(r, n), med(p5, n), med(p9, n), spread(r2, n), spread(q9, n), med(c, n), spread(c2, n), med(mc, n) }'
 }
-read -r off_rps off_p50 off_p99 off_rs off_ps off_cpu off_cs off_mach < <(summary off)
+read -r off_rps off_p50 off_p99 _ off_ps off_cpu _ off_mach < <(summary off)
 echo
 echo "Overhead budget: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "hey -z ${secs}s -c $conc, $rounds rounds per mode (medians); spread = (max-min)/min over the rounds"
@@ -322,10 +324,7 @@ printf '|%s|\n' "-------------------------|-------------|-----------------|-----
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
 	name=$(mode_name "$m")
-	printf '%s' "${pres[$m]}" | awk -v n="$name" '
-		function med(a, k,   i, j, t) {
-			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+	printf '%s' "${pres[$m]}" | awk -v n="$name" "$AWK_MED"'
 		NF == 3 && $3 > 0 { k++; o[k] = $1; t[k] = $2; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
 		END { if (!k) { printf "| %-23s | %11s | %15s | %12s | %17s |\n", n, "-", "-", "-", "no valid pair"; exit }
 		      printf "| %-23s | %11.1f | %15.1f | %12.3f | %7.3f - %7.3f |\n", n, med(t, k), med(o, k), med(q, k), lo, hi }'
@@ -339,10 +338,7 @@ echo "and the machine (every process and the kernel) $off_mach us (sequential ru
 for m in "${modes[@]}"; do
 	[ "$m" = off ] && continue
 	name=$(mode_name "$m")
-	printf '%s' "${pres[$m]}" | awk -v n="$name" -v m="$m" -v s="$off_cpu" -v mc="$off_mach" '
-		function med(a, k,   i, j, t) {
-			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+	printf '%s' "${pres[$m]}" | awk -v n="$name" -v m="$m" -v s="$off_cpu" -v mc="$off_mach" "$AWK_MED"'
 		function loss(r,   d) { d = (r - 1) * s; return mc + d > 0 ? 100 * d / (mc + d) : 0 }
 		NF == 3 && $3 > 0 { k++; q[k] = $3; if (k == 1 || $3 < lo) lo = $3; if (k == 1 || $3 > hi) hi = $3 }
 		END { if (!k || mc <= 0) exit
