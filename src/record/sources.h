@@ -52,10 +52,11 @@ uint64_t sources_take_lost(void);
 
 /* Queues an event for thread r at ts (ticks of the capture's clock),
  * arguments as its spec says (durations in ticks), stack id or 0. The
- * writer puts it into r's stream in time order. Writer thread only.
- * Returns 0, or -1 when r's queue had no room: the event is dropped and
- * counted in r's loss (r->w_side_lost). */
-int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
+ * writer puts it into r's stream in time order. Writer thread only. When
+ * r's queue has no room the event is dropped and counted in r's loss. */
+void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
+/* The same, but a drop is the caller's to count: 0, or -1 when dropped. */
+int side_try_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack);
 /* CLOCK_MONOTONIC nanoseconds to the capture's ticks, and a duration in
  * nanoseconds to ticks. Writer thread only. */
 uint64_t writer_ns_to_ticks(uint64_t mono_ns);

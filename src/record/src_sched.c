@@ -915,23 +915,22 @@ static void perf_record(struct trec *r, const struct perf_event_header *h, const
 			 * exact count comes with perf_check_lost). */
 			uint64_t a[3] = {1, ts > s->last_rec ? ts - s->last_rec : 0,
 					 CT_LOSS_BUFFER_FULL};
-			if (side_push(r, s->last_rec, CT_EV_LOSS, a, 0) == 0)
-				s->lost_recs++;
-			else
-				r->w_side_lost--; /* perf_check_lost counts it */
+			if (side_try_push(r, s->last_rec, CT_EV_LOSS, a, 0) == 0)
+				s->lost_recs++; /* else perf_check_lost counts it */
 		}
 		uint64_t a = out ? h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
 					     ? CT_SCHED_PREEMPTED
 					     : CT_SCHED_BLOCKED
 				 : id.cpu;
-		if (side_push(r, ts, out ? CT_EV_SCHED_OUT : CT_EV_SCHED_IN, &a, 0) != 0 &&
-		    S.cpu_wide) {
-			/* No room: as if the ring had lost it, so that the next
-			 * record says so where it lies and perf_check_lost counts
-			 * it. (With a thread's own ring the generation's loss
-			 * table says it, as side_push counted it.) */
-			r->w_side_lost--;
-			return;
+		if (side_try_push(r, ts, out ? CT_EV_SCHED_OUT : CT_EV_SCHED_IN, &a, 0) != 0) {
+			/* No room. With the CPUs' rings: as if the ring had lost
+			 * it, so that the next record says so where it lies and
+			 * perf_check_lost counts it. With a thread's own ring the
+			 * sequence cannot break there: the generation's loss table
+			 * says it. */
+			if (S.cpu_wide)
+				return;
+			r->w_side_lost++;
 		}
 		if (out) {
 			s->outs++;
@@ -981,8 +980,8 @@ static void perf_check_lost(struct trec *r, uint64_t slices, uint64_t ts)
 		return;
 	uint64_t at = s->last_rec < ts ? s->last_rec : ts;
 	uint64_t a[3] = {miss - s->lost_recs, ts - at, CT_LOSS_BUFFER_FULL};
-	if (side_push(r, at, CT_EV_LOSS, a, 0) != 0)
-		r->w_side_lost += a[0] - 1; /* in the loss table then, all of them */
+	if (side_try_push(r, at, CT_EV_LOSS, a, 0) != 0)
+		r->w_side_lost += a[0]; /* in the loss table then, all of them */
 	s->lost_recs = miss;
 }
 

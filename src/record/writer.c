@@ -485,17 +485,15 @@ static void side_flush(struct writer *w, struct trec *r, int drop, uint64_t upto
 	put_batch(w, r, base, w->merge.p, w->merge.len, n, first, out_last);
 }
 
-int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
+int side_try_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
 {
 	if (r->nside == r->capside) {
 		uint32_t cap = r->capside ? r->capside * 2 : 64;
 		int room = cap <= SIDE_MAX &&
 			   side_bytes() + (cap - r->capside) * sizeof *r->side <= side_budget(W);
 		struct side_ev *n = room ? realloc(r->side, cap * sizeof *n) : NULL;
-		if (!n) {
-			r->w_side_lost++;
+		if (!n)
 			return -1;
-		}
 		r->side = n;
 		r->capside = cap;
 	}
@@ -517,6 +515,12 @@ int side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, u
 	r->side[at] = e;
 	r->nside++;
 	return 0;
+}
+
+void side_push(struct trec *r, uint64_t ts, uint8_t type, const uint64_t *args, uint32_t stack)
+{
+	if (side_try_push(r, ts, type, args, stack) != 0)
+		r->w_side_lost++; /* said in the generation's loss table */
 }
 
 uint64_t writer_flush_ns(void)
