@@ -167,8 +167,9 @@ struct tls {
 	uint64_t last; /* timestamp of the last written event */
 	struct chunk *ck;
 	struct trec *rec;
-	uint32_t epoch; /* == g_epoch when registered in the running capture */
-	uint32_t dead;	/* the thread has exited: ignore its events */
+	uint32_t epoch;	      /* == g_epoch when registered in the running capture */
+	uint32_t dead;	      /* the thread has exited: ignore its events */
+	uint32_t registering; /* in thread_register(): a nested call drops */
 	/* task ids are handed out in blocks to avoid a shared counter */
 	uint64_t task_next, task_end;
 	/* the thread's task stack (FORMAT.md "current task") */

@@ -199,7 +199,6 @@ static struct trec *rec_alloc(void)
  * with it. */
 static void rec_reset(struct trec *r, int pseudo)
 {
-	atomic_store(&r->busy, 0);
 	atomic_store(&r->lost, 0);
 	atomic_store(&r->reentered, 0);
 	atomic_store(&r->call_t0, 0);
@@ -227,6 +226,7 @@ struct trec *rec_pseudo(const char *name, uint32_t epoch)
 	memset(r->name, 0, sizeof r->name);
 	strncpy(r->name, name, sizeof r->name - 1);
 	rec_reset(r, 1);
+	atomic_store(&r->busy, 0);
 	atomic_store_explicit(&r->first, NULL, memory_order_relaxed);
 	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
 	return r;
@@ -258,11 +258,29 @@ static void thread_bounds(struct trec *r)
 	}
 }
 
+static int register_in(struct tls *t, uint32_t epoch);
+
 int thread_register(struct tls *t)
 {
 	uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
 	if (epoch == EPOCH_INACTIVE || t->dead)
 		return -1;
+	if (t->registering) {
+		/* a signal handler's event, in the middle of this thread's
+		 * registration: it has no record to go to yet */
+		atomic_fetch_add_explicit(&g_unregistered_lost, 1, memory_order_relaxed);
+		return -1;
+	}
+	t->registering = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	int rc = register_in(t, epoch);
+	atomic_signal_fence(memory_order_seq_cst);
+	t->registering = 0;
+	return rc;
+}
+
+static int register_in(struct tls *t, uint32_t epoch)
+{
 	pthread_once(&exit_key_once, make_exit_key);
 
 	struct trec *r = t->rec;
@@ -275,12 +293,22 @@ int thread_register(struct tls *t)
 		r->tid = (pid_t)syscall(SYS_gettid);
 		thread_bounds(r);
 	}
+	t->rec = r;
+	/* Registering is a busy section: threads_quiesce() waits for it, so
+	 * a capture never ends (its sources never stop, its records are never
+	 * released) while a thread is resetting its record or starting its
+	 * sources. Busy, then the epoch again (seq_cst, against ct_stop()'s
+	 * epoch store and its reads of busy). */
+	atomic_store(&r->busy, 1);
+	if (atomic_load(&g_epoch) != epoch) {
+		atomic_store_explicit(&r->busy, 0, memory_order_release);
+		return -1;
+	}
 	/* A record kept from an earlier capture is reset here, by its owner: the
 	 * writer of that capture finished with it in ct_stop(). */
 	memset(r->name, 0, sizeof r->name);
 	prctl(PR_GET_NAME, r->name);
 	rec_reset(r, 0);
-	t->rec = r;
 	t->last = clock_ticks();
 	r->base_ticks = t->last;
 	r->w_last = t->last;
@@ -297,6 +325,7 @@ int thread_register(struct tls *t)
 	 * only then reads the fields above. */
 	atomic_store_explicit(&r->epoch, epoch, memory_order_release);
 	t->epoch = epoch;
+	atomic_store_explicit(&r->busy, 0, memory_order_release);
 	if (atomic_load(&g_epoch) != epoch) {
 		t->epoch = 0;
 		return -1;

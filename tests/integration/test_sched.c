@@ -1173,6 +1173,96 @@ static void test_kept_fds_perf(void **state)
 	check_kept_fds(CT_SCHED_PERF);
 }
 
+/* ---- captures that end while threads are registering ---- */
+
+#define REG_WORKERS 4
+#define REG_CYCLES  60
+
+static _Atomic int reg_stop;
+
+/* Emits all the time: each capture's first event registers the thread,
+ * starting its scheduler source (a perf event or /proc files). */
+static void *reg_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&reg_stop))
+		ct_log("reg", "x");
+	return NULL;
+}
+
+/* This process's fds whose link starts with prefix. */
+static int fds_linked_to(const char *prefix)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	char name[300], link[256];
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof name, "/proc/self/fd/%s", e->d_name);
+		ssize_t k = readlink(name, link, sizeof link - 1);
+		if (k <= 0)
+			continue;
+		link[k] = 0;
+		n += !strncmp(link, prefix, strlen(prefix));
+	}
+	closedir(d);
+	return n;
+}
+
+/* Captures started and stopped at once, again and again, while threads
+ * emit without pause: some register as a capture stops. Registering is a
+ * busy section the stop waits for, so no source is started after the
+ * capture's sources stopped: every capture is complete, and no perf event
+ * or /proc file is left open (a thread that opened one after the writer
+ * ended its sources would keep it for good). */
+static void check_stop_while_registering(int sched)
+{
+	int perf0 = fds_linked_to("anon_inode:[perf_event]");
+	int none[1];
+	assert_int_equal(proc_task_fds(none, 1), 0);
+	atomic_store(&reg_stop, 0);
+	pthread_t th[REG_WORKERS];
+	for (int i = 0; i < REG_WORKERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reg_main, NULL), 0);
+	char path[256];
+	snprintf(path, sizeof path, "%s/reg-%d.ctrace", tmpdir, sched);
+	for (int c = 0; c < REG_CYCLES; c++) {
+		start(path, sched);
+		assert_int_equal(ct_stop(), 0);
+		struct trace *t = read_trace(path);
+		assert_true(t->complete);
+		trace_free(t);
+	}
+	atomic_store(&reg_stop, 1);
+	for (int i = 0; i < REG_WORKERS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(fds_linked_to("anon_inode:[perf_event]"), perf0);
+	assert_int_equal(proc_task_fds(none, 1), 0);
+	unlink(path);
+}
+
+static void test_stop_while_registering_perf(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF("perf");
+	check_stop_while_registering(CT_SCHED_PERF);
+}
+
+static void test_stop_while_registering_perf_cpu(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_PERF_CPU("perf-cpu");
+	check_stop_while_registering(CT_SCHED_PERF_CPU);
+}
+
+static void test_stop_while_registering_schedstat(void **state)
+{
+	(void)state;
+	check_stop_while_registering(CT_SCHED_SCHEDSTAT);
+}
+
 /* ---- a flight recorder alone: schedstat, and a dump's cut ---- */
 
 static pthread_barrier_t cut_barrier;
@@ -1340,6 +1430,9 @@ int main(void)
 		cmocka_unit_test(test_fd_budget_falls_back),
 		cmocka_unit_test(test_kept_fds_schedstat),
 		cmocka_unit_test(test_kept_fds_perf),
+		cmocka_unit_test(test_stop_while_registering_perf),
+		cmocka_unit_test(test_stop_while_registering_perf_cpu),
+		cmocka_unit_test(test_stop_while_registering_schedstat),
 		cmocka_unit_test(test_flight_dump_keeps_runnable),
 		cmocka_unit_test(test_merge_keeps_times),
 	};
