@@ -149,10 +149,24 @@ static int proc_open(pid_t tid, const char *leaf)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 }
 
+/* fstat as a raw system call, like the opens, reads, ioctls and closes of
+ * ctrace's own fds: the interposers and a sanitizer's fd bookkeeping do not
+ * see those, so they must not see this either (ThreadSanitizer took an
+ * fstat of a kept fd, raw-closed since, and the program's later close of the
+ * same number for a race). */
+static int fd_stat(int fd, struct stat *st)
+{
+#ifdef SYS_fstat
+	return (int)syscall(SYS_fstat, fd, st);
+#else
+	return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+#endif
+}
+
 static int fd_same(int fd, uint64_t ino, uint64_t dev)
 {
 	struct stat st;
-	return fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino && (uint64_t)st.st_dev == dev;
+	return fd_stat(fd, &st) == 0 && (uint64_t)st.st_ino == ino && (uint64_t)st.st_dev == dev;
 }
 
 /* Whether buf reads as the file: a kept fd may have been closed by the
@@ -207,7 +221,7 @@ static int proc_get(struct sched_rec *s, pid_t tid, int which, char *buf, size_t
 	struct stat st;
 	/* Kept fds take at most half of the budget: perf events come first. */
 	if (got > 0 && keep && !s->pkept[which]) {
-		if (atomic_fetch_add(&S.fds, 1) < S.fd_budget / 2 && fstat(fd, &st) == 0) {
+		if (atomic_fetch_add(&S.fds, 1) < S.fd_budget / 2 && fd_stat(fd, &st) == 0) {
 			s->pfd[which] = fd;
 			s->pkept[which] = 1;
 			s->pino[which] = (uint64_t)st.st_ino;
@@ -370,9 +384,9 @@ static int cpu_fd_ours(const struct cpu_ring *cr)
 {
 	struct stat st;
 	uint64_t id = 0;
-	return cr->fd >= 0 && fstat(cr->fd, &st) == 0 && (uint64_t)st.st_ino == cr->ino &&
-	       (uint64_t)st.st_dev == cr->dev && ioctl(cr->fd, PERF_EVENT_IOC_ID, &id) == 0 &&
-	       id == cr->perf_id;
+	return cr->fd >= 0 && fd_stat(cr->fd, &st) == 0 && (uint64_t)st.st_ino == cr->ino &&
+	       (uint64_t)st.st_dev == cr->dev &&
+	       syscall(SYS_ioctl, cr->fd, PERF_EVENT_IOC_ID, &id) == 0 && id == cr->perf_id;
 }
 
 /* Unmaps a CPU's ring and gives its fd back (one not mapped yet was just
@@ -438,8 +452,8 @@ static int cpu_open_all(void)
 			struct cpu_ring *cr = &S.cpus[c];
 			cr->fd = fd;
 			struct stat st;
-			if (fstat(fd, &st) != 0 ||
-			    ioctl(fd, PERF_EVENT_IOC_ID, &cr->perf_id) != 0) {
+			if (fd_stat(fd, &st) != 0 ||
+			    syscall(SYS_ioctl, fd, PERF_EVENT_IOC_ID, &cr->perf_id) != 0) {
 				err = EINVAL;
 				continue;
 			}
@@ -478,9 +492,9 @@ static int fd_is_ours(const struct sched_rec *s)
 {
 	struct stat st;
 	uint64_t id = 0;
-	return fstat(s->fd, &st) == 0 && (uint64_t)st.st_ino == s->ino &&
-	       (uint64_t)st.st_dev == s->dev && ioctl(s->fd, PERF_EVENT_IOC_ID, &id) == 0 &&
-	       id == s->perf_id;
+	return fd_stat(s->fd, &st) == 0 && (uint64_t)st.st_ino == s->ino &&
+	       (uint64_t)st.st_dev == s->dev &&
+	       syscall(SYS_ioctl, s->fd, PERF_EVENT_IOC_ID, &id) == 0 && id == s->perf_id;
 }
 
 /* Opens the calling thread's event and maps its ring; 0 or -1. */
@@ -494,7 +508,8 @@ static int perf_thread_open(struct sched_rec *s)
 	void *m = mmap(NULL, S.map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	struct stat st;
 	uint64_t id = 0;
-	if (m == MAP_FAILED || fstat(fd, &st) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) {
+	if (m == MAP_FAILED || fd_stat(fd, &st) != 0 ||
+	    syscall(SYS_ioctl, fd, PERF_EVENT_IOC_ID, &id) != 0) {
 		if (m != MAP_FAILED)
 			munmap(m, S.map_bytes);
 		syscall(SYS_close, fd);
