@@ -18,7 +18,7 @@
 # (ratio - 1) x its CPU per request to what the machine spends on one.
 #
 #   bench/overhead/overhead.sh [-d SECONDS] [-r ROUNDS] [-c CONCURRENCY] [-b BUILD_DIR]
-#                              [-x] [-q QPS] [-p ROUNDS] [-a]
+#                              [-x] [-B] [-q QPS] [-p ROUNDS] [-a]
 # The flight recorder runs as the demo does (a flight recorder alone: the
 # schedstat scheduler source); the full capture gets perf context switches.
 # -x adds two modes: the flight recorder with perf context switches
@@ -26,6 +26,12 @@
 # (docs/PERFORMANCE.md) from ctrace's own; and the full capture with an
 # event per CPU instead of per thread (CTRACE_SCHED=perf-cpu, where this
 # user may open them: root, CAP_PERFMON).
+# -B adds the flight recorder's cost by part, each taken away with the
+# setting an operator would use: without stacks (CTRACE_STACKS=none),
+# without fd-call waits (CTRACE_SYSCALL_MIN=1s: only calls blocked a second
+# or more are waits), without the scheduler, fault and cgroup sources
+# (CTRACE_SCHED, CTRACE_FAULTS, CTRACE_CGROUP off), and without all three:
+# what is left is tasks, regions, logs, the interposers and the writer.
 # -q: requests per second per connection in the paired runs (default 0:
 # as many as each service answers; 20 is 1,000 a second with -c 50) and in
 # the attribution's fixed load (default 20); -p: paired rounds per mode
@@ -49,21 +55,23 @@ rounds=5
 conc=50
 build=build
 extra=0
+parts=0
 qps=
 prounds=
 attrib=0
-while getopts "d:r:c:b:xq:p:ah" o; do
+while getopts "d:r:c:b:xBq:p:ah" o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	c) conc=$OPTARG ;;
 	b) build=$OPTARG ;;
 	x) extra=1 ;;
+	B) parts=1 ;;
 	q) qps=$OPTARG ;;
 	p) prounds=$OPTARG ;;
 	a) attrib=1 ;;
 	*)
-		sed -n '2,41p' "$0"
+		sed -n '2,47p' "$0"
 		exit 2
 		;;
 	esac
@@ -132,15 +140,20 @@ wait_port "$dport"
 
 # Starts the service in a mode on a port; its pid in svc_pid.
 start_svc() {
-	local mode=$1 port=$2 trace sched=
+	local mode=$1 port=$2 trace sched='' more=()
+	local nosrc=(CTRACE_SCHED=off CTRACE_FAULTS=off CTRACE_CGROUP=off)
 	case $mode in
 	off) trace=off ;;
 	flight) trace=flight ;;
 	flight-perf) trace=flight sched=perf ;;
+	flight-nostacks) trace=flight more=(CTRACE_STACKS=none) ;;
+	flight-nowaits) trace=flight more=(CTRACE_SYSCALL_MIN=1s) ;;
+	flight-nosrc) trace=flight more=("${nosrc[@]}") ;;
+	flight-bare) trace=flight more=(CTRACE_STACKS=none CTRACE_SYSCALL_MIN=1s "${nosrc[@]}") ;;
 	stream) trace="stream=$work/stream-$port.ctrace" ;;
 	stream-cpu) trace="stream=$work/stream-$port.ctrace" sched=perf-cpu ;;
 	esac
-	CTRACE_SCHED=${sched:-auto} "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
+	env CTRACE_SCHED="${sched:-auto}" "${more[@]}" "$svc" --listen "127.0.0.1:$port" --downstream "127.0.0.1:$dport" --trace "$trace" \
 		--dump-dir "$work/dumps-$port" --data-dir "$work/data-$port" --admin off >/dev/null 2>&1 &
 	svc_pid=$!
 	pids+=("$svc_pid")
@@ -185,12 +198,17 @@ mode_name() {
 	stream) echo "full capture (stream)" ;;
 	flight-perf) echo "flight, sched perf" ;;
 	stream-cpu) echo "full, sched perf-cpu" ;;
+	flight-nostacks) echo "flight, no stacks" ;;
+	flight-nowaits) echo "flight, no call waits" ;;
+	flight-nosrc) echo "flight, no sched/faults" ;;
+	flight-bare) echo "flight, none of the 3" ;;
 	*) echo "$1" ;;
 	esac
 }
 
 modes=(off flight stream)
 [ "$extra" = 1 ] && modes+=(flight-perf stream-cpu)
+[ "$parts" = 1 ] && modes+=(flight-nostacks flight-nowaits flight-nosrc flight-bare)
 nm=${#modes[@]}
 declare -A res
 echo "overhead: $rounds rounds of ${secs}s per mode, hey -c $conc, GET /catalog; modes rotate each round" >&2
