@@ -128,6 +128,10 @@ struct trec {
 	/* The thread's CPU-sample timer (src_cpu.c): kernel timer id + 1, 0
 	 * for none. Whoever exchanges it to 0 deletes the timer. */
 	_Atomic int cpu_timer;
+	/* The thread's CPU clock (ns) when its last CPU sample was written, or
+	 * when its timer was made: the next sample stands for the CPU time
+	 * since. The thread's own (its registration and its handler). */
+	uint64_t cpu_sampled_ns;
 	/* Events dropped for want of a chunk and not yet written as a loss
 	 * event: the thread writes one as soon as it gets a chunk; the writer
 	 * reports what is left when the thread exits or the capture stops. */

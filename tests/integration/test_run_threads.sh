@@ -36,12 +36,15 @@ check() { # NAME TRACE STDOUT STATUS
 	jq -e --argjson tid "$tid" '[.threads[] | select(.tid == $tid)] | length == 1' \
 		"$TMP/report.json" >/dev/null ||
 		fail "$name: the spinner (tid $tid), which made no traced call, is not in the trace"
-	# The samples stand for the CPU time they cover (fewer signals when the
-	# machine is loaded, each weighing more): half of the 100 ms at least.
+	# The samples stand for the CPU time they cover, read from the thread's
+	# CPU clock (the kernel's expirations undercount it on a loaded
+	# machine): all of the 100 ms but what came after the last sample. On
+	# a machine loaded beyond its CPUs the kernel's signals can stop for
+	# tens of ms (docs/DECISIONS.md): half at least.
 	jq -e --argjson tid "$tid" \
 		'.threads[] | select(.tid == $tid) | .cpu_samples >= 1 and .cpu_sample_ns >= 50000000' \
 		"$TMP/report.json" >/dev/null ||
-		fail "$name: the spinner (tid $tid) has CPU samples for less than half its 100 ms of CPU"
+		fail "$name: the spinner (tid $tid) has CPU samples for less than half its 100 ms of CPU: $(jq -c --argjson tid "$tid" '.threads[] | select(.tid == $tid) | {cpu_samples, cpu_sample_ns}' "$TMP/report.json")"
 }
 
 SANITIZED=0
