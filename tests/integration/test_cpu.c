@@ -221,8 +221,10 @@ static void test_samples_follow_cpu_time(void **state)
 	assert_true(s.weight_ns >= spinner_cpu * 3 / 4);
 	assert_true(s.weight_ns <= spinner_cpu + 5000000);
 	/* One signal per expiry up to the kernel's tick rate (at least 100
-	 * Hz), so at least that many samples. */
-	assert_true((double)s.n >= cpu_s * 100 / 2);
+	 * Hz), so some 100 samples a second of CPU or more; a machine loaded
+	 * beyond its CPUs gets fewer from the kernel (50 a second beside two
+	 * spinners on two CPUs, docs/DECISIONS.md), so a quarter of that. */
+	assert_true((double)s.n >= cpu_s * 100 / 4);
 	/* The interrupted code's stack, symbolized: spin_here nearly always
 	 * (it spends a little time in clock_gettime, whose frames may hide
 	 * it). */
