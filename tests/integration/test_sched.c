@@ -197,22 +197,28 @@ static uint64_t majflt_of(uint32_t tid)
 	return strtoull(p, NULL, 10);
 }
 
+/* Context-switch records, as the perf sources ask for them. */
+static void switch_attr(struct perf_event_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->size = sizeof *a;
+	a->type = PERF_TYPE_SOFTWARE;
+	a->config = PERF_COUNT_SW_DUMMY;
+	a->context_switch = 1;
+	a->exclude_kernel = 1;
+	a->exclude_hv = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->sample_id_all = 1;
+	a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+}
+
 /* Whether perf_event_open gives this process context-switch records, as
  * the perf source asks for them; why not in why. */
 static int perf_allowed(char *why, size_t cap)
 {
 	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_DUMMY;
-	a.context_switch = 1;
-	a.exclude_kernel = 1;
-	a.exclude_hv = 1;
-	a.use_clockid = 1;
-	a.clockid = CLOCK_MONOTONIC;
-	a.sample_id_all = 1;
-	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	switch_attr(&a);
 	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, cap, "perf_event_open: %s", strerror(errno));
@@ -234,14 +240,7 @@ static int perf_allowed(char *why, size_t cap)
 static int perf_cpu_allowed(char *why, size_t cap)
 {
 	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_DUMMY;
-	a.context_switch = 1;
-	a.exclude_kernel = 1;
-	a.sample_id_all = 1;
-	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	switch_attr(&a);
 	int fd = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, cap, "a CPU-wide perf event: %s", strerror(errno));
@@ -251,24 +250,18 @@ static int perf_cpu_allowed(char *why, size_t cap)
 	return 1;
 }
 
-#define SKIP_WITHOUT_PERF_CPU(what)                                                                \
+/* Skips the calling test, saying what goes untested, where allowed (one
+ * of the two above) says no. */
+#define SKIP_UNLESS(allowed, what)                                                                 \
 	do {                                                                                       \
 		char why_[256];                                                                    \
-		if (!perf_cpu_allowed(why_, sizeof why_)) {                                        \
+		if (!allowed(why_, sizeof why_)) {                                                 \
 			fprintf(stderr, "[  SKIPPED ] %s not tested: %s\n", what, why_);           \
 			skip();                                                                    \
 		}                                                                                  \
 	} while (0)
-
-/* Skips the calling test, saying what goes untested, where perf is refused. */
-#define SKIP_WITHOUT_PERF(what)                                                                    \
-	do {                                                                                       \
-		char why_[256];                                                                    \
-		if (!perf_allowed(why_, sizeof why_)) {                                            \
-			fprintf(stderr, "[  SKIPPED ] %s not tested: %s\n", what, why_);           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define SKIP_WITHOUT_PERF(what)	    SKIP_UNLESS(perf_allowed, what)
+#define SKIP_WITHOUT_PERF_CPU(what) SKIP_UNLESS(perf_cpu_allowed, what)
 
 static void start(const char *path, int sched)
 {
@@ -1009,12 +1002,11 @@ static void test_fd_budget_falls_back(void **state)
 
 /* ---- the /proc files ctrace keeps open ---- */
 
-/* The fds whose link is one of this process's /proc/PID/task/TID/ files,
- * into fds (up to cap); how many. */
-static int proc_task_fds(int *fds, int cap)
+/* This process's fds whose link starts with prefix: into fds (up to cap)
+ * and how many were put there, or with fds NULL how many there are. */
+static int fds_linked_to(const char *prefix, int *fds, int cap)
 {
-	char want[64], link[256], name[300];
-	snprintf(want, sizeof want, "/proc/%d/task/", (int)getpid());
+	char link[256], name[300];
 	DIR *d = opendir("/proc/self/fd");
 	assert_non_null(d);
 	int n = 0;
@@ -1026,11 +1018,24 @@ static int proc_task_fds(int *fds, int cap)
 		if (k <= 0)
 			continue;
 		link[k] = 0;
-		if (!strncmp(link, want, strlen(want)) && n < cap)
+		if (strncmp(link, prefix, strlen(prefix)))
+			continue;
+		if (!fds)
+			n++;
+		else if (n < cap)
 			fds[n++] = atoi(e->d_name);
 	}
 	closedir(d);
 	return n;
+}
+
+/* The fds whose link is one of this process's /proc/PID/task/TID/ files,
+ * into fds (up to cap); how many. */
+static int proc_task_fds(int *fds, int cap)
+{
+	char want[64];
+	snprintf(want, sizeof want, "/proc/%d/task/", (int)getpid());
+	return fds_linked_to(want, fds, cap);
 }
 
 #define KEPT_THREADS 4
@@ -1208,27 +1213,6 @@ static void *reg_main(void *arg)
 	return NULL;
 }
 
-/* This process's fds whose link starts with prefix. */
-static int fds_linked_to(const char *prefix)
-{
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	char name[300], link[256];
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(name, sizeof name, "/proc/self/fd/%s", e->d_name);
-		ssize_t k = readlink(name, link, sizeof link - 1);
-		if (k <= 0)
-			continue;
-		link[k] = 0;
-		n += !strncmp(link, prefix, strlen(prefix));
-	}
-	closedir(d);
-	return n;
-}
-
 /* Captures started and stopped at once, again and again, while threads
  * emit without pause: some register as a capture stops. Registering is a
  * busy section the stop waits for, so no source is started after the
@@ -1237,7 +1221,7 @@ static int fds_linked_to(const char *prefix)
  * ended its sources would keep it for good). */
 static void check_stop_while_registering(int sched)
 {
-	int perf0 = fds_linked_to("anon_inode:[perf_event]");
+	int perf0 = fds_linked_to("anon_inode:[perf_event]", NULL, 0);
 	int none[1];
 	assert_int_equal(proc_task_fds(none, 1), 0);
 	atomic_store(&reg_stop, 0);
@@ -1256,7 +1240,7 @@ static void check_stop_while_registering(int sched)
 	atomic_store(&reg_stop, 1);
 	for (int i = 0; i < REG_WORKERS; i++)
 		pthread_join(th[i], NULL);
-	assert_int_equal(fds_linked_to("anon_inode:[perf_event]"), perf0);
+	assert_int_equal(fds_linked_to("anon_inode:[perf_event]", NULL, 0), perf0);
 	assert_int_equal(proc_task_fds(none, 1), 0);
 	unlink(path);
 }
