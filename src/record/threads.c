@@ -258,27 +258,6 @@ static void thread_bounds(struct trec *r)
 	}
 }
 
-static int register_in(struct tls *t, uint32_t epoch);
-
-int thread_register(struct tls *t)
-{
-	uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
-	if (epoch == EPOCH_INACTIVE || t->dead)
-		return -1;
-	if (t->registering) {
-		/* a signal handler's event, in the middle of this thread's
-		 * registration: it has no record to go to yet */
-		atomic_fetch_add_explicit(&g_unregistered_lost, 1, memory_order_relaxed);
-		return -1;
-	}
-	t->registering = 1;
-	atomic_signal_fence(memory_order_seq_cst);
-	int rc = register_in(t, epoch);
-	atomic_signal_fence(memory_order_seq_cst);
-	t->registering = 0;
-	return rc;
-}
-
 static int register_in(struct tls *t, uint32_t epoch)
 {
 	pthread_once(&exit_key_once, make_exit_key);
@@ -331,6 +310,25 @@ static int register_in(struct tls *t, uint32_t epoch)
 		return -1;
 	}
 	return 0;
+}
+
+int thread_register(struct tls *t)
+{
+	uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
+	if (epoch == EPOCH_INACTIVE || t->dead)
+		return -1;
+	if (t->registering) {
+		/* a signal handler's event, in the middle of this thread's
+		 * registration: it has no record to go to yet */
+		atomic_fetch_add_explicit(&g_unregistered_lost, 1, memory_order_relaxed);
+		return -1;
+	}
+	t->registering = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	int rc = register_in(t, epoch);
+	atomic_signal_fence(memory_order_seq_cst);
+	t->registering = 0;
+	return rc;
 }
 
 uint8_t *thread_refill(struct tls *t, uint64_t now)
