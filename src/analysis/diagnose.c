@@ -83,8 +83,8 @@ static void fault_region(const struct report_task *t, struct diagnosis *d)
 	d->region_faults = d->region ? best : t->faults_outside;
 }
 
-void diagnose_task(const struct report_result *res, const struct report_task *t,
-		   struct diagnosis *d)
+/* The task's time by category, and the dominant one and the runner-up. */
+static void categorize(const struct report_task *t, struct diagnosis *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->task = t;
@@ -120,7 +120,19 @@ void diagnose_task(const struct report_result *res, const struct report_task *t,
 	if (d->total_ns == 0)
 		d->category = t->on_thread_ns || !t->latency_ns ? DIAG_CPU : DIAG_QUEUED;
 	d->share = d->total_ns ? (double)d->category_ns / (double)d->total_ns : 0;
+	for (unsigned c = 0; c < DIAG_CATS; c++)
+		if (c != d->category && d->ns[c] > d->also_ns) {
+			d->also = c;
+			d->also_ns = d->ns[c];
+		}
+	d->also_share = d->total_ns ? (double)d->also_ns / (double)d->total_ns : 0;
+	d->has_also = d->also_ns && d->also_share >= DIAG_ALSO_SHARE;
+}
 
+/* The culprit and the cause of d->category. */
+static void explain(const struct report_result *res, const struct report_task *t,
+		    struct diagnosis *d)
+{
 	d->minor = t->faults_minor;
 	d->major = t->faults_major;
 	d->samples = t->cpu_samples;
@@ -173,4 +185,22 @@ void diagnose_task(const struct report_result *res, const struct report_task *t,
 		}
 		break;
 	}
+}
+
+void diagnose_task(const struct report_result *res, const struct report_task *t,
+		   struct diagnosis *d)
+{
+	categorize(t, d);
+	explain(res, t, d);
+}
+
+void diagnose_task_as(const struct report_result *res, const struct report_task *t, unsigned cat,
+		      struct diagnosis *d)
+{
+	categorize(t, d);
+	d->category = cat < DIAG_CATS ? cat : DIAG_UNKNOWN;
+	d->category_ns = d->ns[d->category];
+	d->share = d->total_ns ? (double)d->category_ns / (double)d->total_ns : 0;
+	d->has_also = 0;
+	explain(res, t, d);
 }

@@ -89,10 +89,25 @@ struct diagnosis {
 	/* cpu: the trace has CPU samples, and the task some */
 	int trace_samples;
 	uint64_t samples;
+
+	/* The runner-up: the next largest category when it holds at least
+	 * DIAG_ALSO_SHARE of the time (has_also), so that a cause the dominant
+	 * one hides is still named: a fault storm on a machine whose CPUs are
+	 * taken shows as runnable first and page faults second. */
+	int has_also;
+	unsigned also;
+	uint64_t also_ns;
+	double also_share;
 };
+
+#define DIAG_ALSO_SHARE 0.2
 
 void diagnose_task(const struct report_result *res, const struct report_task *t,
 		   struct diagnosis *d);
+/* The same task diagnosed as if category cat dominated: the culprit and
+ * the cause of that category (for the runner-up). */
+void diagnose_task_as(const struct report_result *res, const struct report_task *t, unsigned cat,
+		      struct diagnosis *d);
 
 /* The name of a wait's call (detail of fd waits): "read", "fsync"... or NULL. */
 const char *diag_call_name(uint32_t reason, uint64_t detail);

@@ -1,7 +1,9 @@
 /* Writes a synthetic flight-recorder dump for test_diagnose_run.sh: its
  * header names a triggering task (99) the window does not hold, and it has
  * two tasks: 1, queued between two threads (no thread worked for it most of
- * its 10 ms), and 2, a shorter one. Usage: diag_trace OUT.ct */
+ * its 10 ms), and 2, a shorter one that waited for a mutex 60% of its 2 ms
+ * and ran the rest (a runner-up above DIAG_ALSO_SHARE). Usage: diag_trace
+ * OUT.ct */
 #include <stdio.h>
 
 #include "tracebuilder.h"
@@ -27,7 +29,9 @@ int main(int argc, char **argv)
 	TB_EV(&b, CT_EV_TASK_BEGIN, 0, 1, 1, 0);
 	TB_EV(&b, CT_EV_TASK_LEAVE, 100000, 1);
 	TB_EV(&b, CT_EV_TASK_BEGIN, 100000, 2, 1, 0);
-	TB_EV(&b, CT_EV_TASK_END, 2000000, 2);
+	TB_EV(&b, CT_EV_WAIT_BEGIN, 400000, CT_WAIT_MUTEX, 0x1000, 0);
+	TB_EV(&b, CT_EV_WAIT_END, 1200000, 0);
+	TB_EV(&b, CT_EV_TASK_END, 400000, 2);
 	tb_batch_end(&b);
 	/* ...and is picked up by the worker at 10 ms, done at 11 ms */
 	tb_batch_begin(&b, 2, 10000000);

@@ -240,6 +240,22 @@ diagnosed() {
 	got=$(jq -r '"\(.category) \(.site.function)"' "$DIR/diag.json")
 	[ "$got" = "$1 $2" ] || fail "$MODE: diagnosed '$got', want '$1 $2'"
 }
+# diagnosed_or_busy CATEGORY FUNCTION: diagnosed so, or, when other processes
+# had the CPUs (a loaded machine), runnable first and that second, named as
+# the runner-up with its site.
+diagnosed_or_busy() {
+	"$CTRACE" diagnose --json "$DUMP" >"$DIR/diagnose.json" || fail "$MODE: ctrace diagnose"
+	jq '.tasks[0]' "$DIR/diagnose.json" >"$DIR/diag.json"
+	local got also
+	got=$(jq -r '"\(.category) \(.site.function)"' "$DIR/diag.json")
+	[ "$got" = "$1 $2" ] && return 0
+	also=$(jq -r '"\(.cause.other_processes) \(.also.category) \(.also.site.function)"' "$DIR/diag.json")
+	if [ "${got%% *}" = runnable ] && [ "$also" = "true $1 $2" ]; then
+		echo "test_demo_service: $MODE: the machine was busy: runnable first, then $1 at $2"
+		return 0
+	fi
+	fail "$MODE: diagnosed '$got' (runner-up: '$also'), want '$1 $2'"
+}
 # top_state: the state the triggering task spent most time in.
 top_state() {
 	jq -r '.states | to_entries | max_by(.value) | .key' "$DIR/task.json"
@@ -330,7 +346,7 @@ if incident faults flag "/catalog?item=2" -n 3 -c 1; then
 		;;
 	*)
 		[ "$(task '.faults.minor')" -gt 30000 ] || fail "faults: $(task '.faults.minor') minor faults"
-		diagnosed page-fault load_catalog_snapshot
+		diagnosed_or_busy page-fault load_catalog_snapshot
 		;;
 	esac
 fi

@@ -215,8 +215,18 @@ void diag_print_text(FILE *out, const struct diag_view *v)
 			t->trigger ? "  <== triggered the dump" : "");
 		diag_summary(line, sizeof line, v, &d);
 		fprintf(out, "  %s\n", line);
-		fprintf(out, "  category: %s, %.0f%% of its time\n", diag_cat_name(d.category),
+		if (d.has_also) {
+			struct diagnosis also;
+			diagnose_task_as(res, t, d.also, &also);
+			diag_also(line, sizeof line, &also);
+			fprintf(out, "  %s\n", line);
+		}
+		fprintf(out, "  category: %s, %.0f%% of its time", diag_cat_name(d.category),
 			100 * d.share);
+		if (d.has_also)
+			fprintf(out, "; then %s, %.0f%%", diag_cat_name(d.also),
+				100 * d.also_share);
+		fprintf(out, "\n");
 		print_breakdown(out, &d);
 		print_stack(out, stack_title(&d), d.nframes, d.frames);
 		print_cause(out, &d);
@@ -401,6 +411,24 @@ static void emit_task(struct js *j, const struct diag_view *v, const struct repo
 	js_str(j, "summary", line);
 	diag_next(line, sizeof line, v, &d);
 	js_str(j, "next", line);
+	if (d.has_also) {
+		struct diagnosis also;
+		diagnose_task_as(v->rv->res, t, d.also, &also);
+		js_open(j, "also", '{');
+		js_str(j, "category", diag_cat_name(also.category));
+		js_u64(j, "category_ns", also.category_ns);
+		js_double(j, "category_share", also.share);
+		js_site(j, "site",
+			also.nframes ? &also.frames[0]
+			: also.wait  ? &also.wait->site
+				     : NULL);
+		emit_cause(j, &also);
+		diag_also(line, sizeof line, &also);
+		js_str(j, "summary", line);
+		js_close(j, '}');
+	} else {
+		js_str(j, "also", NULL);
+	}
 	js_close(j, '}');
 }
 

@@ -27,8 +27,11 @@ const char *diag_thread_words(char *buf, size_t cap, const char *name, uint32_t 
 const char *diag_wait_words(char *buf, size_t cap, const struct report_wait *w);
 const char *diag_holding_words(char *buf, size_t cap, const struct report_holding *h);
 
-/* The one-sentence summary and the next step of a diagnosis. */
+/* The one-sentence summary and the next step of a diagnosis; the sentence
+ * of a runner-up ("It also spent 41% of its time on page faults ..."),
+ * diagnosed with diagnose_task_as. */
 void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d);
 void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d);
+void diag_also(char *buf, size_t cap, const struct diagnosis *also);
 
 #endif

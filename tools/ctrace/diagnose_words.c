@@ -195,71 +195,65 @@ static const char *prog_of(const struct diag_view *v)
 	return v->prog && v->prog[0] ? v->prog : "PROG";
 }
 
-void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d)
+/* "spent N% of its time ..." for d's category, at *n in buf. */
+static void clause(char *buf, size_t cap, size_t *n, const struct diagnosis *d)
 {
 	const struct report_task *t = d->task;
-	char a[FMT_BUF], b[FMT_BUF], w[400], s[400], h[400], ty[128];
-	size_t n = 0;
-	(void)v; /* the same arguments as diag_next */
-	buf[0] = 0;
-	add(buf, cap, &n, "Task %" PRIu64 " (%s, %s%s) ", t->id,
-	    t->type[0] ? fmt_safe(ty, sizeof ty, t->type, strlen(t->type), 40) : "no type",
-	    fmt_dur(a, t->latency_ns), t->ended ? "" : " so far");
+	char a[FMT_BUF], b[FMT_BUF], w[400], s[400], h[400];
 	unsigned pct = (unsigned)(d->share * 100 + 0.5);
 	const struct report_wait *wt = d->wait;
 	switch (d->category) {
 	case DIAG_CPU:
-		add(buf, cap, &n, "spent %u%% of its time running on a CPU", pct);
+		add(buf, cap, n, "spent %u%% of its time running on a CPU", pct);
 		if (t->nfuncs)
-			add(buf, cap, &n, ", most samples in %s%s%s", t->funcs[0].function,
+			add(buf, cap, n, ", most samples in %s%s%s", t->funcs[0].function,
 			    d->nframes && d->frames[0].file[0] ? " at " : "",
 			    d->nframes && d->frames[0].file[0]
 				    ? file_line(s, sizeof s, &d->frames[0])
 				    : "");
 		else
-			add(buf, cap, &n, "%s",
+			add(buf, cap, n, "%s",
 			    d->trace_samples ? "; none of the trace's CPU samples fell in it"
 					     : "; the trace has no CPU samples to say where");
 		break;
 	case DIAG_RUNNABLE:
-		add(buf, cap, &n, "spent %u%% of its time waiting for a CPU", pct);
+		add(buf, cap, n, "spent %u%% of its time waiting for a CPU", pct);
 		if (d->conc)
-			add(buf, cap, &n,
-			    ": up to %u thread%s wanted one at once (typically %u) %s", d->peak,
-			    d->peak == 1 ? "" : "s", d->typical,
+			add(buf, cap, n, ": up to %u thread%s wanted one at once (typically %u) %s",
+			    d->peak, d->peak == 1 ? "" : "s", d->typical,
 			    d->conc_task ? "while it ran" : "in the trace");
 		else if (d->conc_avg_set)
-			add(buf, cap, &n, ": %.1f threads wanted one on average while it ran",
+			add(buf, cap, n, ": %.1f threads wanted one on average while it ran",
 			    d->conc_avg);
 		if (d->cpus > 0)
-			add(buf, cap, &n, " against %.4g CPUs", d->cpus);
+			add(buf, cap, n, " against %.4g CPUs", d->cpus);
 		if (d->quota_cpus > 0)
-			add(buf, cap, &n, " (cgroup quota %.4g CPUs)", d->quota_cpus);
+			add(buf, cap, n, " (cgroup quota %.4g CPUs)", d->quota_cpus);
 		if (d->others)
-			add(buf, cap, &n, ": other processes on the machine had the CPUs");
+			add(buf, cap, n, ": other processes on the machine had the CPUs");
 		break;
 	case DIAG_THROTTLED:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time throttled: the cgroup's CPU quota (%.4g CPUs) was used "
 		    "up",
 		    pct, d->quota_cpus);
 		if (d->periods)
-			add(buf, cap, &n, " in %" PRIu64 " of %" PRIu64 " periods",
+			add(buf, cap, n, " in %" PRIu64 " of %" PRIu64 " periods",
 			    d->periods_throttled, d->periods);
 		break;
 	case DIAG_LOCK:
-		add(buf, cap, &n, "spent %u%% of its time waiting for ", pct);
+		add(buf, cap, n, "spent %u%% of its time waiting for ", pct);
 		if (!wt) {
-			add(buf, cap, &n, "locks");
+			add(buf, cap, n, "locks");
 			break;
 		}
-		add(buf, cap, &n, "%s%s", diag_wait_words(w, sizeof w, wt),
+		add(buf, cap, n, "%s%s", diag_wait_words(w, sizeof w, wt),
 		    diag_at_site(s, sizeof s, &wt->site));
 		if (wt->holder_tid)
-			add(buf, cap, &n, ", held by %s",
+			add(buf, cap, n, ", held by %s",
 			    diag_thread_words(h, sizeof h, wt->holder_name, wt->holder_tid));
 		if (d->holder_known && wt->holding.state_ns)
-			add(buf, cap, &n, ", which spent %s of those %s %s",
+			add(buf, cap, n, ", which spent %s of those %s %s",
 			    fmt_dur(a, wt->holding.state_ns),
 			    fmt_dur(b, wt->holding.to_ns - wt->holding.from_ns),
 			    diag_holding_words(h, sizeof h, &wt->holding));
@@ -267,62 +261,84 @@ void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct
 	case DIAG_FILE:
 	case DIAG_NETWORK:
 	case DIAG_FD:
-		add(buf, cap, &n, "spent %u%% of its time %s", pct,
+		add(buf, cap, n, "spent %u%% of its time %s", pct,
 		    d->category == DIAG_FILE	  ? "in file I/O"
 		    : d->category == DIAG_NETWORK ? "waiting on the network"
 						  : "blocked on a pipe or another fd");
 		if (wt)
-			add(buf, cap, &n, ", the longest wait %s in %s%s",
+			add(buf, cap, n, ", the longest wait %s in %s%s",
 			    fmt_dur(a, wt->duration_ns), diag_wait_words(w, sizeof w, wt),
 			    diag_at_site(s, sizeof s, &wt->site));
 		if (d->category == DIAG_NETWORK && t->has_trace)
-			add(buf, cap, &n, "; it is part of distributed trace %s", t->trace_id);
+			add(buf, cap, n, "; it is part of distributed trace %s", t->trace_id);
 		break;
 	case DIAG_PAGE_FAULT:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent about %u%% of its time on page faults (%" PRIu64 " minor, %" PRIu64
 		    " major)",
 		    pct, d->minor, d->major);
 		if (d->region)
-			add(buf, cap, &n, ", most of them in region %s", d->region);
+			add(buf, cap, n, ", most of them in region %s", d->region);
 		if (d->nframes && d->major)
-			add(buf, cap, &n, ", the first major one%s",
+			add(buf, cap, n, ", the first major one%s",
 			    diag_at_site(s, sizeof s, &d->frames[0]));
 		else if (d->nframes)
-			add(buf, cap, &n, ", most CPU samples in %s", d->frames[0].function);
+			add(buf, cap, n, ", most CPU samples in %s", d->frames[0].function);
 		break;
 	case DIAG_SLEEP:
-		add(buf, cap, &n, "spent %u%% of its time sleeping%s", pct,
+		add(buf, cap, n, "spent %u%% of its time sleeping%s", pct,
 		    wt ? diag_at_site(s, sizeof s, &wt->site) : "");
 		break;
 	case DIAG_EVENT_LOOP:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time in an event-loop wait (poll/epoll/select)%s", pct,
 		    wt ? diag_at_site(s, sizeof s, &wt->site) : "");
 		break;
 	case DIAG_CONDVAR:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time waiting to be signalled on a condition variable%s "
 		    "(waiting for work or a result, not for a lock)",
 		    pct, wt ? diag_at_site(s, sizeof s, &wt->site) : "");
 		break;
 	case DIAG_QUEUED:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time with no thread working for it: it waited in a queue, "
 		    "or the code that handled it does not say it works for the task",
 		    pct);
 		break;
 	case DIAG_OFFCPU:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time blocked off CPU in a call ctrace does not record", pct);
 		break;
 	default:
-		add(buf, cap, &n,
+		add(buf, cap, n,
 		    "spent %u%% of its time off CPU in a way the trace cannot tell (events were "
 		    "lost)",
 		    pct);
 		break;
 	}
+}
+
+void diag_summary(char *buf, size_t cap, const struct diag_view *v, const struct diagnosis *d)
+{
+	const struct report_task *t = d->task;
+	char a[FMT_BUF], ty[128];
+	size_t n = 0;
+	(void)v; /* the same arguments as diag_next */
+	buf[0] = 0;
+	add(buf, cap, &n, "Task %" PRIu64 " (%s, %s%s) ", t->id,
+	    t->type[0] ? fmt_safe(ty, sizeof ty, t->type, strlen(t->type), 40) : "no type",
+	    fmt_dur(a, t->latency_ns), t->ended ? "" : " so far");
+	clause(buf, cap, &n, d);
+	add(buf, cap, &n, ".");
+}
+
+void diag_also(char *buf, size_t cap, const struct diagnosis *also)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	add(buf, cap, &n, "It also ");
+	clause(buf, cap, &n, also);
 	add(buf, cap, &n, ".");
 }
 
