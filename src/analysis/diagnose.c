@@ -161,7 +161,10 @@ static void explain(const struct report_result *res, const struct report_task *t
 			d->conc_avg_set = 1;
 			d->conc_avg = (double)t->want_ns / (double)(t->end_ns - t->begin_ns);
 		}
-		d->others = d->conc && d->cpus > 0 && (double)d->peak <= d->cpus;
+		/* the program's threads did not want more CPUs than it may use:
+		 * at their peak, or without one (schedstat) on average */
+		d->others = d->cpus > 0 && (d->conc ? (double)d->peak <= d->cpus
+						    : d->conc_avg_set && d->conc_avg < d->cpus);
 		d->nframes = t->nhot_frames;
 		d->frames = t->hot_frames;
 		break;

@@ -76,8 +76,9 @@ struct diagnosis {
 	double conc_avg;
 	double cpus, quota_cpus;
 	uint64_t periods, periods_throttled;
-	/* the program's threads never wanted more CPUs than allowed: what
-	 * kept it waiting was other processes on the machine */
+	/* the program's threads never wanted more CPUs than allowed (at
+	 * their peak; without one, on average fewer): what kept it waiting
+	 * was other processes on the machine */
 	int others;
 
 	/* page faults: counts, and the task's region with the most of them

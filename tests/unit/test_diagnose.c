@@ -471,7 +471,25 @@ static void test_runnable_sampled_average(void **state)
 	assert_false(d.conc);
 	assert_true(d.conc_avg_set);
 	assert_true(d.conc_avg > 2.249 && d.conc_avg < 2.251);
+	assert_false(d.others); /* the CPUs are not known */
 	report_free(r);
+
+	/* Against the CPUs: 2.25 threads on average on 4 CPUs did not take
+	 * them all, so other work had them; on 2 they may have. */
+	static const char *const cpus4[] = {"cpus.online", "4", "sched.source", "schedstat"};
+	static const char *const cpus2[] = {"cpus.online", "2", "sched.source", "schedstat"};
+	const char *const *metas[] = {cpus4, cpus2};
+	struct report_options o = {.top_tasks = 3, .top_regions = 10};
+	for (int i = 0; i < 2; i++) {
+		r = run3(evs, sizeof(evs) / sizeof(evs[0]), &o, metas[i], 4, 0);
+		res = report_finish(r);
+		diagnose_task(res, task_id(res, 1), &d);
+		assert_int_equal(d.category, DIAG_RUNNABLE);
+		assert_true(d.cpus == (i == 0 ? 4.0 : 2.0));
+		assert_true(d.conc_avg_set && !d.conc);
+		assert_int_equal(d.others, i == 0);
+		report_free(r);
+	}
 }
 
 /* Queued: the task waited between two threads with none working for it. */

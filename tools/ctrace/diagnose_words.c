@@ -368,12 +368,21 @@ void diag_next(char *buf, size_t cap, const struct diag_view *v, const struct di
 		break;
 	case DIAG_RUNNABLE:
 		if (d->others) {
+			if (d->conc)
+				add(buf, cap, &n,
+				    "The program never had more than %u thread%s wanting a CPU at "
+				    "once, yet waited for one",
+				    d->peak, d->peak == 1 ? "" : "s");
+			else
+				add(buf, cap, &n,
+				    "The program's threads wanted %.1f CPUs on average, fewer than "
+				    "its %.4g, yet waited for one",
+				    d->conc_avg, d->cpus);
 			add(buf, cap, &n,
-			    "The program never had more than %u thread%s wanting a CPU at once, "
-			    "yet waited for one: the machine is busy with other work; give the "
-			    "program CPUs of its own (a cpuset) or move the other work; ctrace "
-			    "profile --type sched %s shows where it waited.",
-			    d->peak, d->peak == 1 ? "" : "s", path);
+			    ": the machine is busy with other work; give the program CPUs of its "
+			    "own (a cpuset) or move the other work; ctrace profile --type sched %s "
+			    "shows where it waited.",
+			    path);
 			break;
 		}
 		add(buf, cap, &n, "Too many threads were runnable");
