@@ -257,6 +257,12 @@ static void js_hex(struct js *j, const char *key, uint64_t v)
 	js_str(j, key, b);
 }
 
+/* The culprit site: the stack's first frame, else the wait's call site. */
+static const struct report_site *culprit_site(const struct diagnosis *d)
+{
+	return d->nframes ? &d->frames[0] : d->wait ? &d->wait->site : NULL;
+}
+
 static void emit_cause(struct js *j, const struct diagnosis *d)
 {
 	const struct report_task *t = d->task;
@@ -401,7 +407,7 @@ static void emit_task(struct js *j, const struct diag_view *v, const struct repo
 	js_str(j, "category", diag_cat_name(d.category));
 	js_u64(j, "category_ns", d.category_ns);
 	js_double(j, "category_share", d.share);
-	js_site(j, "site", d.nframes ? &d.frames[0] : d.wait ? &d.wait->site : NULL);
+	js_site(j, "site", culprit_site(&d));
 	js_open(j, "stack", '[');
 	for (uint32_t i = 0; i < d.nframes; i++)
 		js_site(j, NULL, &d.frames[i]);
@@ -418,10 +424,7 @@ static void emit_task(struct js *j, const struct diag_view *v, const struct repo
 		js_str(j, "category", diag_cat_name(also.category));
 		js_u64(j, "category_ns", also.category_ns);
 		js_double(j, "category_share", also.share);
-		js_site(j, "site",
-			also.nframes ? &also.frames[0]
-			: also.wait  ? &also.wait->site
-				     : NULL);
+		js_site(j, "site", culprit_site(&also));
 		emit_cause(j, &also);
 		diag_also(line, sizeof line, &also);
 		js_str(j, "summary", line);
