@@ -169,6 +169,14 @@ static int fd_same(int fd, uint64_t ino, uint64_t dev)
 	return fd_stat(fd, &st) == 0 && (uint64_t)st.st_ino == ino && (uint64_t)st.st_dev == dev;
 }
 
+/* Whether fd is still the perf event opened as (ino, dev) with that id. */
+static int perf_fd_same(int fd, uint64_t ino, uint64_t dev, uint64_t perf_id)
+{
+	uint64_t id = 0;
+	return fd_same(fd, ino, dev) && syscall(SYS_ioctl, fd, PERF_EVENT_IOC_ID, &id) == 0 &&
+	       id == perf_id;
+}
+
 /* Whether buf reads as the file: a kept fd may have been closed by the
  * program and its number reused for a file of its own. A thread's stat
  * begins with its id and its name in parentheses. */
@@ -382,11 +390,7 @@ struct tid_slot {
  * its mapping either way). */
 static int cpu_fd_ours(const struct cpu_ring *cr)
 {
-	struct stat st;
-	uint64_t id = 0;
-	return cr->fd >= 0 && fd_stat(cr->fd, &st) == 0 && (uint64_t)st.st_ino == cr->ino &&
-	       (uint64_t)st.st_dev == cr->dev &&
-	       syscall(SYS_ioctl, cr->fd, PERF_EVENT_IOC_ID, &id) == 0 && id == cr->perf_id;
+	return cr->fd >= 0 && perf_fd_same(cr->fd, cr->ino, cr->dev, cr->perf_id);
 }
 
 /* Unmaps a CPU's ring and gives its fd back (one not mapped yet was just
@@ -490,11 +494,7 @@ static int cpu_open_all(void)
  * own. All anonymous-inode fds share one inode, so the event id decides. */
 static int fd_is_ours(const struct sched_rec *s)
 {
-	struct stat st;
-	uint64_t id = 0;
-	return fd_stat(s->fd, &st) == 0 && (uint64_t)st.st_ino == s->ino &&
-	       (uint64_t)st.st_dev == s->dev &&
-	       syscall(SYS_ioctl, s->fd, PERF_EVENT_IOC_ID, &id) == 0 && id == s->perf_id;
+	return perf_fd_same(s->fd, s->ino, s->dev, s->perf_id);
 }
 
 /* Opens the calling thread's event and maps its ring; 0 or -1. */

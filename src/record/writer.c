@@ -274,7 +274,7 @@ static void mark_stack(struct writer *w, uint64_t id)
  * instructions an event under callgrind, more than half of the flight
  * writer's draining on the demo service). */
 struct scan_type {
-	uint8_t ok;	 /* a type this build writes */
+	uint8_t ok; /* a type this build writes */
 	uint8_t argc;
 	uint8_t strings; /* bit a: argument a is a name id */
 	uint8_t bytes;	 /* a length-prefixed byte string follows */
@@ -1045,10 +1045,6 @@ static void put_strings(struct writer *w)
 	buf_section(&w->tables, CT_SEC_STRINGS, b);
 }
 
-/* Loss the threads could not write in-band: what an exited thread (or, at
- * the end, any thread) still had pending, events dropped because a signal
- * handler interrupted an event, events of threads that got no record, bytes
- * that did not decode. Returns the events counted. */
 /* A loss table's entries, with their count and total. */
 struct loss_list {
 	struct buf b;
@@ -1069,6 +1065,10 @@ static void loss_add(struct loss_list *l, uint64_t index, uint64_t count, uint64
 	l->n++;
 }
 
+/* Loss the threads could not write in-band: what an exited thread (or, at
+ * the end, any thread) still had pending, events dropped because a signal
+ * handler interrupted an event, events of threads that got no record, bytes
+ * that did not decode. Returns the events counted. */
 static uint64_t put_loss(struct writer *w, uint64_t now_ticks)
 {
 	struct buf *b = &w->tmp;
